@@ -1,0 +1,5 @@
+import sys
+
+from optviz.cli import main
+
+sys.exit(main())

@@ -1,0 +1,71 @@
+"""The ``optviz`` command: the GUI by default, subcommands for headless work.
+
+Every subcommand lives in ``optviz.commands.<name>`` with ``add_parser(subparsers)`` and ``run(args) -> int``.
+Bad input raises :class:`UsageError` (or a ValueError subclass from the core); ``main`` turns it into one line
+on stderr and exit status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from typing import Sequence
+
+from optviz import __version__
+
+SUBCOMMANDS = ("surfaces", "paths", "train")
+
+
+class UsageError(Exception):
+    """Bad input from the user: printed as one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, status 2, no usage dump
+        raise UsageError(message)
+
+
+def _gui_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="optviz", description="Watch optimizers on 2D loss surfaces; train small CNNs with live plots. "
+                f"Subcommands for headless work: {', '.join(SUBCOMMANDS)} (optviz SUBCOMMAND --help).")
+    p.add_argument("--version", action="version", version=f"optviz {__version__}")
+    p.add_argument("--session", metavar="FILE.json", help="open this session file")
+    p.add_argument("--tab", choices=("playground", "training"), help="tab to show first")
+    p.add_argument("--screenshot", metavar="FILE.png",
+                   help="render the window offscreen once results are ready, save it and exit")
+    p.add_argument("--size", metavar="WxH", default="1400x900", help="window size for --screenshot (default 1400x900)")
+    return p
+
+
+def _sub_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="optviz")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    for name in SUBCOMMANDS:
+        importlib.import_module(f"optviz.commands.{name}").add_parser(sub)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if argv and argv[0] in SUBCOMMANDS:
+            args = _sub_parser().parse_args(argv)
+            module = importlib.import_module(f"optviz.commands.{args.command}")
+            return int(module.run(args) or 0)
+        args = _gui_parser().parse_args(argv)
+        from optviz.ui.app import run_gui  # Qt is imported only for the GUI
+
+        return run_gui(args)
+    except UsageError as exc:
+        print(f"optviz: error: {exc}", file=sys.stderr)
+        return 2
+    except ValueError as exc:  # HyperparameterError, SessionError, DatasetError, … from the core
+        print(f"optviz: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
