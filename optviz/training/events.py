@@ -6,7 +6,9 @@ run); ``label`` is the run's display name (the optimizer label for a race).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
+from typing import Any, Mapping
 
 import numpy as np
 
@@ -23,6 +25,11 @@ class RunStarted:
     n_val: int
     n_test: int
     classes: tuple[str, ...]
+    # added: what feature_maps() needs to rebuild the model's input from a [0, 1] image
+    mean: tuple[float, ...] = ()  # per-channel normalisation, from the training split only
+    std: tuple[float, ...] = ()
+    image_shape: tuple[int, ...] = ()  # (C, H, W)
+    fold: int | None = None  # the fold, in k-fold cross-validation (then run == fold)
 
 
 @dataclass(frozen=True)
@@ -35,6 +42,7 @@ class BatchEvent:
     lr: float  # learning rate used for this step
     grad_norms: np.ndarray  # float64 (n_layers,), L2 norm of each layer's gradient before clipping
     samples_per_s: float
+    accuracy: float = math.nan  # added: training accuracy of this batch
 
 
 @dataclass(frozen=True)
@@ -59,6 +67,8 @@ class Pictures:
     labels: np.ndarray  # int64 (n,)
     predictions: np.ndarray  # int64 (n,)
     filters: np.ndarray | None  # float32 (out, in, kh, kw) first conv layer, None for an MLP
+    # added: a CPU copy of the model's state dict (numpy), for training.models.feature_maps() in a worker
+    weights: Mapping[str, np.ndarray] | None = None
 
 
 @dataclass(frozen=True)
@@ -82,7 +92,19 @@ class FoldFinished:
     val_accuracy: float
 
 
-Event = RunStarted | BatchEvent | EpochEvent | Pictures | RunFinished | FoldFinished
+@dataclass(frozen=True)
+class CrossValFinished:
+    """The end of k-fold cross-validation: every fold's final validation scores, their mean and (population) std."""
+
+    val_accuracies: tuple[float, ...]
+    val_losses: tuple[float, ...]
+    mean_accuracy: float
+    std_accuracy: float
+    mean_loss: float
+    std_loss: float
+
+
+Event = RunStarted | BatchEvent | EpochEvent | Pictures | RunFinished | FoldFinished | CrossValFinished
 
 
 @dataclass
@@ -95,6 +117,7 @@ class RunMetrics:
     steps: list[int] = field(default_factory=list)
     batch_loss: list[float] = field(default_factory=list)
     lr: list[float] = field(default_factory=list)
+    batch_accuracy: list[float] = field(default_factory=list)  # added
     grad_norms: list[np.ndarray] = field(default_factory=list)
     epochs: list[EpochEvent] = field(default_factory=list)
     finished: RunFinished | None = None
@@ -106,8 +129,30 @@ class RunMetrics:
             self.steps.append(event.step)
             self.batch_loss.append(event.loss)
             self.lr.append(event.lr)
+            self.batch_accuracy.append(event.accuracy)
             self.grad_norms.append(event.grad_norms)
         elif isinstance(event, EpochEvent):
             self.epochs.append(event)
         elif isinstance(event, RunFinished):
             self.finished = event
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-ready results (NaN becomes None): what ``optviz train --json`` prints for a run."""
+        fin = self.finished
+        return {
+            "label": self.label,
+            "status": fin.status if fin else "running",
+            "step": fin.step if fin else (self.steps[-1] if self.steps else 0),
+            "message": fin.message if fin else "",
+            "test_accuracy": _num(fin.test_accuracy) if fin else None,
+            "test_loss": _num(fin.test_loss) if fin else None,
+            "device": self.device,
+            "seconds": _num(fin.seconds) if fin else None,
+            "epochs": [{"train_loss": _num(e.train_loss), "val_loss": _num(e.val_loss),
+                        "train_accuracy": _num(e.train_accuracy), "val_accuracy": _num(e.val_accuracy)}
+                       for e in self.epochs],
+        }
+
+
+def _num(x: float) -> float | None:
+    return float(x) if math.isfinite(x) else None
