@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import re
 import sys
 from typing import Sequence
 
@@ -38,19 +39,30 @@ def _gui_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _sub_parser() -> argparse.ArgumentParser:
+def _sub_parser(name: str) -> argparse.ArgumentParser:
+    """A parser for one subcommand (only its module is imported: `optviz paths` need not load the trainer)."""
     p = _Parser(prog="optviz")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    for name in SUBCOMMANDS:
-        importlib.import_module(f"optviz.commands.{name}").add_parser(sub)
+    importlib.import_module(f"optviz.commands.{name}").add_parser(sub)
     return p
 
 
+def _join_negative_values(argv: list[str]) -> list[str]:
+    """``--start -1.5,2`` → ``--start=-1.5,2``: argparse would take "-1.5,2" for an option."""
+    out: list[str] = []
+    for arg in argv:
+        if out and out[-1].startswith("--") and "=" not in out[-1] and re.match(r"^-\.?\d", arg):
+            out[-1] = f"{out[-1]}={arg}"
+        else:
+            out.append(arg)
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
+    argv = _join_negative_values(list(sys.argv[1:] if argv is None else argv))
     try:
         if argv and argv[0] in SUBCOMMANDS:
-            args = _sub_parser().parse_args(argv)
+            args = _sub_parser(argv[0]).parse_args(argv)
             module = importlib.import_module(f"optviz.commands.{args.command}")
             return int(module.run(args) or 0)
         args = _gui_parser().parse_args(argv)

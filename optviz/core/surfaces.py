@@ -77,7 +77,16 @@ class Surface:
             if not (p.low <= v <= p.high):
                 raise SurfaceError(f"Invalid {key}: {v:g} (allowed: a number in [{p.low:g}, {p.high:g}])")
             merged[key] = v
-        return Surface(**{**self.__dict__, "values": merged})
+        moved = Surface(**{**self.__dict__, "values": merged})
+        if moved.param_values() == self.param_values():
+            return moved
+        # The listed points hold for the listed parameters; follow each to its new place with Newton's method.
+        minima, saddles = _refine(moved, self.minima, "min"), _refine(moved, self.saddles, "saddle")
+        if minima:
+            best = min(m.value for m in minima)
+            minima = tuple(Point(m.x, m.y, m.value, "global" if m.value <= best + 1e-9 else "local")
+                           for m in minima)
+        return Surface(**{**moved.__dict__, "minima": minima, "saddles": saddles})
 
     def grid(self, n: int = 400, *, device: str | torch.device = "cpu",
              dtype: torch.dtype = torch.float64) -> tuple[Tensor, Tensor, Tensor]:
@@ -102,6 +111,28 @@ class Surface:
             "minima": [{"x": m.x, "y": m.y, "value": m.value, "kind": m.kind} for m in self.minima],
             "saddles": [{"x": s.x, "y": s.y, "value": s.value} for s in self.saddles],
         }
+
+
+def _refine(surface: Surface, points: tuple[Point, ...], kind: str) -> tuple[Point, ...]:
+    """Newton's method from each point; keep those that stay critical points of the same kind."""
+    from torch.autograd.functional import hessian, jacobian
+
+    out: list[Point] = []
+    for p in points:
+        x = torch.tensor([p.x, p.y], dtype=torch.float64)
+        for _ in range(50):
+            h = hessian(surface, x)
+            try:
+                x = x - torch.linalg.solve(h, jacobian(surface, x))
+            except RuntimeError:  # singular Hessian: the point has vanished
+                break
+        g, eig = jacobian(surface, x), torch.linalg.eigvalsh(hessian(surface, x))
+        ok = bool(torch.isfinite(x).all()) and float(g.norm()) < 1e-8 * max(1.0, float(eig.abs().max()))
+        ok = ok and (bool(eig[0] > 0) if kind == "min" else bool(eig[0] < 0 < eig[1]))
+        near_dup = any(math.dist((q.x, q.y), (float(x[0]), float(x[1]))) < 1e-6 for q in out)
+        if ok and not near_dup:
+            out.append(Point(float(x[0]), float(x[1]), float(surface(x)), p.kind))
+    return tuple(out)
 
 
 def _xy(t: Tensor) -> tuple[Tensor, Tensor]:

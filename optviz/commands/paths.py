@@ -1,0 +1,170 @@
+"""`optviz paths`: run optimizers on a surface headless and print or save their paths (CSV or JSON)."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import math
+import sys
+from pathlib import Path
+
+from optviz.cli import UsageError
+from optviz.core.optimizers import OptimizerChoice, parse_optimizer
+from optviz.core.session import MAX_STEPS, OptimizerEntry, Session, load_session, write_atomic
+from optviz.core.simulate import Paths, simulate
+from optviz.core.surfaces import SURFACES, get_surface
+
+CSV_HEADER = ("optimizer", "start", "step", "x", "y", "loss", "grad_norm", "status")
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("paths", help="run optimizers on a surface and print their paths",
+                       description="Run optimizers from start points on a surface. Flags given on the command line "
+                                   "override the values of --session.")
+    p.add_argument("--session", metavar="FILE.json", help="read surface, starts, steps and optimizers from a session")
+    p.add_argument("--surface", metavar="NAME[:k=v,…]",
+                   help=f"surface, optionally with parameters, e.g. quadratic:kappa=100 ({', '.join(SURFACES)})")
+    p.add_argument("--start", metavar="X,Y", action="append", help="start point (repeat for several)")
+    p.add_argument("--steps", metavar="N", help=f"number of steps, 1 to {MAX_STEPS} (default 100)")
+    p.add_argument("--optimizer", metavar="NAME[:k=v,…]", action="append",
+                   help="optimizer with torch.optim keywords, e.g. adam:lr=0.01,beta1=0.8 (repeat for several)")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), help="where to compute (default auto)")
+    p.add_argument("--out", metavar="FILE.csv|FILE.json", help="write here instead of printing CSV to stdout")
+
+
+def _parse_start(text: str) -> tuple[float, float]:
+    parts = text.split(",")
+    try:
+        if len(parts) != 2:
+            raise ValueError
+        x, y = float(parts[0]), float(parts[1])
+        if not (math.isfinite(x) and math.isfinite(y)):
+            raise ValueError
+    except ValueError:
+        raise UsageError(f"Malformed start {text!r} (expected X,Y with two finite numbers, e.g. --start -1.5,2)")
+    return x, y
+
+
+def _parse_surface(text: str) -> tuple[str, dict[str, str]]:
+    name, _, rest = text.partition(":")
+    params = {}
+    for item in filter(None, (p.strip() for p in rest.split(","))):
+        key, eq, value = item.partition("=")
+        if not eq:
+            raise UsageError(f"Malformed surface parameter {item!r} in {text!r} (expected key=value)")
+        params[key.strip()] = value.strip()
+    get_surface(name, **params)  # validates name and parameters
+    return name.strip().lower().replace("-", "_"), params
+
+
+def _labelled(texts: list[str]) -> list[OptimizerChoice]:
+    """Parse optimizer specs; label each by the name as given, with #2, #3 … where a name repeats."""
+    seen: dict[str, int] = {}
+    out = []
+    for text in texts:
+        base = text.partition(":")[0].strip()
+        seen[base] = seen.get(base, 0) + 1
+        choice = parse_optimizer(text)
+        label = base if seen[base] == 1 else f"{base}#{seen[base]}"
+        out.append(OptimizerChoice(choice.name, choice.values, label))
+    return out
+
+
+def build_session(args: argparse.Namespace) -> Session:
+    session = load_session(args.session) if args.session else Session()
+    if args.surface:
+        name, params = _parse_surface(args.surface)
+        session = session.with_(surface=name, surface_params={k: float(v) for k, v in params.items()})
+    elif not args.session:
+        raise UsageError("--surface is required without --session (allowed: " + ", ".join(SURFACES) + ")")
+    if args.start:
+        session = session.with_(starts=tuple(_parse_start(s) for s in args.start))
+    if args.optimizer:
+        session = session.with_(optimizers=tuple(OptimizerEntry(c) for c in _labelled(args.optimizer)))
+    elif not args.session:
+        raise UsageError("--optimizer is required without --session (allowed: sgd, momentum, nesterov, adagrad, "
+                         "rmsprop, adam)")
+    if args.steps is not None:
+        try:
+            steps = int(args.steps)
+        except ValueError:
+            steps = -1
+        if not 1 <= steps <= MAX_STEPS:
+            raise UsageError(f"Invalid --steps {args.steps!r} (allowed: an integer from 1 to {MAX_STEPS})")
+        session = session.with_(steps=steps)
+    if args.device:
+        session = session.with_(device=args.device)
+    if not session.enabled_choices():
+        raise UsageError("the session enables no optimizer")
+    return session
+
+
+def _rows(paths: Paths):
+    for i, label in enumerate(paths.labels):
+        for j in range(paths.positions.shape[1]):
+            d = int(paths.diverged_step[i, j])
+            last = paths.steps if d < 0 else d
+            for k in range(last + 1):
+                x, y = paths.positions[i, j, k]
+                yield (label, j, k, x, y, paths.losses[i, j, k], paths.grad_norms[i, j, k], paths.status(i, j, k))
+
+
+def to_csv(paths: Paths) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(CSV_HEADER)
+    for label, j, k, x, y, loss, g, status in _rows(paths):
+        w.writerow((label, j, k, repr(float(x)), repr(float(y)), repr(float(loss)), repr(float(g)), status))
+    return buf.getvalue()
+
+
+def to_json(paths: Paths, session: Session) -> str:
+    choices = session.enabled_choices()
+    items = []
+    for i, choice in enumerate(choices):
+        for j, start in enumerate(session.starts):
+            d, c = int(paths.diverged_step[i, j]), int(paths.converged_step[i, j])
+            end = paths.steps + 1 if d < 0 else d + 1
+            pos = paths.positions[i, j, :end]
+            items.append({
+                "optimizer": choice.label, "name": choice.name, "hyper": dict(choice.values), "start": j,
+                "start_point": list(start), "status": paths.status(i, j),
+                "converged_step": c if c >= 0 else None, "diverged_step": d if d >= 0 else None,
+                "x": pos[:, 0].tolist(), "y": pos[:, 1].tolist(),
+                "loss": paths.losses[i, j, :end].tolist(), "grad_norm": paths.grad_norms[i, j, :end].tolist(),
+            })
+    doc = {"surface": session.surface, "surface_params": session.surface_params, "steps": paths.steps,
+           "device": paths.device, "paths": items}
+    # Non-finite numbers (a diverging step) are written as null: JSON has no Infinity or NaN.
+    return json.dumps(_finite_or_null(doc)) + "\n"
+
+
+def _finite_or_null(obj):
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _finite_or_null(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_finite_or_null(v) for v in obj]
+    return obj
+
+
+def run(args: argparse.Namespace) -> int:
+    out = Path(args.out) if args.out else None
+    if out is not None and out.suffix.lower() not in (".csv", ".json"):
+        raise UsageError(f"Invalid --out {args.out!r} (allowed: a file name ending in .csv or .json)")
+    if out is not None and not out.parent.is_dir():
+        raise UsageError(f"Invalid --out {args.out!r}: folder {str(out.parent)!r} does not exist")
+    session = build_session(args)
+    paths = simulate(session.make_surface(), session.enabled_choices(), session.starts, session.steps,
+                     device=session.device)
+    text = to_json(paths, session) if out is not None and out.suffix.lower() == ".json" else to_csv(paths)
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        write_atomic(out, text)
+        print(f"wrote {out} ({paths.positions.shape[0]} optimizers × {paths.positions.shape[1]} starts, "
+              f"{paths.steps} steps, device {paths.device})", file=sys.stderr)
+    return 0

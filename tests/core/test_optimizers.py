@@ -1,0 +1,77 @@
+"""The registry: torch.optim names and defaults, validation with torch-style messages, the CLI syntax."""
+
+from __future__ import annotations
+
+import inspect
+
+import pytest
+import torch
+
+from optviz.core.optimizers import REGISTRY, HyperparameterError, OptimizerChoice, get_optimizer, parse_optimizer
+
+
+def test_six_optimizers_backed_by_torch_optim():
+    assert list(REGISTRY) == ["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam"]
+    assert REGISTRY["momentum"].torch_class is torch.optim.SGD
+    assert REGISTRY["nesterov"].torch_kwargs()["nesterov"] is True
+
+
+@pytest.mark.parametrize("spec", REGISTRY.values(), ids=list(REGISTRY))
+def test_hyper_names_and_defaults_are_torch_optims(spec):
+    sig = inspect.signature(spec.torch_class.__init__).parameters
+    for h in spec.hypers:
+        torch_name = "betas" if h.name in ("beta1", "beta2") else h.name
+        assert torch_name in sig, (spec.name, h.name)
+        default = sig[torch_name].default
+        if h.name == "beta1":
+            default = default[0]
+        elif h.name == "beta2":
+            default = default[1]
+        if spec.name in ("momentum", "nesterov") and h.name == "momentum":
+            assert h.default == 0.9  # documented choice: torch's 0 would make these plain SGD
+        else:
+            assert h.default == default, (spec.name, h.name)
+        assert h.low <= h.default <= h.high
+
+
+@pytest.mark.parametrize("spec", REGISTRY.values(), ids=list(REGISTRY))
+def test_torch_accepts_every_default_and_range_end(spec):
+    p = torch.zeros(2, requires_grad=True)
+    spec.build([p])
+    for h in spec.hypers:
+        for end, is_open in ((h.low, h.low_open), (h.high, h.high_open)):
+            if h.kind == "bool" or is_open:
+                continue
+            if spec.name == "nesterov" and h.name == "momentum":
+                continue
+            spec.build([p], {h.name: end})
+
+
+@pytest.mark.parametrize("name,values,message", [
+    ("sgd", {"lr": -1.0}, "Invalid learning rate: -1 (allowed: a number in [0, 10])"),
+    ("adam", {"beta1": 1.0}, "Invalid beta parameter at index 0: 1 (allowed: a number in [0, 1))"),
+    ("adam", {"eps": "x"}, "Invalid epsilon value: 'x'"),
+    ("rmsprop", {"centered": "maybe"}, "Invalid centered: 'maybe' (allowed: true or false)"),
+    ("momentum", {"nesterov": 1}, "Unknown hyperparameter 'nesterov' for momentum (allowed: lr, momentum, dampening"),
+    ("nesterov", {"momentum": 0.0}, "Invalid momentum value: 0 (allowed: a number in (0, 1))"),
+    ("sgd", {"lr": float("nan")}, "Invalid learning rate: nan"),
+    ("adagrad", {"lr": 11}, "Invalid learning rate: 11"),
+])
+def test_bad_values_rejected_with_torch_style_messages(name, values, message):
+    with pytest.raises(HyperparameterError) as err:
+        OptimizerChoice(name, values)
+    assert str(err.value).startswith(message)
+
+
+def test_unknown_optimizer_lists_the_names():
+    with pytest.raises(HyperparameterError, match="Unknown optimizer 'lbfgs' \\(allowed: sgd, momentum"):
+        get_optimizer("lbfgs")
+
+
+def test_parse_cli_syntax():
+    c = parse_optimizer("adam:lr=0.01, beta1=0.8,amsgrad=true")
+    assert c.name == "adam" and c.values["lr"] == 0.01 and c.values["beta1"] == 0.8 and c.values["amsgrad"] is True
+    assert c.spec.torch_kwargs(c.values)["betas"] == (0.8, 0.999)
+    assert c.changed() == {"lr": 0.01, "beta1": 0.8, "amsgrad": True}
+    with pytest.raises(HyperparameterError, match="Malformed optimizer option 'lr' in 'sgd:lr'"):
+        parse_optimizer("sgd:lr")
