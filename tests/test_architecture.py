@@ -39,3 +39,12 @@ def test_no_qt_import_statements_in_headless_packages():
     offenders = [str(p.relative_to(ROOT)) for pkg in ("core", "training") for p in (ROOT / pkg).rglob("*.py")
                  if pattern.search(p.read_text(encoding="utf-8"))]
     assert offenders == []
+
+
+def test_installed_package_ships_the_mnist_asset(tmp_path):
+    code = ("from optviz.resources import asset; import numpy as np, io\n"
+            "with asset('mnist_5k.npz').open('rb') as f: d = np.load(io.BytesIO(f.read()))\n"
+            "print(d['images'].shape, d['labels'].shape)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "(5000, 28, 28) (5000,)"
