@@ -1,0 +1,225 @@
+"""The playground's state: a Session plus the latest computed paths and the animation step, with change signals.
+
+Views read from the model and call its setters; nothing else holds playground state. Setters validate through
+the core (OptimizerChoice, Surface.with_params), so a value the core would reject never gets stored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from PySide6.QtCore import QObject, Signal
+
+from optviz.core.optimizers import REGISTRY, OptimizerChoice
+from optviz.core.session import MAX_STARTS, MAX_STEPS, OptimizerEntry, Session, default_session
+from optviz.core.simulate import Paths
+from optviz.core.surfaces import Surface, get_surface
+from optviz.ui.playground.field import Field
+
+
+@dataclass(frozen=True)
+class Result:
+    """Paths computed for ``session``; row i of the arrays is optimizer entry ``entries[i]``."""
+
+    paths: Paths
+    session: Session
+    entries: tuple[int, ...]
+    preview: bool = False  # computed for fewer steps while a start point is dragged
+
+
+def complete_entries(entries: tuple[OptimizerEntry, ...]) -> tuple[OptimizerEntry, ...]:
+    """The session's entries plus, disabled, every registry optimizer it does not mention (so all can be ticked)."""
+    named = {e.choice.name for e in entries}
+    extra = tuple(OptimizerEntry(OptimizerChoice(n), enabled=False) for n in REGISTRY if n not in named)
+    return tuple(entries) + extra
+
+
+class PlaygroundModel(QObject):
+    """Holds the playground Session and the latest Result; emits what changed."""
+
+    surface_changed = Signal()  # surface name or parameters
+    optimizers_reset = Signal()  # the list of entries was replaced (a session was opened)
+    optimizer_changed = Signal(int)  # entry i: enabled flag or hyperparameters
+    starts_changed = Signal()  # start points added, removed or moved
+    selection_changed = Signal(int)  # selected start index, -1 for none
+    steps_changed = Signal(int)
+    device_changed = Signal(str)
+    inputs_changed = Signal(bool)  # anything the paths depend on changed; True while a start is dragged
+    result_changed = Signal()  # a new Result arrived (or it was cleared)
+    field_changed = Signal()  # a new surface picture arrived
+    step_changed = Signal(int)  # the animation's current step
+    compute_failed = Signal(str)
+
+    def __init__(self, session: Session | None = None, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._session = default_session()
+        self._selected = 0
+        self._step = 0
+        self.result: Result | None = None
+        self.field: Field | None = None
+        self.set_session(session or default_session())
+
+    # -- reading -------------------------------------------------------------------------------------------
+    @property
+    def session(self) -> Session:
+        return self._session
+
+    @property
+    def surface(self) -> Surface:
+        return self._session.make_surface()
+
+    @property
+    def starts(self) -> tuple[tuple[float, float], ...]:
+        return self._session.starts
+
+    @property
+    def entries(self) -> tuple[OptimizerEntry, ...]:
+        return self._session.optimizers
+
+    @property
+    def selected(self) -> int:
+        return self._selected
+
+    @property
+    def step(self) -> int:
+        return self._step
+
+    @property
+    def last_step(self) -> int:
+        """The last step of the current result (0 without one)."""
+        return self.result.paths.steps if self.result else 0
+
+    # -- writing -------------------------------------------------------------------------------------------
+    def set_session(self, session: Session) -> None:
+        """Replace everything (a session was opened)."""
+        self._session = session.with_(optimizers=complete_entries(session.optimizers))
+        self._selected = 0 if session.starts else -1
+        self.surface_changed.emit()
+        self.optimizers_reset.emit()
+        self.starts_changed.emit()
+        self.selection_changed.emit(self._selected)
+        self.steps_changed.emit(self._session.steps)
+        self.device_changed.emit(self._session.device)
+        self.inputs_changed.emit(False)
+
+    def set_surface(self, name: str) -> None:
+        """Switch surface (its parameters back to their defaults); start points outside its view are re-placed."""
+        surface = get_surface(name)
+        if surface.name == self._session.surface and not self._session.surface_params:
+            return
+        starts = tuple(p for p in self._session.starts if _inside(surface, p)) or (_default_start(surface),)
+        self._session = self._session.with_(surface=surface.name, surface_params={}, starts=starts)
+        self._selected = min(self._selected, len(starts) - 1)
+        self.surface_changed.emit()
+        self.starts_changed.emit()
+        self.selection_changed.emit(self._selected)
+        self.inputs_changed.emit(False)
+
+    def set_surface_param(self, name: str, value: float) -> None:
+        params = {**self._session.surface_params, name: float(value)}
+        get_surface(self._session.surface, **params)  # SurfaceError if not allowed
+        self._session = self._session.with_(surface_params=params)
+        self.surface_changed.emit()
+        self.inputs_changed.emit(False)
+
+    def set_enabled(self, index: int, enabled: bool) -> None:
+        self._replace_entry(index, OptimizerEntry(self.entries[index].choice, bool(enabled)))
+
+    def set_hyper(self, index: int, values: Mapping[str, Any]) -> None:
+        """New hyperparameters for entry ``index`` (HyperparameterError if the registry refuses them)."""
+        entry = self.entries[index]
+        choice = OptimizerChoice(entry.choice.name, dict(values), entry.choice.label)
+        self._replace_entry(index, OptimizerEntry(choice, entry.enabled))
+
+    def _replace_entry(self, index: int, entry: OptimizerEntry) -> None:
+        if entry == self.entries[index]:
+            return
+        entries = list(self.entries)
+        entries[index] = entry
+        self._session = self._session.with_(optimizers=tuple(entries))
+        self.optimizer_changed.emit(index)
+        self.inputs_changed.emit(False)
+
+    def add_start(self, x: float, y: float) -> int:
+        """Add a start point and select it; returns its index (-1 when MAX_STARTS are already there)."""
+        if len(self.starts) >= MAX_STARTS:
+            return -1
+        self._session = self._session.with_(starts=self.starts + ((float(x), float(y)),))
+        self.starts_changed.emit()
+        self.select_start(len(self.starts) - 1)
+        self.inputs_changed.emit(False)
+        return len(self.starts) - 1
+
+    def remove_start(self, index: int) -> None:
+        if not 0 <= index < len(self.starts):
+            return
+        starts = self.starts[:index] + self.starts[index + 1:]
+        self._session = self._session.with_(starts=starts)
+        self.starts_changed.emit()
+        self.select_start(min(index, len(starts) - 1))
+        self.inputs_changed.emit(False)
+
+    def move_start(self, index: int, x: float, y: float, *, dragging: bool = False) -> None:
+        starts = list(self.starts)
+        if starts[index] == (float(x), float(y)) and dragging:
+            return
+        starts[index] = (float(x), float(y))
+        self._session = self._session.with_(starts=tuple(starts))
+        self.starts_changed.emit()
+        self.inputs_changed.emit(dragging)
+
+    def select_start(self, index: int) -> None:
+        index = index if 0 <= index < len(self.starts) else -1
+        if index != self._selected:
+            self._selected = index
+            self.selection_changed.emit(index)
+
+    def set_steps(self, steps: int) -> None:
+        steps = int(steps)
+        if not 1 <= steps <= MAX_STEPS:
+            raise ValueError(f"Invalid steps: {steps} (allowed: an integer in [1, {MAX_STEPS}])")
+        if steps != self._session.steps:
+            self._session = self._session.with_(steps=steps)
+            self.steps_changed.emit(steps)
+            self.inputs_changed.emit(False)
+
+    def set_device(self, device: str) -> None:
+        if device != self._session.device:
+            self._session = self._session.with_(device=device)
+            self.device_changed.emit(device)
+            self.inputs_changed.emit(False)
+
+    def set_result(self, result: Result | None) -> None:
+        """A computed result; the step stays where it was, or at the end if it was at the end."""
+        at_end = self.result is not None and self._step >= self.last_step
+        self.result = result
+        self.result_changed.emit()
+        self.set_step(self.last_step if at_end else min(self._step, self.last_step))
+
+    def set_field(self, field: Field) -> None:
+        self.field = field
+        self.field_changed.emit()
+
+    def is_up_to_date(self) -> bool:
+        """The result and the surface picture are those of the current session (not a drag preview)."""
+        s = self._session
+        return (self.result is not None and self.result.session == s and not self.result.preview
+                and self.field is not None and self.field.key == (s.surface, tuple(sorted(s.surface_params.items()))))
+
+    def set_step(self, step: int) -> None:
+        step = max(0, min(int(step), self.last_step))
+        if step != self._step:
+            self._step = step
+            self.step_changed.emit(step)
+
+
+def _inside(surface: Surface, point: tuple[float, float]) -> bool:
+    (x0, x1), (y0, y1) = surface.view
+    return x0 <= point[0] <= x1 and y0 <= point[1] <= y1
+
+
+def _default_start(surface: Surface) -> tuple[float, float]:
+    """A start point that shows something: towards the upper-left corner of the view, off every minimum."""
+    (x0, x1), (y0, y1) = surface.view
+    return (round(x0 + 0.2 * (x1 - x0), 3), round(y0 + 0.8 * (y1 - y0), 3))

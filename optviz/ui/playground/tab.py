@@ -1,0 +1,115 @@
+"""The playground tab: surface view and animation bar | loss plot and status | side panel."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QEventLoop, Qt, QTimer
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import QHBoxLayout, QPushButton, QSplitter, QVBoxLayout, QWidget
+
+from optviz.core.session import Session
+from optviz.ui.playground.animation import AnimationBar, Animator
+from optviz.ui.playground.compute import PlaygroundComputer
+from optviz.ui.playground.loss_plot import LossPlot
+from optviz.ui.playground.model import PlaygroundModel
+from optviz.ui.playground.side_panel import SidePanel
+from optviz.ui.playground.status_table import StatusTable
+from optviz.ui.playground.surface_view import SurfaceView
+
+
+class PlaygroundTab(QWidget):
+    """Owns the playground model, its computer and animator, and lays out the views."""
+
+    def __init__(self, session: Session | None = None, *, autoplay: bool = True,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.model = PlaygroundModel(session)
+        self.computer = PlaygroundComputer(self.model, self)
+        self.animator = Animator(self.model, self)
+        self.last_error = ""  # the latest computation failure, cleared by the next result
+        self.model.compute_failed.connect(self._on_model_compute_failed)
+        self.model.result_changed.connect(self._on_model_result_changed)
+        self.surface_view = SurfaceView(self.model)
+        self.animation_bar = AnimationBar(self.model, self.animator)
+        self.loss_plot = LossPlot(self.model)
+        self.status_table = StatusTable(self.model)
+        self.side_panel = SidePanel(self.model)
+        self.fit_button = QPushButton("Fit to surface")
+        self.fit_button.setToolTip("Show the whole surface again (after zooming or panning)")
+        self.fit_button.clicked.connect(self._on_fit_button_clicked)
+        self._build_layout()
+        QShortcut(QKeySequence(Qt.Key.Key_Space), self, self.animator.toggle,
+                  context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        QShortcut(QKeySequence(Qt.Key.Key_Home), self, self.animator.restart,
+                  context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        if autoplay:
+            self.animator.play()
+
+    def _build_layout(self) -> None:
+        bar = QHBoxLayout()
+        bar.setContentsMargins(0, 0, 0, 0)
+        bar.addWidget(self.animation_bar, 1)
+        bar.addWidget(self.fit_button)
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        left_layout.addWidget(self.surface_view, 1)
+        left_layout.addLayout(bar)
+        self.plots_splitter = QSplitter(Qt.Orientation.Vertical)
+        self.plots_splitter.setObjectName("playground_plots")
+        self.plots_splitter.addWidget(self.loss_plot)
+        self.plots_splitter.addWidget(self.status_table)
+        self.plots_splitter.setSizes([500, 260])
+        self.main_splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.main_splitter.setObjectName("playground_main")
+        self.main_splitter.addWidget(left)
+        self.main_splitter.addWidget(self.plots_splitter)
+        self.main_splitter.addWidget(self.side_panel)
+        self.main_splitter.setStretchFactor(0, 3)
+        self.main_splitter.setStretchFactor(1, 2)
+        self.main_splitter.setStretchFactor(2, 0)
+        self.main_splitter.setSizes([720, 380, 300])
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.main_splitter)
+
+    def splitters(self) -> list[QSplitter]:
+        """The splitters whose positions the main window remembers."""
+        return [self.main_splitter, self.plots_splitter]
+
+    def session(self) -> Session:
+        return self.model.session
+
+    def set_session(self, session: Session) -> None:
+        self.model.set_session(session)
+
+    def wait_until_computed(self, timeout_s: float) -> bool:
+        """Run the event loop until the paths and surface picture of the current session are in."""
+        loop = QEventLoop()
+        timer = QTimer(singleShot=True, interval=int(timeout_s * 1000))
+        timer.timeout.connect(loop.quit)
+        check = QTimer(interval=20)
+        check.timeout.connect(lambda: self._settled() and loop.quit())
+        timer.start()
+        check.start()
+        if not self._settled():
+            loop.exec()
+        check.stop()
+        return self.model.is_up_to_date()
+
+    def _settled(self) -> bool:
+        busy = self.computer.is_busy()
+        return not busy and (self.model.is_up_to_date() or bool(self.last_error))
+
+    def shutdown(self) -> bool:
+        """Stop the animation and join the worker threads."""
+        self.animator.pause()
+        return self.computer.shutdown()
+
+    def _on_model_compute_failed(self, message: str) -> None:
+        self.last_error = message
+
+    def _on_model_result_changed(self) -> None:
+        self.last_error = ""
+
+    def _on_fit_button_clicked(self) -> None:
+        self.surface_view.fit_to_surface()
