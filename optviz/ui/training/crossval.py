@@ -1,0 +1,106 @@
+"""Cross-validation results: per-fold validation scores as a table and a bar chart with the mean ± std."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
+
+from optviz.training.events import CrossValFinished, FoldFinished
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.1f}%" if math.isfinite(x) else "–"
+
+
+def _num(x: float) -> str:
+    return f"{x:.4f}" if math.isfinite(x) else "–"
+
+
+class CrossValView(QWidget):
+    """Folds as they finish, then the summary; the bars are validation accuracy, the band mean ± std."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.summary = QLabel("Set k-fold above 0 in the panel to cross-validate: each fold is the validation set "
+                              "once, the scores show how much the result depends on the split.")
+        self.summary.setWordWrap(True)
+        self.table = QTableWidget(0, 3)
+        self.table.setHorizontalHeaderLabels(["fold", "val accuracy", "val loss"])
+        self.table.verticalHeader().setVisible(False)
+        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.table.setMaximumWidth(300)
+        self.chart = pg.PlotWidget()
+        self.chart.setLabel("left", "validation accuracy (%)")
+        self.chart.setLabel("bottom", "fold")
+        self.chart.setMouseEnabled(x=False, y=True)
+        self.bars = pg.BarGraphItem(x=[], height=[], width=0.6, brush="#377eb8")
+        self.chart.addItem(self.bars)
+        self.band = pg.LinearRegionItem(orientation="horizontal", movable=False, brush=(255, 212, 0, 50),
+                                        pen=pg.mkPen(None))
+        self.mean_line = pg.InfiniteLine(angle=0, movable=False, pen=pg.mkPen("#ffd400", width=2),
+                                         label="mean", labelOpts={"position": 0.05, "color": "#ffd400"})
+        self.chart.addItem(self.band)
+        self.chart.addItem(self.mean_line)
+        self.band.hide()
+        self.mean_line.hide()
+        self.folds: list[FoldFinished] = []
+        self.result: CrossValFinished | None = None
+        row = QHBoxLayout()
+        row.addWidget(self.table)
+        row.addWidget(self.chart, 1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.summary)
+        layout.addLayout(row, 1)
+
+    def clear(self) -> None:
+        self.folds, self.result = [], None
+        self.summary.setText("Cross-validation running: folds appear as they finish.")
+        self._redraw()
+
+    def add_fold(self, fold: FoldFinished) -> None:
+        self.folds.append(fold)
+        self._redraw()
+
+    def finish(self, result: CrossValFinished) -> None:
+        self.result = result
+        self.summary.setText(
+            f"{len(result.val_accuracies)}-fold cross-validation: validation accuracy "
+            f"{_pct(result.mean_accuracy)} ± {100 * result.std_accuracy:.1f} points, validation loss "
+            f"{_num(result.mean_loss)} ± {_num(result.std_loss)} (mean ± std over the folds)")
+        self._redraw()
+
+    def _redraw(self) -> None:
+        folds = sorted(self.folds, key=lambda f: f.fold)
+        self.table.setRowCount(len(folds) + (1 if self.result else 0))
+        for i, f in enumerate(folds):
+            self._set_row(i, str(f.fold + 1), _pct(f.val_accuracy), _num(f.val_loss))
+        if self.result is not None:
+            r = self.result
+            self._set_row(len(folds), "mean ± std", f"{_pct(r.mean_accuracy)} ± {100 * r.std_accuracy:.1f}",
+                          f"{_num(r.mean_loss)} ± {_num(r.std_loss)}")
+        x = np.array([f.fold + 1 for f in folds], dtype=float)
+        heights = np.array([100 * f.val_accuracy if math.isfinite(f.val_accuracy) else 0.0 for f in folds])
+        self.bars.setOpts(x=x, height=heights, width=0.6)
+        if self.result is not None and math.isfinite(self.result.mean_accuracy):
+            mean, std = 100 * self.result.mean_accuracy, 100 * self.result.std_accuracy
+            self.mean_line.setValue(mean)
+            self.mean_line.label.setFormat(f"mean {mean:.1f}% ± {std:.1f}")
+            self.band.setRegion((mean - std, mean + std))
+        self.mean_line.setVisible(self.result is not None)
+        self.band.setVisible(self.result is not None)
+        if len(folds):
+            self.chart.getAxis("bottom").setTicks([[(v, str(int(v))) for v in x]])
+            low = float(np.min(heights)) if len(heights) else 0.0
+            self.chart.setYRange(max(0.0, low - 10.0), 100.0)
+            self.chart.setXRange(0.4, len(folds) + 0.6)
+
+    def _set_row(self, row: int, *cells: str) -> None:
+        for col, text in enumerate(cells):
+            item = QTableWidgetItem(text)
+            item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
+            self.table.setItem(row, col, item)

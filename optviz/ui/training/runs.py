@@ -1,0 +1,196 @@
+"""The runs list: every run with its colour, name, status and test accuracy; select several to overlay them."""
+
+from __future__ import annotations
+
+import math
+
+from PySide6.QtCore import QItemSelectionModel, Qt, Signal
+from PySide6.QtGui import QColor, QIcon, QPixmap
+from PySide6.QtWidgets import (QAbstractItemView, QGridLayout, QPushButton, QTreeWidget, QTreeWidgetItem,
+                               QVBoxLayout, QWidget)
+
+from optviz.ui.training.store import RunRecord, RunStore
+
+STATUS_COLORS = {"diverged": "#ff4d4d", "failed": "#ff4d4d", "stopped": "#ffb000", "running": "#8fd18f"}
+_ID = Qt.ItemDataRole.UserRole
+
+
+def _swatch(color: str) -> QIcon:
+    pixmap = QPixmap(12, 12)
+    pixmap.fill(QColor(color))
+    return QIcon(pixmap)
+
+
+class RunsView(QWidget):
+    """A list over a :class:`RunStore`; the buttons act on the selected runs."""
+
+    selection_changed = Signal(list)  # run ids, in list order
+    renamed = Signal(int)  # run id
+    delete_requested = Signal(list)
+    same_but_requested = Signal(int)
+    export_csv_requested = Signal(int)
+    export_checkpoint_requested = Signal(int)
+
+    def __init__(self, store: RunStore, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._store = store
+        self._items: dict[int, QTreeWidgetItem] = {}
+        self._drawn: dict[int, tuple] = {}
+        self.tree = QTreeWidget()
+        self.tree.setHeaderLabels(["Run", "Status", "Test acc."])
+        self.tree.setRootIsDecorated(False)
+        self.tree.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.tree.setEditTriggers(QAbstractItemView.EditTrigger.DoubleClicked |
+                                  QAbstractItemView.EditTrigger.EditKeyPressed)
+        self.tree.setToolTip("Select several runs (Ctrl/Shift-click) to overlay their curves; double-click a name "
+                             "to rename it")
+        self.tree.setColumnWidth(0, 150)
+        self.tree.setColumnWidth(1, 100)
+        self.tree.setColumnWidth(2, 60)
+        self.tree.itemSelectionChanged.connect(self._on_tree_selection_changed)
+        self.tree.itemChanged.connect(self._on_tree_item_changed)
+        self.same_but = QPushButton("Same, but…")
+        self.same_but.setToolTip("Copy the selected run's settings into the panel, to change one thing and run again")
+        self.rename_button = QPushButton("Rename")
+        self.rename_button.setToolTip("Rename the selected run")
+        self.delete_button = QPushButton("Delete")
+        self.delete_button.setToolTip("Remove the selected runs from the list")
+        self.export_csv = QPushButton("Export CSV…")
+        self.export_csv.setToolTip("The selected run's metrics: one row per step, epoch columns at epoch ends")
+        self.export_checkpoint = QPushButton("Export checkpoint…")
+        self.export_checkpoint.setToolTip("The selected run's model and optimizer state (torch.save), with its config")
+        self.same_but.clicked.connect(lambda: self._emit_current(self.same_but_requested))
+        self.rename_button.clicked.connect(self._on_rename_clicked)
+        self.delete_button.clicked.connect(lambda: self.delete_requested.emit(self.selected_ids()))
+        self.export_csv.clicked.connect(lambda: self._emit_current(self.export_csv_requested))
+        self.export_checkpoint.clicked.connect(lambda: self._emit_current(self.export_checkpoint_requested))
+        self._tips = {b: b.toolTip() for b in (self.same_but, self.rename_button, self.delete_button,
+                                               self.export_csv, self.export_checkpoint)}
+        buttons = QGridLayout()
+        for i, b in enumerate((self.same_but, self.rename_button, self.delete_button, self.export_csv,
+                               self.export_checkpoint)):
+            buttons.addWidget(b, i // 3, i % 3)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.tree, 1)
+        layout.addLayout(buttons)
+        self._update_buttons()
+
+    # ---- model → view -----------------------------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        """Add, update and remove rows to match the store (cheap when nothing changed)."""
+        self.tree.blockSignals(True)
+        for run_id in [i for i in self._items if i not in self._store]:
+            self.tree.takeTopLevelItem(self.tree.indexOfTopLevelItem(self._items.pop(run_id)))
+            self._drawn.pop(run_id, None)
+        for record in self._store:
+            if record.id not in self._items:
+                self._items[record.id] = self._new_item(record)
+            drawn = (record.version, record.name)
+            if self._drawn.get(record.id) != drawn:
+                self._fill(self._items[record.id], record)
+                self._drawn[record.id] = drawn
+        self.tree.blockSignals(False)
+        self._update_buttons()
+
+    def _new_item(self, record: RunRecord) -> QTreeWidgetItem:
+        item = QTreeWidgetItem(self.tree)
+        item.setData(0, _ID, record.id)
+        item.setIcon(0, _swatch(record.color))
+        item.setFlags(item.flags() | Qt.ItemFlag.ItemIsEditable)
+        return item
+
+    @staticmethod
+    def _fill(item: QTreeWidgetItem, r: RunRecord) -> None:
+        item.setText(0, r.name)
+        item.setText(1, r.status_text())
+        item.setForeground(1, QColor(STATUS_COLORS.get(r.status, "#dddddd")))
+        fin = r.finished
+        acc = fin.test_accuracy if fin else math.nan
+        item.setText(2, f"{100 * acc:.1f}%" if math.isfinite(acc) else "")
+        c = r.config
+        tip = (f"{r.started.label} on {c.dataset}, {c.model}, {c.epochs} epoch(s), batch {c.batch_size}, "
+               f"seed {c.seed}, device {r.started.device}")
+        message = r.error or (fin.message if fin else "")
+        item.setToolTip(0, tip)
+        item.setToolTip(1, message or r.status_text())
+
+    # ---- selection --------------------------------------------------------------------------------------------
+
+    def selected_ids(self) -> list[int]:
+        """Selected runs in list order."""
+        return [int(self.tree.topLevelItem(i).data(0, _ID)) for i in range(self.tree.topLevelItemCount())
+                if self.tree.topLevelItem(i).isSelected()]
+
+    def select(self, run_ids: list[int], current: int | None = None) -> None:
+        """Select exactly ``run_ids``, ``current`` (default: the first) as the current run; emits once."""
+        self.tree.blockSignals(True)
+        self.tree.selectionModel().blockSignals(True)
+        self.tree.clearSelection()
+        for run_id in run_ids:
+            if run_id in self._items:
+                self._items[run_id].setSelected(True)
+        current = current if current is not None else (run_ids[0] if run_ids else None)
+        if current in self._items:
+            self.tree.setCurrentItem(self._items[current], 0, QItemSelectionModel.SelectionFlag.NoUpdate)
+        self.tree.selectionModel().blockSignals(False)
+        self.tree.blockSignals(False)
+        self._on_tree_selection_changed()
+
+    def current_id(self) -> int | None:
+        """The run the pictures show: the current (last clicked) run if selected, else the first selected one."""
+        item = self.tree.currentItem()
+        if item is not None and item.isSelected():
+            return int(item.data(0, _ID))
+        ids = self.selected_ids()
+        return ids[0] if ids else None
+
+    def _on_tree_selection_changed(self) -> None:
+        self._update_buttons()
+        self.selection_changed.emit(self.selected_ids())
+
+    def _update_buttons(self) -> None:
+        ids = [i for i in self.selected_ids() if i in self._store]
+        running = any(self._store.get(i).running for i in ids)
+        states = {self.same_but: (len(ids) == 1, "select one run"),
+                  self.rename_button: (len(ids) == 1, "select one run"),
+                  self.export_csv: (len(ids) == 1, "select one run"),
+                  self.export_checkpoint: (len(ids) == 1 and not running,
+                                           "the run is still running" if running else "select one run"),
+                  self.delete_button: (bool(ids) and not running,
+                                       "stop the running run first" if running else "select runs")}
+        for button, (enabled, why) in states.items():
+            button.setEnabled(enabled)
+            button.setToolTip(self._tips[button] + ("" if enabled else f"\n({why})"))
+
+    def _emit_current(self, signal) -> None:
+        ids = self.selected_ids()
+        if len(ids) == 1:
+            signal.emit(ids[0])
+
+    # ---- rename -----------------------------------------------------------------------------------------------
+
+    def _on_rename_clicked(self) -> None:
+        ids = self.selected_ids()
+        if len(ids) == 1:
+            self.tree.editItem(self._items[ids[0]], 0)
+
+    def _on_tree_item_changed(self, item: QTreeWidgetItem, column: int) -> None:
+        if column != 0:
+            return
+        run_id = int(item.data(0, _ID))
+        record = self._store.get(run_id)
+        name = item.text(0).strip()
+        if name and name != record.name:
+            record.name = name
+            record.version += 1
+            self.renamed.emit(run_id)
+        elif not name:
+            self.tree.blockSignals(True)
+            item.setText(0, record.name)
+            self.tree.blockSignals(False)
+
+    def rename(self, run_id: int, name: str) -> None:
+        """Rename a run as if the user had edited its name."""
+        self._items[run_id].setText(0, name)

@@ -1,0 +1,127 @@
+"""One start() of the training tab: the trainer running in a Python thread, its events landing in a queue.
+
+The worker thread never touches a widget: it only puts the trainer's frozen events into a ``queue.SimpleQueue``
+(an O(1), lock-free put that costs the training nothing measurable). The tab's timer drains the queue on the GUI
+thread at its own pace, so plot cost stays off the training loop. The last item of every job is
+:class:`JobEnded`.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+from optviz.training.config import TrainConfig
+from optviz.training.events import Event
+from optviz.training.trainer import Control, Trainer
+
+Runner = Callable[[Callable[[Event], None], Control], object]  # runner(on_event, control), blocks until done
+
+
+@dataclass(frozen=True)
+class JobEnded:
+    """The worker thread is about to end; ``error`` is one line when the trainer raised."""
+
+    error: str = ""
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def default_runner(config: TrainConfig) -> tuple[Runner, list[Trainer]]:
+    """The runner for ``config`` (cross-validation when ``kfold``) and the list its trainers will be put in.
+
+    Raises ConfigError (one line) when the config cannot run; built in the GUI thread so that nothing starts then.
+    """
+    trainers: list[Trainer] = []
+    if config.kfold:
+        from optviz.training.crossval import cross_validate
+
+        def run_folds(on_event: Callable[[Event], None], control: Control) -> object:
+            return cross_validate(config, on_event, control)
+
+        Trainer(config)  # validates the config now
+        return run_folds, trainers
+    trainer = Trainer(config)
+    trainers.append(trainer)
+    return trainer.run, trainers
+
+
+class TrainingJob:
+    """A thread running ``runner`` with a :class:`Control`; ``drain()`` hands its events to the GUI thread."""
+
+    def __init__(self, job_id: int, config: TrainConfig, runner: Runner | None = None) -> None:
+        self.id = job_id
+        self.config = config
+        self.control = Control()
+        self.error = ""
+        self.ended = False  # JobEnded has been drained
+        if runner is None:
+            runner, self.trainers = default_runner(config)
+        else:
+            self.trainers = []
+        self._runner = runner
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._main, name=f"optviz-training-{job_id}", daemon=True)
+        self._active = 0.0  # seconds spent running, pauses excluded
+        self._since: float | None = None
+
+    def start(self) -> None:
+        self._since = time.perf_counter()
+        self._thread.start()
+
+    def _main(self) -> None:
+        error = ""
+        try:
+            self._runner(self._queue.put, self.control)
+        except Exception as exc:  # noqa: BLE001 — any failure is reported in the panel, never raised in Qt
+            error = _one_line(exc)
+        finally:
+            self._queue.put(JobEnded(error))
+
+    def drain(self, limit: int = 100_000) -> list[Event | JobEnded]:
+        """The events queued since the last call (at most ``limit``), oldest first."""
+        out = []
+        try:
+            while len(out) < limit:
+                out.append(self._queue.get_nowait())
+        except queue.Empty:
+            pass
+        return out
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    @property
+    def paused(self) -> bool:
+        return self.control.paused
+
+    def pause(self) -> None:
+        if self._since is not None:
+            self._active += time.perf_counter() - self._since
+            self._since = None
+        self.control.pause()
+
+    def resume(self) -> None:
+        if self._since is None:
+            self._since = time.perf_counter()
+        self.control.resume()
+
+    def stop(self) -> None:
+        self.control.stop()  # also ends a pause: Control.wait returns as soon as it is stopped
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait for the thread; True when it has ended."""
+        if self._thread.ident is not None:
+            self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    def active_seconds(self) -> float:
+        """Time spent running so far, pauses excluded (for the time-left estimate)."""
+        return self._active + (time.perf_counter() - self._since if self._since is not None else 0.0)

@@ -1,0 +1,217 @@
+"""The training tab with the real trainer: tiny runs (shapes, a few hundred images, 1 epoch) through the GUI."""
+
+from __future__ import annotations
+
+import os
+import threading
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from PySide6.QtCore import Qt  # noqa: E402
+
+from optviz.training.checkpoint import load_checkpoint  # noqa: E402
+from optviz.ui.training.tab import TrainingTab  # noqa: E402
+
+TIMEOUT_MS = 60_000
+TINY = {"dataset": "shapes", "subset": 300, "model": "lenet", "epochs": 1, "batch_size": 32, "device": "cpu",
+        "optimizers": ["adam:lr=0.003"]}
+
+
+def training_threads() -> list[str]:
+    return [t.name for t in threading.enumerate() if t.name.startswith("optviz-training")]
+
+
+@pytest.fixture(autouse=True)
+def _no_training_thread_left():
+    yield
+    assert not training_threads(), f"training threads left running: {training_threads()}"
+
+
+@pytest.fixture
+def tab(qtbot):
+    widget = TrainingTab()
+    qtbot.addWidget(widget)
+    widget.resize(1400, 850)
+    widget.show()
+    qtbot.waitExposed(widget)
+    yield widget
+    widget.shutdown()
+
+
+def run_to_end(qtbot, tab: TrainingTab, config: dict) -> None:
+    tab.set_config(config)
+    with qtbot.waitSignal(tab.runs_finished, timeout=TIMEOUT_MS):
+        qtbot.mouseClick(tab.start_button, Qt.MouseButton.LeftButton)
+
+
+def test_one_epoch_run_fills_the_plots_and_the_runs_list(qtbot, tab):
+    run_to_end(qtbot, tab, TINY)
+    [record] = list(tab.store)
+    assert record.status == "finished"
+    assert tab.runs.tree.topLevelItemCount() == 1
+    assert tab.runs.tree.topLevelItem(0).text(1) == "finished"
+    assert not tab.job.alive and not tab.is_running()
+    n = record.started.n_batches
+    x, y = tab.curves.curve_data(record.id, "raw")
+    assert len(x) == n and np.all(np.isfinite(y))
+    sx, _ = tab.curves.curve_data(record.id, "smooth")
+    assert sx[-1] == x[-1]  # the smoothed line reaches the newest batch
+    assert len(tab.curves.curve_data(record.id, "val")[0]) == 1
+    assert len(tab.curves.curve_data(record.id, "val_acc")[0]) == 1
+    assert len(tab.curves.curve_data(record.id, "lr")[0]) == n
+    assert tab.gradflow.image_data(0).shape == (n, len(record.started.layer_names))
+    assert len(tab.pictures.predictions.tiles()) == 16
+    assert len(tab.pictures.filters.tiles()) == 6  # LeNet's conv1
+    assert tab.pictures.confusion.matrix.sum() == record.started.n_test
+    assert tab.progress.value() == 1000
+
+
+def test_stop_midway_ends_the_thread(qtbot, tab):
+    tab.set_config({**TINY, "subset": 3000, "epochs": 20})
+    assert tab.start()
+    qtbot.waitUntil(lambda: tab.tracker.last_batch is not None and tab.tracker.last_batch.step >= 3,
+                    timeout=TIMEOUT_MS)
+    thread_name = training_threads()[0]
+    with qtbot.waitSignal(tab.runs_finished, timeout=TIMEOUT_MS):
+        qtbot.mouseClick(tab.stop_button, Qt.MouseButton.LeftButton)
+    [record] = list(tab.store)
+    assert record.status == "stopped"
+    assert record.status_text().startswith("stopped at step")
+    assert thread_name not in training_threads()
+    assert not tab.job.alive
+    assert tab.start_button.isEnabled() and not tab.stop_button.isEnabled()
+
+
+def test_pause_and_resume(qtbot, tab):
+    tab.set_config({**TINY, "subset": 3000, "epochs": 20})
+    assert tab.start()
+    qtbot.waitUntil(lambda: tab.tracker.last_batch is not None, timeout=TIMEOUT_MS)
+    qtbot.mouseClick(tab.pause_button, Qt.MouseButton.LeftButton)
+    assert tab.pause_button.text() == "Resume"
+    qtbot.waitUntil(lambda: tab.progress.format().startswith("paused"), timeout=5_000)
+    step = tab.tracker.last_batch.step
+    qtbot.wait(1200)  # the batch in flight when pausing may still arrive (the first batches are slow)
+    held = tab.tracker.last_batch.step
+    assert held <= step + 1
+    qtbot.wait(600)
+    assert tab.tracker.last_batch.step == held
+    qtbot.mouseClick(tab.pause_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: tab.tracker.last_batch.step > held, timeout=TIMEOUT_MS)
+    with qtbot.waitSignal(tab.runs_finished, timeout=TIMEOUT_MS):
+        tab.stop()
+
+
+def test_closing_the_window_during_a_run_leaves_no_thread(qtbot):
+    from optviz.ui.main_window import MainWindow
+
+    window = MainWindow(remember=False, autoplay=False)
+    qtbot.addWidget(window)
+    window.show()
+    window.show_tab("training")
+    window.training.set_config({**TINY, "subset": 3000, "epochs": 20})
+    assert window.training.start()
+    qtbot.waitUntil(lambda: window.training.tracker.last_batch is not None, timeout=TIMEOUT_MS)
+    assert training_threads()
+    window.close()
+    assert not training_threads()
+    assert not window.training.is_running() or not window.training.job.alive
+
+
+def test_invalid_folder_shows_the_error_and_starts_nothing(qtbot, tab):
+    tab.set_config({**TINY, "dataset": "mnist", "data_dir": "/nonexistent/mnist-files"})
+    assert "Data folder for mnist not found" in tab.panel.problems.text()
+    assert not tab.start_button.isEnabled()
+    assert "not found" in tab.start_button.toolTip()
+    with qtbot.waitSignal(tab.runs_finished, timeout=1_000):  # nothing to wait for
+        assert tab.start() is False
+    assert tab.job is None and not training_threads() and len(tab.store) == 0
+
+
+def test_a_folder_without_the_files_reports_the_reader_error(qtbot, tab, tmp_path):
+    run_to_end(qtbot, tab, {**TINY, "dataset": "mnist", "data_dir": str(tmp_path)})
+    assert len(tab.store) == 0  # nothing reached the runs list
+    assert "file not found" in tab.panel.problems.text()
+    assert tab.job.error and not tab.job.alive
+
+
+def test_race_overlays_every_optimizer_in_its_own_colour(qtbot, tab):
+    run_to_end(qtbot, tab, {**TINY, "optimizers": ["sgd:lr=0.05", "momentum:lr=0.01", "adam"]})
+    records = list(tab.store)
+    assert [r.started.label for r in records] == ["sgd", "momentum", "adam"]
+    assert len({r.color for r in records}) == 3
+    assert tab.curves.shown_ids() == [r.id for r in records]
+    assert tab.gradflow.shown_ids() == [r.id for r in records]
+    steps = [tab.curves.curve_data(r.id, "raw")[0] for r in records]
+    assert all(np.array_equal(steps[0], s) for s in steps)  # the curves grew together, batch by batch
+    losses = [r.loss.values[0] for r in records]
+    assert losses[0] == pytest.approx(losses[1]) == pytest.approx(losses[2])  # same initial weights and batch
+
+
+def test_diverging_run_is_marked_with_its_step(qtbot, tab):
+    run_to_end(qtbot, tab, {**TINY, "model": "mlp", "optimizers": ["sgd:lr=10", "adam"], "subset": 600})
+    bad, good = list(tab.store)
+    assert bad.status == "diverged", bad.status_text()
+    assert bad.status_text() == f"diverged at step {bad.finished.step}"
+    assert tab.runs.tree.topLevelItem(0).text(1).startswith("diverged at step")
+    assert np.all(np.isfinite(bad.loss.values)) and bad.pictures is not None  # last finite state kept
+    assert good.status == "finished"
+
+
+def test_cross_validation_table_and_bars(qtbot, tab):
+    run_to_end(qtbot, tab, {**TINY, "model": "mlp", "kfold": 3, "subset": 240})
+    folds = list(tab.store)
+    assert [r.started.fold for r in folds] == [0, 1, 2]
+    view = tab.crossval
+    assert view.table.rowCount() == 4
+    assert view.table.item(3, 0).text() == "mean ± std"
+    assert len(view.bars.opts["height"]) == 3
+    assert view.mean_line.isVisible()
+    assert tab.pictures.currentWidget() is view
+    assert view.result.mean_accuracy == pytest.approx(np.mean([f.val_accuracy for f in view.folds]))
+
+
+def test_runs_list_actions(qtbot, tab, tmp_path):
+    run_to_end(qtbot, tab, TINY)
+    [record] = list(tab.store)
+    tab.runs.select([record.id])
+    tab.runs.rename(record.id, "baseline")
+    assert record.name == "baseline"
+    assert "baseline" in [label.text for _, label in tab.curves.loss_plot.legend.items]
+    tab.panel.set_config(tab.panel.config().__class__())
+    with qtbot.waitSignal(tab.runs.same_but_requested):
+        qtbot.mouseClick(tab.runs.same_but, Qt.MouseButton.LeftButton)
+    assert tab.panel.config() == record.config
+    csv_path, pt_path = tmp_path / "m.csv", tmp_path / "m.pt"
+    from optviz.ui.training.export import write_checkpoint, write_csv
+
+    assert write_csv(record, str(csv_path)) == ""
+    lines = csv_path.read_text().splitlines()
+    assert len(lines) == 1 + record.started.n_batches and lines[0].startswith("run,label,step")
+    assert write_checkpoint(record, str(pt_path)) == ""
+    checkpoint = load_checkpoint(str(pt_path))
+    assert checkpoint.config.optimizers == record.config.optimizers
+    assert checkpoint.model(0) is not None
+    tab.runs.select([record.id])
+    qtbot.mouseClick(tab.runs.delete_button, Qt.MouseButton.LeftButton)
+    assert len(tab.store) == 0 and tab.runs.tree.topLevelItemCount() == 0 and tab.curves.shown_ids() == []
+
+
+def test_feature_maps_of_a_picked_image(qtbot, tab):
+    run_to_end(qtbot, tab, TINY)
+    with qtbot.waitSignal(tab.pictures.feature_maps_ready, timeout=TIMEOUT_MS):
+        tab.pictures.pick(3)
+    titles = tab.pictures.maps.titles()
+    assert titles[0] == "input" and titles[1].startswith("conv1: 6 maps") and titles[2].startswith("conv2: 16 maps")
+    assert tab.pictures.predictions.picked == 3
+
+
+def test_resnet_and_plainnet_gradient_flow_side_by_side(qtbot, tab):
+    small = {**TINY, "subset": 120, "width": 4}
+    run_to_end(qtbot, tab, {**small, "model": "resnet8"})
+    run_to_end(qtbot, tab, {**small, "model": "plain8"})
+    resnet, plain = list(tab.store)
+    assert tab.gradflow.shown_ids() == [resnet.id, plain.id]  # new runs join the selection
+    assert tab.gradflow.image_data(0).shape[1] == len(resnet.started.layer_names)
+    assert tab.gradflow.image_data(1).shape[1] == len(plain.started.layer_names)
