@@ -35,6 +35,7 @@ class StatusTable(QWidget):
         super().__init__(parent)
         self._model = model
         self.caption = QLabel()
+        self.caption.setWordWrap(True)  # its text must not set the column's minimum width
         self.table = QTableWidget(0, 3)
         self.table.setHorizontalHeaderLabels(["Optimizer", "Status", "f"])
         self.table.verticalHeader().hide()

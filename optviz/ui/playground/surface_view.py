@@ -6,15 +6,17 @@ drag/scroll on empty space pans/zooms. Keys: Delete removes the selected point, 
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, Qt
-from PySide6.QtWidgets import QWidget
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtWidgets import QApplication, QWidget
 
 from optviz.core.surfaces import Surface
 from optviz.ui.playground.field import Field
 from optviz.ui.playground.model import PlaygroundModel
-from optviz.ui.playground.path_items import PathItems
+from optviz.ui.playground.path_items import PathItems, split
 from optviz.ui.playground.start_handles import StartHandle, StartHandles
 
 COLORMAP = "viridis"  # perceptually uniform
@@ -49,6 +51,7 @@ class SurfaceView(pg.PlotWidget):
         super().__init__(parent)
         self._model = model
         self._field_key: tuple | None = None
+        self._last_click = (0.0, QPointF())  # time and screen position of the last single left click
         plot = self.getPlotItem()
         plot.setAspectLocked(True)
         plot.setMenuEnabled(False)
@@ -100,13 +103,23 @@ class SurfaceView(pg.PlotWidget):
         self._field_key = field.key
 
     def _on_scene_mouse_clicked(self, ev) -> None:
-        if not ev.double() or ev.button() != Qt.MouseButton.LeftButton:
+        if ev.button() != Qt.MouseButton.LeftButton or ev.isAccepted():
             return
         vb = self.getPlotItem().getViewBox()
         if not vb.sceneBoundingRect().contains(ev.scenePos()):
             return
         if any(isinstance(item, StartHandle) for item in self.scene().items(ev.scenePos())):
             return
+        # pyqtgraph reports a double click as such only when Qt sends press, release, double-click, release;
+        # two quick single clicks at one spot count too, whatever the platform's event sequence.
+        now, pos = time.monotonic(), ev.screenPos()
+        last_time, last_pos = self._last_click
+        quick = now - last_time < QApplication.doubleClickInterval() / 1000
+        near = (pos - last_pos).manhattanLength() <= QApplication.startDragDistance()
+        if not (ev.double() or (quick and near)):
+            self._last_click = (now, pos)
+            return
+        self._last_click = (0.0, QPointF())
         point = vb.mapSceneToView(ev.scenePos())
         ev.accept()
         self._model.add_start(point.x(), point.y())
@@ -128,7 +141,5 @@ class SurfaceView(pg.PlotWidget):
 
     def plotted_paths(self, row: int) -> list[np.ndarray]:
         """The solid trails drawn for result row ``row``, one (L, 2) array per start (for tests)."""
-        from optviz.ui.playground.path_items import split
-
         x, y = self.path_items.rows[row].trail.getData()
         return split(x, y, len(self._model.result.session.starts))

@@ -1,0 +1,47 @@
+"""Helpers of the playground tests (the ``playground`` fixture is in conftest.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
+from PySide6.QtGui import QMouseEvent
+from PySide6.QtWidgets import QApplication
+
+from optviz.ui.playground.tab import PlaygroundTab
+
+TIMEOUT_MS = 20_000
+
+
+def wait_computed(qtbot, tab: PlaygroundTab) -> None:
+    """Until the result on screen is the full result of the model's current session."""
+    qtbot.waitUntil(lambda: tab.model.is_up_to_date() and not tab.computer.is_busy(), timeout=TIMEOUT_MS)
+
+
+def viewport_pos(tab: PlaygroundTab, x: float, y: float) -> QPoint:
+    """Viewport pixel of surface point (x, y)."""
+    view = tab.surface_view
+    scene = view.getPlotItem().getViewBox().mapViewToScene(QPointF(x, y))
+    return view.mapFromScene(scene)
+
+
+def send_mouse(widget, kind: QEvent.Type, pos: QPoint, button: Qt.MouseButton, buttons: Qt.MouseButton) -> None:
+    """A real QMouseEvent (QTest.mouseMove cannot hold a button down)."""
+    event = QMouseEvent(kind, QPointF(pos), QPointF(widget.mapToGlobal(pos)), button, buttons,
+                        Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(widget, event)
+
+
+def plotted_starts(tab: PlaygroundTab) -> list[np.ndarray]:
+    """The first point of every plotted trail, per row and start."""
+    out = []
+    for row in range(len(tab.surface_view.path_items.rows)):
+        out.extend(path[0] for path in tab.surface_view.plotted_paths(row))
+    return out
+
+
+def double_click(widget, pos: QPoint) -> None:
+    """What a widget receives for a double click: press, release, double-click, release."""
+    left, none = Qt.MouseButton.LeftButton, Qt.MouseButton.NoButton
+    for kind, buttons in ((QEvent.Type.MouseButtonPress, left), (QEvent.Type.MouseButtonRelease, none),
+                          (QEvent.Type.MouseButtonDblClick, left), (QEvent.Type.MouseButtonRelease, none)):
+        send_mouse(widget, kind, pos, left, buttons)
