@@ -57,6 +57,7 @@ class MainWindow(QMainWindow):
         model.result_changed.connect(self._on_model_result_changed)
         model.compute_failed.connect(self._on_model_compute_failed)
         self._on_model_result_changed()
+        self.tabs.currentChanged.connect(self._on_tabs_current_changed)
         if remember:
             self._restore_layout()
 
@@ -138,6 +139,9 @@ class MainWindow(QMainWindow):
         p = result.paths
         n_paths = p.positions.shape[0] * p.positions.shape[1]
         self.device_label.setText(f"Device: {p.device}   {n_paths} paths × {p.steps} steps in {p.seconds:.2f} s")
+
+    def _on_tabs_current_changed(self, index: int) -> None:
+        self.device_label.setVisible(index == TABS.index("playground"))  # it describes the playground's paths
 
     def _on_model_compute_failed(self, message: str) -> None:
         self.statusBar().showMessage(f"Could not compute the paths: {message}", 10_000)

@@ -2,7 +2,10 @@
 
 Requests are coalesced: a burst of requests within ``delay_ms`` starts one job, and a request made while a job
 runs waits (replacing any older waiting request) until that job ends. Every request gets a generation number;
-a job's result is delivered only if no newer request was made meanwhile, otherwise it is dropped.
+a job's result is delivered only if no newer request was made meanwhile, otherwise it is dropped — except that
+the result of an *interim* request (a drag in progress) is delivered as long as only interim requests followed
+it: while the pointer keeps moving every result is a little out of date, and showing none would freeze the
+paths until the drag ends. The first non-interim request makes every earlier result stale.
 
 Jobs run in a plain Python thread each (one at a time) rather than superqt's thread_worker: superqt swaps the
 global ``warnings.showwarning`` from inside the worker thread, which races with the GUI thread's own warning
@@ -35,7 +38,10 @@ class LatestRunner(QObject):
         super().__init__(parent)
         self._fn = fn
         self._generation = 0  # of the newest request
-        self._running_generation = -1  # of the job in the pool, -1 when none
+        self._running_generation = -1  # of the running job, -1 when none
+        self._running_interim = False
+        self._pending_interim = False
+        self._final_generation = 0  # of the newest non-interim request
         self._pending: tuple | None = None
         self._thread: threading.Thread | None = None
         self._relay = _Relay(self)
@@ -53,12 +59,16 @@ class LatestRunner(QObject):
         """A job is running or a request is waiting."""
         return self._running_generation >= 0 or self._pending is not None
 
-    def request(self, *args: Any, immediate: bool = False) -> int:
-        """Ask for ``fn(*args)``; returns the request's generation. ``immediate`` skips the coalescing delay."""
+    def request(self, *args: Any, immediate: bool = False, interim: bool = False) -> int:
+        """Ask for ``fn(*args)``; returns the request's generation. ``immediate`` skips the coalescing delay;
+        ``interim`` marks a request whose result is worth showing until a non-interim request is made."""
         if self._closed:
             return self._generation
         self._generation += 1
+        if not interim:
+            self._final_generation = self._generation
         self._pending = args
+        self._pending_interim = interim
         if immediate:
             self._timer.stop()
             self._start_pending()
@@ -84,6 +94,7 @@ class LatestRunner(QObject):
             return
         args, self._pending = self._pending, None
         self._running_generation = self._generation
+        self._running_interim = self._pending_interim
         self._thread = threading.Thread(target=self._job, args=(args,), name="optviz-job", daemon=True)
         self._thread.start()
 
@@ -103,8 +114,8 @@ class LatestRunner(QObject):
         self._end_job(lambda: self.failed.emit(message))
 
     def _end_job(self, deliver: Callable[[], None]) -> None:
-        current = self._running_generation == self._generation
-        self._running_generation = -1
+        generation, self._running_generation = self._running_generation, -1
+        current = generation == self._generation or (self._running_interim and generation > self._final_generation)
         if self._closed:
             return
         if current:

@@ -86,11 +86,11 @@ def test_screenshot_command_writes_the_png(tmp_path):
     session = tmp_path / "s.json"
     save_session(load_session_default().with_(steps=120), session)
     proc = subprocess.run([sys.executable, "-m", "optviz", "--screenshot", str(out), "--session", str(session),
-                           "--size", "900x600"], capture_output=True, text=True, timeout=180,
+                           "--size", "960x640"], capture_output=True, text=True, timeout=180,
                           env=_env_offscreen())
     assert proc.returncode == 0, proc.stderr
     image = QImage(str(out))
-    assert (image.width(), image.height()) == (900, 600)
+    assert (image.width(), image.height()) == (960, 640)
 
 
 def test_bad_session_or_size_is_one_line_and_exit_2(tmp_path, capsys):

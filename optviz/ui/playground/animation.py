@@ -86,13 +86,14 @@ class AnimationBar(QWidget):
         self._pause_icon = style.standardIcon(QStyle.StandardPixmap.SP_MediaPause)
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setToolTip("Timeline: drag to any step")
+        self.slider.setMinimumWidth(120)
         self.step_label = QLabel()
         self.step_label.setMinimumWidth(self.step_label.fontMetrics().horizontalAdvance("step 5000 / 5000") + 8)
         self.speed_combo = QComboBox()
         for speed in SPEEDS:
-            self.speed_combo.addItem(f"{speed} steps/s", speed)
+            self.speed_combo.addItem(f"{speed}/s", speed)
         self.speed_combo.setCurrentIndex(SPEEDS.index(DEFAULT_SPEED))
-        self.speed_combo.setToolTip("Animation speed")
+        self.speed_combo.setToolTip("Animation speed in steps per second")
         layout = QHBoxLayout(self)
         layout.setContentsMargins(4, 0, 4, 0)
         for widget in (self.restart_button, self.back_button, self.play_button, self.forward_button):

@@ -14,8 +14,8 @@ from optviz.ui.playground.field import Field, sample
 from optviz.ui.playground.model import PlaygroundModel, Result
 from optviz.ui.workers import LatestRunner
 
-PREVIEW_SECONDS = 0.06  # a drag preview should take about this long
-MIN_PREVIEW_STEPS = 40
+PREVIEW_SECONDS = 0.1  # a drag preview should take about this long: ~10 updates a second
+MIN_PREVIEW_STEPS = 30
 
 
 def compute_result(session: Session, steps: int, preview: bool) -> Result:
@@ -65,7 +65,7 @@ class PlaygroundComputer(QObject):
         steps = session.steps
         if dragging:
             steps = min(steps, max(MIN_PREVIEW_STEPS, int(PREVIEW_SECONDS / self._seconds_per_step)))
-        self._paths.request(session, steps, steps < session.steps)
+        self._paths.request(session, steps, steps < session.steps, interim=dragging)
 
     def _on_model_surface_changed(self) -> None:
         self._field.request(self._model.session)

@@ -60,9 +60,13 @@ class LossPlot(pg.PlotWidget):
     def _on_model_result_changed(self) -> None:
         result = self._model.result
         plot = self.getPlotItem()
-        for curve in self.curves:
-            plot.removeItem(curve)
-        self.curves = []
+        colors = [] if result is None else [entry_colors(result.session.optimizers)[i] for i in result.entries]
+        if [c.name() for c in colors] != [c.opts["pen"].color().name() for c in self.curves]:
+            for curve in self.curves:  # rebuilt only when the optimizers shown change: a drag keeps them
+                plot.removeItem(curve)
+            self.curves = [pg.PlotCurveItem(pen=pg.mkPen(color, width=1.8), connect="finite") for color in colors]
+            for curve in self.curves:
+                plot.addItem(curve)
         self._values = None
         if result is None:
             return
@@ -70,15 +74,11 @@ class LossPlot(pg.PlotWidget):
         self._values = values
         plot.getAxis("left").setLogMode(log)  # the values are log10 already; the axis labels them 10ⁿ
         plot.setLabel("left", label)
-        colors = entry_colors(result.session.optimizers)
-        steps = np.arange(result.paths.steps + 1, dtype=float)
-        for row, entry_index in enumerate(result.entries):
-            n = values.shape[1]
-            x = np.tile(np.append(steps, np.nan), n)
-            y = np.concatenate([np.append(values[row, j], np.nan) for j in range(n)])
-            curve = pg.PlotCurveItem(x, y, pen=pg.mkPen(colors[entry_index], width=1.8), connect="finite")
-            plot.addItem(curve)
-            self.curves.append(curve)
+        n_starts, steps = values.shape[1], np.arange(result.paths.steps + 1, dtype=float)
+        x = np.tile(np.append(steps, np.nan), n_starts)
+        for row, curve in enumerate(self.curves):
+            y = np.concatenate([np.append(values[row, j], np.nan) for j in range(n_starts)])
+            curve.setData(x, y)
         plot.setXRange(0, max(1, result.paths.steps), padding=0.02)
         self._on_model_step_changed(self._model.step)
 

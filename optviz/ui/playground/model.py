@@ -29,7 +29,12 @@ class Result:
 
 
 def complete_entries(entries: tuple[OptimizerEntry, ...]) -> tuple[OptimizerEntry, ...]:
-    """The session's entries plus, disabled, every registry optimizer it does not mention (so all can be ticked)."""
+    """The session's entries plus, disabled, every registry optimizer it does not mention (so all can be ticked).
+
+    A session that names no optimizer at all (a training-only file, say) gets the default session's six.
+    """
+    if not entries:
+        return default_session().optimizers
     named = {e.choice.name for e in entries}
     extra = tuple(OptimizerEntry(OptimizerChoice(n), enabled=False) for n in REGISTRY if n not in named)
     return tuple(entries) + extra
@@ -55,7 +60,9 @@ class PlaygroundModel(QObject):
         super().__init__(parent)
         self._session = default_session()
         self._selected = 0
-        self._step = 0
+        self._step = 0  # the step shown: _wanted clamped to the result, or its last step when _at_end
+        self._wanted = 0  # the step last asked for (a short drag preview must not forget it)
+        self._at_end = False  # follow the last step when results change length
         self.result: Result | None = None
         self.field: Field | None = None
         self.set_session(session or default_session())
@@ -191,11 +198,12 @@ class PlaygroundModel(QObject):
             self.inputs_changed.emit(False)
 
     def set_result(self, result: Result | None) -> None:
-        """A computed result; the step stays where it was, or at the end if it was at the end."""
-        at_end = self.result is not None and self._step >= self.last_step
+        """A computed result; the step stays where it was asked to be, or at the end if it was at the end."""
         self.result = result
-        self.result_changed.emit()
-        self.set_step(self.last_step if at_end else min(self._step, self.last_step))
+        old, self._step = self._step, self.last_step if self._at_end else min(self._wanted, self.last_step)
+        self.result_changed.emit()  # views read the new result and the step together
+        if self._step != old:
+            self.step_changed.emit(self._step)
 
     def set_field(self, field: Field) -> None:
         self.field = field
@@ -208,7 +216,9 @@ class PlaygroundModel(QObject):
                 and self.field is not None and self.field.key == (s.surface, tuple(sorted(s.surface_params.items()))))
 
     def set_step(self, step: int) -> None:
-        step = max(0, min(int(step), self.last_step))
+        self._wanted = max(0, int(step))
+        self._at_end = self.result is not None and self._wanted >= self.last_step
+        step = min(self._wanted, self.last_step)
         if step != self._step:
             self._step = step
             self.step_changed.emit(step)

@@ -16,7 +16,9 @@ from PySide6.QtGui import QColor
 from optviz.ui.playground.colors import entry_colors, entry_title
 from optviz.ui.playground.model import PlaygroundModel
 
-_HALO = pg.mkPen(QColor(0, 0, 0, 150), width=4.5)
+# Antialiased lines wider than 1 px cost Qt's raster engine ~50× more than 1 px ones: wide trails only while
+# the total is small enough to repaint at animation speed.
+WIDE_TRAIL_POINTS = 40_000
 
 
 def joined(paths: np.ndarray, stop: int) -> tuple[np.ndarray, np.ndarray]:
@@ -36,19 +38,18 @@ def split(x: np.ndarray, y: np.ndarray, n_starts: int) -> list[np.ndarray]:
 class _RowItems:
     """The curves and markers of one optimizer row."""
 
-    def __init__(self, plot: pg.PlotItem, color: QColor) -> None:
+    def __init__(self, plot: pg.PlotItem, color: QColor, wide: bool) -> None:
         faint = QColor(color)
-        faint.setAlpha(110)
-        self.halo = pg.PlotCurveItem(pen=_HALO, connect="finite")
-        self.future = pg.PlotCurveItem(pen=pg.mkPen(faint, width=1.5), connect="finite")
-        self.trail = pg.PlotCurveItem(pen=pg.mkPen(color, width=2.5), connect="finite")
+        faint.setAlpha(130)
+        self.future = pg.PlotCurveItem(pen=pg.mkPen(faint, width=1), connect="finite")
+        self.trail = pg.PlotCurveItem(pen=pg.mkPen(color, width=2.2 if wide else 1), connect="finite")
         self.heads = pg.ScatterPlotItem(size=11, pen=pg.mkPen("#ffffff", width=1.5), brush=pg.mkBrush(color))
-        for z, item in enumerate((self.future, self.halo, self.trail, self.heads)):
+        for z, item in enumerate((self.future, self.trail, self.heads)):
             item.setZValue(10 + z)
             plot.addItem(item)
 
     def items(self) -> tuple:
-        return self.halo, self.future, self.trail, self.heads
+        return self.future, self.trail, self.heads
 
 
 class PathItems(QObject):
@@ -61,7 +62,7 @@ class PathItems(QObject):
         self._plot = plot
         self._legend = legend
         self.rows: list[_RowItems] = []
-        self._built: list[tuple[str, str]] | None = None
+        self._built: tuple | None = None  # (rows, wide) the items were made for
         model.result_changed.connect(self._on_model_result_changed)
         model.step_changed.connect(self._on_model_step_changed)
         self._on_model_result_changed()
@@ -79,29 +80,32 @@ class PathItems(QObject):
     def _rebuild_rows(self) -> None:
         """One _RowItems per row of the result; rebuilt only when the rows' optimizers or colours change."""
         result = self._model.result
-        entries = result.session.optimizers if result else ()
-        colors = entry_colors(entries)
-        wanted = [(colors[i].name(), entry_title(entries[i])) for i in (result.entries if result else ())]
-        if wanted == self._built:
+        rows: list[tuple[str, str]] = []
+        if result is not None:
+            entries = result.session.optimizers
+            colors = entry_colors(entries)
+            rows = [(colors[i].name(), entry_title(entries[i])) for i in result.entries]
+        wide = result is None or result.paths.positions[..., 0].size <= WIDE_TRAIL_POINTS
+        if (rows, wide) == self._built:
             return
         for items in self.rows:
             for item in items.items():
                 self._plot.removeItem(item)
         self._legend.clear()
-        self.rows = [_RowItems(self._plot, QColor(c)) for c, _ in wanted]
-        for items, (_, title) in zip(self.rows, wanted):
+        self.rows = [_RowItems(self._plot, QColor(color), wide) for color, _ in rows]
+        for items, (_, title) in zip(self.rows, rows):
             self._legend.addItem(items.trail, title)
-        self._built = wanted
+        self._built = (rows, wide)
 
     def _on_model_step_changed(self, step: int) -> None:
         result = self._model.result
         if result is None:
             return
+        step = min(step, result.paths.steps)
         positions = result.paths.positions
         for row, items in enumerate(self.rows):
             x, y = joined(positions[row], step)
             items.trail.setData(x, y)
-            items.halo.setData(x, y)
             heads = _heads(positions[row], result.paths.diverged_step[row], step)
             items.heads.setData(heads[:, 0], heads[:, 1])
 

@@ -48,11 +48,11 @@ class SidePanel(QScrollArea):
         self._layout.addWidget(self._optimizer_box)
         help_label = QLabel(HELP)
         help_label.setWordWrap(True)
-        help_label.setStyleSheet("color: palette(mid);")
+        help_label.setStyleSheet("color: #555555;")
         self._layout.addWidget(help_label)
         self._layout.addStretch(1)
         self.setWidget(body)
-        self.setMinimumWidth(body.sizeHint().width() + 24)
+        self.setMinimumWidth(260)
         model.surface_changed.connect(self._on_model_surface_changed)
         model.optimizers_reset.connect(self._on_model_optimizers_reset)
         model.steps_changed.connect(self._on_model_steps_changed)
@@ -132,6 +132,8 @@ class SidePanel(QScrollArea):
         self.sections = [OptimizerSection(self._model, i, colors[i]) for i in range(len(self._model.entries))]
         for section in self.sections:
             self._optimizer_layout.addWidget(section)
+        if self.sections:
+            self.sections[0].set_expanded(True)  # show once where the hyperparameters are
 
     def _on_model_steps_changed(self, steps: int) -> None:
         self.steps_box.blockSignals(True)

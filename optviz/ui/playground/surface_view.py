@@ -44,6 +44,13 @@ def marker_spots(surface: Surface) -> list[dict]:
     return spots
 
 
+def decade_ticks(lo: float, hi: float) -> list[list[tuple[float, str]]]:
+    """Colour-bar ticks for log10 units: one labelled tick per decade (pyqtgraph labels 2…9 too, a crowd)."""
+    superscript = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+    decades = range(int(np.ceil(lo)), int(np.floor(hi)) + 1)
+    return [[(float(k), f"10{str(k).translate(superscript)}") for k in decades]]
+
+
 class SurfaceView(pg.PlotWidget):
     """Shows the model's surface, paths and start points, and edits the start points."""
 
@@ -95,6 +102,7 @@ class SurfaceView(pg.PlotWidget):
         self.image.setImage(field.colour, autoLevels=False)
         self.image.setRect(QRectF(x0, y0, x1 - x0, y1 - y0))
         self.colorbar.axis.setLogMode(field.log)
+        self.colorbar.axis.setTicks(decade_ticks(*field.levels) if field.log else None)
         self.colorbar.getAxis("left").setLabel("f (log scale)" if field.log else "f")
         self.colorbar.setLevels(field.levels)
         self.contours.setData(*field.contours)
