@@ -36,6 +36,7 @@ def add_parser(sub: Any) -> None:
                    help=f"{', '.join(SCHEDULES)}; e.g. step:step_size=2,gamma=0.5 or cosine:warmup=1 (epochs)")
     p.add_argument("--clip-grad", type=float, metavar="NORM", help="clip the total gradient norm")
     p.add_argument("--epochs", type=int, default=3)
+    p.add_argument("--max-steps", type=int, metavar="N", help="end the run after N steps (e.g. 100 for gradient flow)")
     p.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
     p.add_argument("--subset", type=int, metavar="N", help="use only N samples of the dataset")
     p.add_argument("--val-fraction", type=float, default=TrainConfig.val_fraction)
@@ -77,6 +78,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         "batchnorm": args.batchnorm, "dropout": args.dropout, "activation": args.activation,
         "optimizers": choices, "weight_decay": args.weight_decay, "decoupled": args.decoupled, "l1": args.l1,
         "schedule": name, "schedule_params": params, "clip_grad": args.clip_grad, "epochs": args.epochs,
+        "max_steps": args.max_steps,
         "batch_size": args.batch_size, "subset": args.subset, "val_fraction": args.val_fraction,
         "test_fraction": args.test_fraction, "augment": args.augment, "seed": args.seed, "kfold": args.kfold,
         "device": args.device,

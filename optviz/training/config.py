@@ -67,6 +67,7 @@ class TrainConfig:
     warmup_epochs: float = 0.0
     clip_grad: float | None = None  # max total gradient norm
     epochs: int = 3
+    max_steps: int | None = None  # added: end the run (as finished) after this many steps, e.g. 100 for gradient flow
     seed: int = 0
     kfold: int = 0  # 0 = no cross-validation
     device: str = "auto"
@@ -191,6 +192,7 @@ _FIELDS = {
     "warmup_epochs": lambda v: _float("warmup_epochs", v, 0.0, 1e4),
     "clip_grad": lambda v: _float("clip_grad", v, 0.0, 1e6, low_open=True, none=True),
     "epochs": lambda v: _int("epochs", v, 1, 100000),
+    "max_steps": lambda v: _int("max_steps", v, 1, none=True),
     "seed": lambda v: _int("seed", v, 0, 2**63 - 1),
     "kfold": lambda v: _kfold(v),
     "device": lambda v: _choice("device", v, DEVICES),

@@ -151,6 +151,9 @@ class RunMetrics:
             "epochs": [{"train_loss": _num(e.train_loss), "val_loss": _num(e.val_loss),
                         "train_accuracy": _num(e.train_accuracy), "val_accuracy": _num(e.val_accuracy)}
                        for e in self.epochs],
+            # the last step's gradient norm per layer, input → output (PlainNet vs ResNet: first ≪ last or not)
+            "grad_norms": dict(zip(self.layer_names, (_num(float(g)) for g in self.grad_norms[-1])))
+            if self.grad_norms else {},
         }
 
 

@@ -213,8 +213,12 @@ class Trainer:
                         self._emit(event)
                 if not self._live():
                     return False
+                if self.config.max_steps and batch + 1 + epoch * len(loaders["train"]) >= self.config.max_steps:
+                    break
             for r in self._live():
                 self._end_epoch(r, epoch, loaders)
+            if self.config.max_steps and (epoch + 1) * len(loaders["train"]) >= self.config.max_steps:
+                break
         return False
 
     def _end_epoch(self, r: RunState, epoch: int, loaders: dict[str, Loader]) -> None:

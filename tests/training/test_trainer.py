@@ -200,3 +200,13 @@ def test_stop_and_pause_from_another_thread(tiny: TrainConfig) -> None:
 def test_invalid_config_is_refused_up_front() -> None:
     with pytest.raises(ConfigError, match="needs a data folder"):
         Trainer(TrainConfig(dataset="cifar10"))
+
+
+def test_max_steps_ends_the_run_as_finished(tiny: TrainConfig) -> None:
+    trainer, events = collect(dataclasses.replace(tiny, epochs=3, max_steps=12))
+    done = events[-1]
+    assert done.status == "finished" and done.step == 12 and math.isfinite(done.test_accuracy)
+    assert [e.step for e in events if isinstance(e, EpochEvent)] == [9, 12]  # the partial epoch is reported too
+    summary = trainer.metrics[0].summary()
+    assert list(summary["grad_norms"]) == ["fc1", "fc2", "classifier"]
+    assert summary["grad_norms"]["fc1"] == trainer.metrics[0].grad_norms[-1][0]
