@@ -105,6 +105,7 @@ class _Printer:
         self.config, self.out, self.err = config, out or sys.stdout, err or sys.stderr
         self.bar = self.err.isatty()
         self.labels: dict[int, str] = {}
+        self.bar_run = 0
         self.n_batches = 1
         self.race = len(config.optimizers) > 1
 
@@ -113,10 +114,11 @@ class _Printer:
         if kind == "RunStarted":
             self.labels[event.run], self.n_batches = event.label, event.n_batches
             if event.run == 0 or event.fold is not None:
+                self.bar_run = event.run  # the bar follows the first run of a race, and each fold in turn
                 fold = f" fold {event.fold + 1}/{self.config.kfold}" if event.fold is not None else ""
                 self._line(f"{self.config.label()}{fold} on {event.device}: {event.n_train} train, {event.n_val} "
                            f"validation, {event.n_test} test samples, {event.n_batches} batches per epoch")
-        elif kind == "BatchEvent" and self.bar and event.run == min(self.labels):
+        elif kind == "BatchEvent" and self.bar and event.run == self.bar_run:
             done = (event.batch + 1) / self.n_batches
             fill = int(done * 30)
             self.err.write(f"\repoch {event.epoch + 1}/{self.config.epochs} [{'#' * fill}{'.' * (30 - fill)}] "

@@ -36,7 +36,9 @@ class RunState:
         # the last weights whose loss was finite, restored when a loss is not
         self._state = [t for t in model.state_dict().values()]
         self._backup = [t.detach().clone() for t in self._state]
-        self.rng_state = torch.get_rng_state()  # each run of a race draws its own dropout masks from the same seed
+        self.device = next(model.parameters()).device
+        self._grad_layer = self._grad_layer.to(self.device)
+        self.rng_state = self.get_rng()  # each run of a race draws its own dropout masks from the same seed
         self.epoch_loss_sum, self.epoch_batches, self.epoch_correct, self.epoch_seen = 0.0, 0, 0, 0
 
     @staticmethod
@@ -49,6 +51,15 @@ class RunState:
                 owner.append(i)
         return tuple(names), params, torch.tensor(owner, dtype=torch.long)
 
+    def get_rng(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        cuda = torch.cuda.get_rng_state(self.device) if self.device.type == "cuda" else None
+        return torch.get_rng_state(), cuda
+
+    def set_rng(self, state: tuple[torch.Tensor, torch.Tensor | None]) -> None:
+        torch.set_rng_state(state[0])
+        if state[1] is not None:
+            torch.cuda.set_rng_state(state[1], self.device)
+
     @property
     def running(self) -> bool:
         return self.status == "running"
@@ -60,7 +71,7 @@ class RunState:
         grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in self._grad_params]
         squares = torch.stack(torch._foreach_norm(grads)).double().square()
         total = torch.zeros(len(self.layer_names), dtype=torch.float64, device=squares.device)
-        return total.index_add_(0, self._grad_layer.to(squares.device), squares).sqrt()
+        return total.index_add_(0, self._grad_layer, squares).sqrt()
 
     def train_step(self, x: torch.Tensor, y: torch.Tensor, epoch: int, batch: int,
                    data_seconds: float) -> BatchEvent | None:

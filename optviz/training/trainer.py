@@ -203,10 +203,10 @@ class Trainer:
                     return True
                 for r in self._live():
                     if race:
-                        torch.set_rng_state(r.rng_state)
+                        r.set_rng(r.rng_state)
                     event = r.train_step(x, y, epoch, batch, data_seconds)
                     if race:
-                        r.rng_state = torch.get_rng_state()
+                        r.rng_state = r.get_rng()
                     if event is None:
                         self._finish(r, loaders, "diverged")
                     else:

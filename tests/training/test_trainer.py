@@ -210,3 +210,14 @@ def test_max_steps_ends_the_run_as_finished(tiny: TrainConfig) -> None:
     summary = trainer.metrics[0].summary()
     assert list(summary["grad_norms"]) == ["fc1", "fc2", "classifier"]
     assert summary["grad_norms"]["fc1"] == trainer.metrics[0].grad_norms[-1][0]
+
+
+def test_three_channel_cifar_files_train_a_resnet(cifar_dir) -> None:
+    config = TrainConfig(dataset="cifar10", data_dir=str(cifar_dir), model="resnet8", width=2, epochs=1,
+                         batchnorm=True, augment=True)
+    _, events = collect(config)
+    started = events[0]
+    assert started.image_shape == (3, 32, 32) and len(started.mean) == 3 and started.classes[0] == "airplane"
+    pictures = [e for e in events if isinstance(e, Pictures)][-1]
+    assert pictures.filters.shape == (2, 3, 3, 3) and pictures.images.shape == (16, 3, 32, 32)
+    assert events[-1].status == "finished" and events[-1].confusion.sum() == 20
