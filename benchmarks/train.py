@@ -4,9 +4,10 @@
 
 Both train the same network from the same initial weights on the same batches (the trainer's own Loader), in the
 same process, alternating, so a busy machine slows both alike. The bare loop is zero_grad / forward /
-cross-entropy / backward / step and nothing else. The trainer's time is its whole ``run``: per-batch events
+cross-entropy / backward / step and nothing else. The trainer runs with every live metric on: per-batch events
 (loss, lr, per-layer gradient norms, samples/s, accuracy), per-epoch validation and pictures with a weights
-snapshot, the final test evaluation and confusion matrix. Samples/s = training samples / wall time; the best of
+snapshot, the final test evaluation and confusion matrix. Samples/s = training samples / wall time, for the
+trainer both over its training batches (what the ≤ 10% target is about) and end to end; the best of
 ``--repeats`` of each is compared (the least disturbed by other processes), and the medians are printed too.
 """
 
@@ -23,6 +24,7 @@ import torch.nn.functional as F
 
 from optviz.training.config import MODELS, TrainConfig
 from optviz.training.data import Loader, prepare
+from optviz.training.events import BatchEvent
 from optviz.training.models import build_model
 from optviz.training.trainer import Trainer
 
@@ -45,12 +47,28 @@ def bare_loop(config: TrainConfig, splits) -> float:
     return config.epochs * len(splits.train[1]) / (time.perf_counter() - t0)
 
 
-def trainer_run(config: TrainConfig, splits) -> float:
-    """Samples/s of ``Trainer.run`` end to end, its events collected as the GUI's queue would."""
+def trainer_run(config: TrainConfig, splits) -> tuple[float, float]:
+    """Samples/s of ``Trainer.run``: over its training batches, and end to end (validation, pictures, test too).
+
+    A batch's time runs from the event before its BatchEvent to the BatchEvent: the control check, fetching the
+    batch, the step with all its metrics and the event itself. The events are collected as the GUI's queue would.
+    """
     events: list = []
+    batch_seconds = 0.0
+    last = time.perf_counter()
+
+    def on_event(event) -> None:
+        nonlocal batch_seconds, last
+        now = time.perf_counter()
+        if isinstance(event, BatchEvent):
+            batch_seconds += now - last
+        events.append(event)
+        last = now
+
     t0 = time.perf_counter()
-    Trainer(config, splits=splits).run(events.append)
-    return config.epochs * len(splits.train[1]) / (time.perf_counter() - t0)
+    Trainer(config, splits=splits).run(on_event)
+    samples = config.epochs * len(splits.train[1])
+    return samples / batch_seconds, samples / (time.perf_counter() - t0)
 
 
 def main() -> None:
@@ -59,24 +77,34 @@ def main() -> None:
     p.add_argument("--epochs", type=int, default=2)
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
+    p.add_argument("--threads", type=int, help="torch intra-op threads (default: torch's choice)")
     args = p.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     config = TrainConfig(model=args.model, epochs=args.epochs, batch_size=args.batch_size, device="cpu")
     splits = prepare(config)
     print(f"{args.model} on mnist5k: {len(splits.train[1])} training samples × {args.epochs} epochs, batch "
           f"{args.batch_size}; {platform.machine()}, {torch.get_num_threads()} torch threads, torch {torch.__version__}")
     bare_loop(dataclasses.replace(config, epochs=1), splits)  # warm up both paths
     trainer_run(dataclasses.replace(config, epochs=1), splits)
-    bare, full = [], []
+    bare, loop, whole = [], [], []
     for i in range(args.repeats):
         order = (bare_loop, trainer_run) if i % 2 == 0 else (trainer_run, bare_loop)
         for fn in order:
-            (bare if fn is bare_loop else full).append(fn(config, splits))
-        print(f"  repeat {i + 1}: bare {bare[-1]:,.0f} samples/s, trainer {full[-1]:,.0f} samples/s", flush=True)
-    best = 1 - max(full) / max(bare)
-    median = 1 - statistics.median(full) / statistics.median(bare)
-    print(f"bare loop  best {max(bare):,.0f}  median {statistics.median(bare):,.0f} samples/s")
-    print(f"trainer    best {max(full):,.0f}  median {statistics.median(full):,.0f} samples/s")
-    print(f"overhead   {best:.1%} (best of {args.repeats}), {median:.1%} (medians)  — target ≤ 10%")
+            if fn is bare_loop:
+                bare.append(bare_loop(config, splits))
+            else:
+                a, b = trainer_run(config, splits)
+                loop.append(a)
+                whole.append(b)
+        print(f"  repeat {i + 1}: bare {bare[-1]:,.0f} samples/s; trainer {loop[-1]:,.0f} over its batches, "
+              f"{whole[-1]:,.0f} end to end", flush=True)
+    for name, values in (("bare loop", bare), ("trainer, batches", loop), ("trainer, end to end", whole)):
+        print(f"{name:20s} best {max(values):8,.0f}   median {statistics.median(values):8,.0f} samples/s")
+    for name, values in (("batches", loop), ("end to end", whole)):
+        print(f"overhead, {name:10s} {1 - max(values) / max(bare):6.1%} (best of {args.repeats}), "
+              f"{1 - statistics.median(values) / statistics.median(bare):6.1%} (medians)")
+    print("target: ≤ 10% over the batches")
 
 
 if __name__ == "__main__":

@@ -76,10 +76,13 @@ def warmup_steps(config: TrainConfig, n_batches: int) -> int:
 
 
 def build_scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig,
-                    n_batches: int) -> lr_scheduler.LRScheduler:
-    """The config's schedule, stepped once per batch, preceded by the linear warm-up if there is one."""
+                    n_batches: int) -> lr_scheduler.LRScheduler | None:
+    """The config's schedule, stepped once per batch, preceded by the linear warm-up if there is one; None for a
+    constant rate."""
     total = config.epochs * n_batches
     warm = min(warmup_steps(config, n_batches), total)
+    if config.schedule == "none" and warm == 0:
+        return None
     main = _main_schedule(optimizer, config, n_batches, total - warm)
     if warm == 0:
         return main

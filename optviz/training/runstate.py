@@ -100,7 +100,8 @@ class RunState:
         if self.config.decoupled and self.config.weight_decay > 0:
             decoupled_decay(self.optimizer, self.config.weight_decay)
         self.optimizer.step()
-        self.scheduler.step()
+        if self.scheduler is not None:
+            self.scheduler.step()
         self.epoch_loss_sum += loss_value
         self.epoch_batches += 1
         self.epoch_correct += n_correct

@@ -25,10 +25,22 @@ Public API (no Qt; the training tab runs it in a worker thread)::
   ``Pictures``), "stopped" (``control.stop()``; test values NaN) or "diverged" (non-finite loss: ``step`` is that
   step, the run keeps the last weights whose loss was finite, the other runs of a race go on).
 
-Exceptions from ``on_event`` propagate and end the run. Every run of a race starts from the same initial weights
-and sees the same batches in the same order (and the same augmentation); on the CPU, the same seed and config give
-the same numbers. After ``run``, ``trainer.runs`` holds the models and optimizers (``checkpoint.save_checkpoint``
-writes them) and ``trainer.metrics`` the recorded :class:`RunMetrics`.
+Every run also ends with a ``Pictures``, whatever its status (a diverged run's shows the weights it kept).
+Exceptions from ``on_event`` (and DatasetError for a bad file) propagate out of ``run``. Every run of a race
+starts from the same initial weights and sees the same batches in the same order (and the same augmentation); on
+the CPU, the same seed and config give the same numbers. ``config.max_steps`` ends the runs early as "finished".
+
+Around it:
+
+- ``config.problems(config)`` → one line per problem (tooltips); ``config.validate(config)`` raises the first;
+  ``TrainConfig.to_dict()`` / ``TrainConfig.from_dict(d)`` for session files.
+- ``crossval.cross_validate(config, on_event, control)`` for ``config.kfold`` ≥ 2: the same events with
+  ``run = fold``, plus ``FoldFinished`` per fold and ``CrossValFinished`` (mean ± std) at the end.
+- ``models.feature_maps(config, pictures.weights, pictures.images[i], mean=started.mean, std=started.std)`` →
+  ``[(conv layer name, (C, h, w) float32)]``, on the CPU, in a worker.
+- After ``run``: ``trainer.runs`` holds the models and optimizers, ``trainer.metrics`` the :class:`RunMetrics`;
+  ``checkpoint.save_checkpoint(path, trainer)`` / ``load_checkpoint(path)`` and
+  ``checkpoint.write_metrics_csv(path, trainer.metrics)``.
 """
 
 from __future__ import annotations

@@ -27,7 +27,8 @@ def lrs(config: TrainConfig) -> list[float]:
         out.append(opt.param_groups[0]["lr"])
         param.grad = torch.zeros(1)
         opt.step()
-        sched.step()
+        if sched is not None:  # none: a constant rate needs no scheduler
+            sched.step()
     return out
 
 
