@@ -61,7 +61,20 @@ def run_gui(args: Namespace) -> int:
     if screenshot:
         return screenshot_window(window, Path(screenshot), size, args.tab or "playground", session)
     window.show()
+    _close_on_ctrl_c(window)
     return int(app.exec())
+
+
+def _close_on_ctrl_c(window) -> None:
+    """Ctrl+C in the terminal closes the window (saving settings) instead of being ignored by Qt's loop."""
+    import signal
+
+    from PySide6.QtCore import QTimer
+
+    signal.signal(signal.SIGINT, lambda *_: window.close())
+    window._sigint_timer = QTimer(window, interval=250)  # wakes the interpreter so that it runs the handler
+    window._sigint_timer.timeout.connect(lambda: None)
+    window._sigint_timer.start()
 
 
 def screenshot_window(window, path: Path, size: tuple[int, int], tab: str, session) -> int:

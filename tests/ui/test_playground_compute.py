@@ -88,8 +88,8 @@ def test_sgd_lr_1_on_rosenbrock_diverges_and_the_app_stays_responsive(qtbot, pla
     k = int(sgd_row[1].rsplit(" ", 1)[1])
     assert k == model.result.paths.diverged_step[0, 0] >= 1
     assert np.isnan(model.result.paths.positions[0, 0, -1]).all()
-    model.set_step(0)  # before the divergence step the status is still "moving"
-    assert playground.status_table.row_texts()[0][1] == "moving"
+    model.set_step(0)  # before the divergence step the status is "still moving"
+    assert playground.status_table.row_texts()[0][1] == "still moving"
     playground.animation_bar.slider.setValue(k + 1)  # still responding
     assert playground.status_table.row_texts()[0][1] == f"diverged at step {k}"
     hx, _ = playground.surface_view.path_items.rows[0].heads.getData()

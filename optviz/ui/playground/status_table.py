@@ -1,4 +1,4 @@
-"""Per optimizer, for the selected start point at the animation step: converged / diverged / moving, and f."""
+"""Per optimizer, for the selected start point at the animation step: converged / diverged / still moving, and f."""
 
 from __future__ import annotations
 
@@ -12,13 +12,13 @@ from optviz.ui.playground.model import PlaygroundModel
 
 
 def status_text(paths: Paths, row: int, start: int, step: int) -> str:
-    """'converged at step k', 'diverged at step k' or 'moving', as of ``step``."""
+    """'converged at step k', 'diverged at step k' or 'still moving', as of ``step``."""
     state = paths.status(row, start, step)
     if state == "diverged":
         return f"diverged at step {int(paths.diverged_step[row, start])}"
     if state == "converged":
         return f"converged at step {int(paths.converged_step[row, start])}"
-    return "moving"
+    return "still moving"
 
 
 def loss_text(paths: Paths, row: int, start: int, step: int) -> str:

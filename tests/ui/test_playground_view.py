@@ -1,0 +1,74 @@
+"""What the playground shows: surface picture, markers, loss plot, side panel built from the registries."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from playground_helpers import wait_computed
+
+from optviz.core.optimizers import REGISTRY
+from optviz.core.surfaces import SURFACES
+from optviz.ui.playground.field import GRID, contour_segments, sample
+from optviz.ui.playground.surface_view import decade_ticks, marker_spots, marker_tip
+
+
+def test_field_is_a_400_grid_log_scaled_where_values_span_decades():
+    rosen = sample(SURFACES["rosenbrock"])
+    assert rosen.z.shape == (GRID, GRID) and GRID >= 400
+    assert rosen.log and rosen.levels[1] - rosen.levels[0] > 3  # several decades of colour
+    wells = sample(SURFACES["wells"])
+    assert not wells.log and np.allclose(wells.colour, wells.z)
+
+
+def test_contours_cross_the_level_where_the_values_do():
+    xs = ys = np.linspace(-1.0, 1.0, 41)
+    z = np.add.outer(ys**2, xs**2)  # circles: r² = level
+    x, y = contour_segments(z, xs, ys, np.array([0.25, 0.64]))
+    r = np.hypot(x, y)
+    assert len(x) % 2 == 0 and len(x) > 0
+    assert np.all((np.abs(r - 0.5) < 0.01) | (np.abs(r - 0.8) < 0.01))
+
+
+def test_markers_tell_global_local_and_saddle_apart_with_tooltips():
+    spots = marker_spots(SURFACES["six_hump_camel"])
+    kinds = {s["data"]["kind"]: s["symbol"] for s in spots}
+    assert set(kinds) == {"global", "local", "saddle"} and len(set(kinds.values())) == 3
+    tip = marker_tip(3.0, 2.0, {"kind": "global", "value": 0.0})
+    assert "global minimum" in tip and "x = 3" in tip and "y = 2" in tip and "f = 0" in tip
+    assert decade_ticks(-0.5, 2.5) == [[(0.0, "10⁰"), (1.0, "10¹"), (2.0, "10²")]]
+
+
+def test_surface_chooser_and_parameters_drive_the_model_and_picture(qtbot, playground):
+    panel, model = playground.side_panel, playground.model
+    assert [panel.surface_combo.itemData(i) for i in range(panel.surface_combo.count())] == list(SURFACES)
+    panel.surface_combo.setCurrentIndex(panel.surface_combo.findData("quadratic"))
+    kappa = panel.param_editors["kappa"]
+    kappa.setValue(100.0)
+    assert model.session.surface == "quadratic" and model.session.surface_params == {"kappa": 100.0}
+    wait_computed(qtbot, playground)
+    assert model.field.key == ("quadratic", (("kappa", 100.0),))
+    assert playground.surface_view.image.image.shape == (GRID, GRID)
+    (x0, x1), _ = SURFACES["quadratic"].view
+    assert playground.surface_view.getPlotItem().getViewBox().viewRange()[0] == pytest.approx([x0, x1], abs=0.5)
+
+
+def test_side_panel_has_a_section_per_optimizer_and_cuda_only_when_present(playground):
+    panel = playground.side_panel
+    assert [s.panel.spec.name for s in panel.sections] == list(REGISTRY)
+    assert all(s.enabled_box.isChecked() for s in panel.sections)
+    cuda = panel.device_combo.model().item(panel.device_combo.findData("cuda"))
+    assert cuda.isEnabled() == torch.cuda.is_available()
+    assert panel.steps_box.maximum() == 5000
+
+
+def test_loss_plot_hover_names_the_nearest_curve(playground):
+    model, plot = playground.model, playground.loss_plot
+    assert len(plot.curves) == 6 and plot.getPlotItem().getAxis("left").logMode
+    momentum = 1
+    y = plot.curves[momentum].getData()[1][200]
+    text, y_found = plot.hover_text(200, y)
+    assert text.startswith("Momentum, start 1") and "step 200" in text
+    assert y_found == pytest.approx(y)
+    loss = model.result.paths.losses[momentum, 0, 200]
+    assert f"{loss:.6g}" in text
