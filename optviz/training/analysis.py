@@ -83,3 +83,21 @@ def overfit_epoch(train_loss: Sequence[float], val_loss: Sequence[float], *, pat
     if not train[-1] < train[best]:
         return None
     return int(epochs[best])
+
+
+def thin(x: np.ndarray, y: np.ndarray, max_points: int = 1000, *, peaks: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """At most about ``max_points`` points of a long curve, for drawing: bin means, or with ``peaks`` each bin's
+    minimum and maximum (noise keeps its envelope). The last point is always kept exactly: the newest batch shows."""
+    n = len(y)
+    if n <= max_points:
+        return x, y
+    bins = max(max_points // 2 if peaks else max_points, 1) - 1
+    edges = np.linspace(0, n - 1, bins + 1).astype(int)  # the last point is left out of the bins
+    starts, counts = edges[:-1], np.diff(edges)
+    centres = (x[starts] + x[edges[1:] - 1]) / 2.0
+    if peaks:
+        lo, hi = np.minimum.reduceat(y[:-1], starts), np.maximum.reduceat(y[:-1], starts)
+        xs, ys = np.repeat(centres, 2), np.column_stack([lo, hi]).ravel()
+    else:
+        xs, ys = centres, np.add.reduceat(y[:-1], starts) / counts
+    return np.append(xs, x[-1]), np.append(ys, y[-1])

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from optviz.training.analysis import EmaSmoother, ema, overfit_epoch
+from optviz.training.analysis import EmaSmoother, ema, overfit_epoch, thin
 
 
 def _reference_ema(values, w):
@@ -95,3 +95,24 @@ def test_missing_validation_is_ignored():
     assert overfit_epoch([3, 2, 1], [nan, nan, nan]) is None
     assert overfit_epoch([3, 2, 1.5, 1, 0.5], [3, 2, nan, 2.5, 2.7]) == 1
     assert overfit_epoch([], []) is None
+
+
+def test_thin_leaves_short_curves_alone():
+    x, y = np.arange(10.0), np.arange(10.0) ** 2
+    tx, ty = thin(x, y, 100)
+    assert tx is x and ty is y
+
+
+@pytest.mark.parametrize("peaks", [False, True])
+def test_thin_bounds_the_points_and_keeps_the_newest(peaks):
+    rng = np.random.default_rng(2)
+    x, y = np.arange(1.0, 10_001.0), rng.normal(size=10_000)
+    tx, ty = thin(x, y, 1000, peaks=peaks)
+    assert len(tx) == len(ty) <= 1001
+    assert tx[-1] == x[-1] and ty[-1] == y[-1]
+    assert np.all(np.diff(tx) >= 0)
+    if peaks:  # the envelope of the noise survives
+        assert ty.max() == y.max() or ty.max() == pytest.approx(y[:-1].max())
+        assert ty.min() == pytest.approx(min(y[:-1].min(), y[-1]))
+    else:
+        assert abs(ty[:-1].mean() - y[:-1].mean()) < 0.01

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF
+from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 
@@ -33,6 +34,8 @@ class ConfusionView(QWidget):
         self.image.setColorMap(pg.colormap.get("CET-L4"))  # dark red → yellow: the diagonal stands out
         self.plot.addItem(self.image)
         self._texts: list[pg.TextItem] = []
+        self._font = QFont()
+        self._font.setPointSizeF(7.5)
         self.matrix: np.ndarray | None = None
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -56,8 +59,8 @@ class ConfusionView(QWidget):
         self.plot_widget.setVisible(True)
         n = len(confusion)
         accuracy = np.trace(confusion) / max(confusion.sum(), 1)
-        self.message.setText(f"Test set: {confusion.sum()} images, accuracy {100 * accuracy:.1f}%. "
-                             "Colour: fraction of the true class (row); numbers: counts.")
+        self.message.setText(f"Test set: {confusion.sum()} images, {100 * accuracy:.1f}% right. Colour: fraction "
+                             "of the true class (row); numbers: counts.")
         fractions = row_fractions(confusion)
         self.image.setImage(fractions, levels=(0.0, 1.0))
         self.image.setRect(QRectF(0, 0, n, n))
@@ -69,6 +72,7 @@ class ConfusionView(QWidget):
                 if confusion[i, j]:
                     color = "#000000" if fractions[i, j] > 0.6 else "#ffffff"
                     text = pg.TextItem(str(int(confusion[i, j])), color=color, anchor=(0.5, 0.5))
+                    text.setFont(self._font)
                     text.setPos(j + 0.5, i + 0.5)
                     self.plot.addItem(text)
                     self._texts.append(text)

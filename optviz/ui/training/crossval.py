@@ -7,7 +7,8 @@ import math
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (QHBoxLayout, QHeaderView, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout,
+                               QWidget)
 
 from optviz.training.events import CrossValFinished, FoldFinished
 
@@ -17,7 +18,7 @@ def _pct(x: float) -> str:
 
 
 def _num(x: float) -> str:
-    return f"{x:.4f}" if math.isfinite(x) else "–"
+    return f"{x:.3f}" if math.isfinite(x) else "–"
 
 
 class CrossValView(QWidget):
@@ -32,7 +33,8 @@ class CrossValView(QWidget):
         self.table.setHorizontalHeaderLabels(["fold", "val accuracy", "val loss"])
         self.table.verticalHeader().setVisible(False)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        self.table.setMaximumWidth(300)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.setMaximumWidth(280)
         self.chart = pg.PlotWidget()
         self.chart.setLabel("left", "validation accuracy (%)")
         self.chart.setLabel("bottom", "fold")
@@ -42,12 +44,14 @@ class CrossValView(QWidget):
         self.band = pg.LinearRegionItem(orientation="horizontal", movable=False, brush=(255, 212, 0, 50),
                                         pen=pg.mkPen(None))
         self.mean_line = pg.InfiniteLine(angle=0, movable=False, pen=pg.mkPen("#ffd400", width=2),
-                                         label="mean", labelOpts={"position": 0.05, "color": "#ffd400"})
+                                         label="mean", labelOpts={"position": 0.97, "color": "#ffd400",
+                                                                   "anchors": [(1, 1), (1, 1)]})
         self.chart.addItem(self.band)
         self.chart.addItem(self.mean_line)
         self.band.hide()
         self.mean_line.hide()
         self.folds: list[FoldFinished] = []
+        self.colors: dict[int, str] = {}  # fold → its run's colour
         self.result: CrossValFinished | None = None
         row = QHBoxLayout()
         row.addWidget(self.table)
@@ -58,12 +62,13 @@ class CrossValView(QWidget):
         layout.addLayout(row, 1)
 
     def clear(self) -> None:
-        self.folds, self.result = [], None
+        self.folds, self.result, self.colors = [], None, {}
         self.summary.setText("Cross-validation running: folds appear as they finish.")
         self._redraw()
 
-    def add_fold(self, fold: FoldFinished) -> None:
+    def add_fold(self, fold: FoldFinished, color: str = "#377eb8") -> None:
         self.folds.append(fold)
+        self.colors[fold.fold] = color
         self._redraw()
 
     def finish(self, result: CrossValFinished) -> None:
@@ -85,14 +90,16 @@ class CrossValView(QWidget):
                           f"{_num(r.mean_loss)} ± {_num(r.std_loss)}")
         x = np.array([f.fold + 1 for f in folds], dtype=float)
         heights = np.array([100 * f.val_accuracy if math.isfinite(f.val_accuracy) else 0.0 for f in folds])
-        self.bars.setOpts(x=x, height=heights, width=0.6)
-        if self.result is not None and math.isfinite(self.result.mean_accuracy):
+        brushes = [self.colors.get(f.fold, "#377eb8") for f in folds]
+        self.bars.setOpts(x=x, height=heights, width=0.6, brushes=brushes)
+        shown = self.result is not None and math.isfinite(self.result.mean_accuracy)
+        self.mean_line.setVisible(shown)  # before setFormat: a hidden label ignores it
+        self.band.setVisible(shown)
+        if shown:
             mean, std = 100 * self.result.mean_accuracy, 100 * self.result.std_accuracy
             self.mean_line.setValue(mean)
             self.mean_line.label.setFormat(f"mean {mean:.1f}% ± {std:.1f}")
             self.band.setRegion((mean - std, mean + std))
-        self.mean_line.setVisible(self.result is not None)
-        self.band.setVisible(self.result is not None)
         if len(folds):
             self.chart.getAxis("bottom").setTicks([[(v, str(int(v))) for v in x]])
             low = float(np.min(heights)) if len(heights) else 0.0

@@ -1,7 +1,8 @@
 """Gradient flow: per-layer gradient norms over the steps, as one heatmap per selected run on a shared log scale.
 
-Rows are the model's conv and linear layers, input at the top; columns are steps. With a shared colour scale,
-PlainNet-20's input layers fade to the dark end while ResNet-20's stay as bright as its output layers.
+Rows are the model's conv and linear layers, input at the top; columns are steps; the heatmaps are stacked on one
+time axis. With a shared colour scale, PlainNet-20's input layers fade to the dark end while ResNet-20's stay as
+bright as its output layers.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 from optviz.ui.training.store import RunRecord
 
 MAX_COLUMNS = 600  # steps are averaged (in log space) into at most this many columns
-MAX_SHOWN = 4  # heatmaps side by side; more selected runs show the first four
+MAX_SHOWN = 4  # heatmaps stacked; more selected runs show the last four selected
 _FLOOR = 1e-12  # a zero gradient norm, in log scale
 
 
@@ -38,7 +39,10 @@ def layer_ticks(names: tuple[str, ...], height_px: float) -> list[tuple[float, s
     if n == 0:
         return []
     k = max(1, math.ceil(n * 13.0 / max(height_px, 1.0)))
-    chosen = sorted(set(range(0, n, k)) | {n - 1})
+    chosen = list(range(0, n, k))
+    if chosen[-1] != n - 1:  # always label the output layer, dropping a neighbour it would overlap
+        chosen = chosen[:-1] if n - 1 - chosen[-1] < k else chosen
+        chosen.append(n - 1)
     return [(i + 0.5, names[i]) for i in chosen]
 
 
@@ -60,10 +64,12 @@ class GradientFlowView(QWidget):
         self._records: list[RunRecord] = []
         self._plots: list[tuple[pg.PlotItem, pg.ImageItem]] = []
         self._drawn: tuple = ()
+        self._extent: tuple = ()
+        self._levels_shown: tuple = ()
         self.unit = "steps"
 
     def set_runs(self, records: list[RunRecord]) -> None:
-        records = records[:MAX_SHOWN]
+        records = records[-MAX_SHOWN:]
         if [r.id for r in records] != [r.id for r in self._records]:
             self._rebuild(records)
         self.refresh(force=True)
@@ -74,19 +80,22 @@ class GradientFlowView(QWidget):
 
     def _rebuild(self, records: list[RunRecord]) -> None:
         self.graphics.clear()
+        self._extent, self._levels_shown = (), ()
         self._records, self._plots = list(records), []
-        columns = 1 if len(records) == 1 else 2
         for i, r in enumerate(records):
-            plot = self.graphics.addPlot(row=i // columns, col=i % columns)
+            plot = self.graphics.addPlot(row=i, col=0)
             plot.invertY(True)
             plot.setMouseEnabled(x=True, y=False)
-            plot.setLabel("bottom", self.unit[:-1])
+            if i:
+                plot.setXLink(self._plots[0][0])  # one time axis: compare runs at the same step
             image = pg.ImageItem(axisOrder="col-major")
             plot.addItem(image)
             self._plots.append((plot, image))
+        for i, (plot, _) in enumerate(self._plots):
+            plot.setLabel("bottom", self.unit[:-1] if i == len(self._plots) - 1 else None)
         if records:
             self.colorbar.setImageItem([image for _, image in self._plots])
-            self.graphics.addItem(self.colorbar, row=0, col=columns, rowspan=-(-len(records) // columns))
+            self.graphics.addItem(self.colorbar, row=0, col=1, rowspan=len(records))
         self._hint.setVisible(not records)
 
     def refresh(self, force: bool = False) -> None:
@@ -96,9 +105,12 @@ class GradientFlowView(QWidget):
         self._drawn = drawn
         images = [log_norms(r.grads.values) if r.grads is not None and len(r.grads) else None for r in self._records]
         levels = self._levels([im for im in images if im is not None])
+        extent = max((r.started.epochs * (1 if self.unit == "epochs" else r.started.n_batches)
+                      for r in self._records), default=0)
         for r, (plot, item), logs in zip(self._records, self._plots, images):
-            plot.setTitle(f"<span style='color:{r.color}'>■</span> {r.name}", size="9pt")
-            plot.setLabel("bottom", self.unit[:-1])
+            if extent and self._extent != (extent, self.unit):
+                plot.setXRange(0, extent, padding=0.01)  # the whole planned run: a steady axis
+            self._label(plot, r)
             if logs is None:
                 item.clear()
                 continue
@@ -107,9 +119,23 @@ class GradientFlowView(QWidget):
             item.setImage(logs, autoLevels=False, levels=levels)
             item.setRect(QRectF(0.0, 0.0, span, logs.shape[1]))
             names = r.started.layer_names or tuple(str(i) for i in range(logs.shape[1]))
-            height = plot.getViewBox().height() or 300
-            plot.getAxis("left").setTicks([layer_ticks(names, height), []])
-        self.colorbar.setLevels(levels)
+            ticks = layer_ticks(names, plot.getViewBox().height() or 300)
+            if ticks != getattr(plot, "_optviz_ticks", None):
+                plot.getAxis("left").setTicks([ticks, []])
+                plot._optviz_ticks = ticks
+        self._extent = (extent, self.unit)
+        if levels != self._levels_shown:
+            self._levels_shown = levels
+            self.colorbar.setLevels(levels)
+
+    def _label(self, plot: pg.PlotItem, r: RunRecord) -> None:
+        """Title and x label, set only when they change (a title change re-lays out the plot)."""
+        title = f"<span style='color:{r.color}'>■</span> {r.name}"
+        bottom = self.unit[:-1] if plot is self._plots[-1][0] else None
+        if getattr(plot, "_optviz_label", None) != (title, bottom):
+            plot.setTitle(title, size="9pt")
+            plot.setLabel("bottom", bottom)
+            plot._optviz_label = (title, bottom)
 
     @staticmethod
     def _levels(images: list[np.ndarray]) -> tuple[float, float]:
@@ -121,6 +147,7 @@ class GradientFlowView(QWidget):
         if not len(values):
             return (-6.0, 0.0)
         lo, hi = np.percentile(values, [1, 99])
+        lo, hi = math.floor(2 * lo) / 2, math.ceil(2 * hi) / 2  # half decades: steady while a run grows
         return (float(lo), float(hi if hi > lo else lo + 1.0))
 
     def shown_ids(self) -> list[int]:

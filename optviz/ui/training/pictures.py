@@ -4,8 +4,8 @@ and the feature maps of every conv layer for the image the user picks."""
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QScrollArea, QTabWidget, QWidget
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QScrollArea, QSplitter, QTabWidget, QWidget
 
 from optviz.training.events import Pictures
 from optviz.training.models import feature_maps
@@ -75,13 +75,16 @@ class PicturesView(QTabWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.predictions = TileGrid(columns=8, min_px=36, max_px=88)
+        self.predictions = TileGrid(columns=4, min_px=36, max_px=72)
         self.predictions.tile_clicked.connect(self._on_predictions_tile_clicked)
         self.confusion = ConfusionView()
         self.filters = TileGrid(columns=8, min_px=28, max_px=64)
         self.maps = TileGrid(columns=MAPS_PER_LAYER, min_px=28, max_px=56)
-        self.addTab(_scrolled(self.predictions), "Predictions")
-        self.addTab(self.confusion, "Confusion matrix")
+        split = QSplitter(Qt.Orientation.Horizontal)  # the test images and, once the run ends, its confusion matrix
+        split.addWidget(_scrolled(self.predictions))
+        split.addWidget(self.confusion)
+        split.setSizes([270, 300])
+        self.addTab(split, "Predictions && confusion")
         self.addTab(_scrolled(self.filters), "Filters")
         self.maps_page = _scrolled(self.maps)
         self.addTab(self.maps_page, "Feature maps")
@@ -115,7 +118,7 @@ class PicturesView(QTabWidget):
 
     def refresh(self) -> None:
         r = self._record
-        drawn = (id(r), id(r.pictures) if r else 0, r.status if r else "")
+        drawn = (id(r), id(r.pictures) if r else 0, r.status if r else "", r.name if r else "")
         if drawn == self._drawn:
             return
         self._drawn = drawn
@@ -134,7 +137,7 @@ class PicturesView(QTabWidget):
     def _show_predictions(self, r: RunRecord, pictures: Pictures) -> None:
         tiles = prediction_tiles(pictures, r.started.classes)
         wrong = sum(t.color == MISTAKE for t in tiles)
-        title = f"{r.name} · epoch {pictures.epoch + 1} · {wrong}/{len(tiles)} wrong (red) · click: feature maps"
+        title = f"{r.name} · epoch {pictures.epoch + 1} · {wrong}/{len(tiles)} wrong"
         self.predictions.set_rows([(title, tiles)])
         self._picked = min(self._picked, max(len(tiles) - 1, 0))
         self.predictions.set_picked(self._picked)

@@ -11,10 +11,11 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
 
-from optviz.training.analysis import EmaSmoother, overfit_epoch
+from optviz.training.analysis import EmaSmoother, overfit_epoch, thin
 from optviz.ui.training.store import RunRecord
 
 DEFAULT_SMOOTHING = 0.9
+MAX_POINTS = 1200  # per curve drawn: about the plot's width in pixels
 
 
 def slider_to_weight(position: int) -> float:
@@ -33,25 +34,40 @@ def _pen(color: str, width: float = 2.0, alpha: int = 255, style=Qt.PenStyle.Sol
 
 
 def _points(x: np.ndarray, y: np.ndarray, log: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Only the points a (log) plot can show: finite, and positive on a log axis."""
-    keep = np.isfinite(y) & (y > 0) if log else np.isfinite(y)
-    return x[keep], y[keep]
+    """The points a plot can show, in view coordinates: finite ones, and on a log axis positive ones as log10."""
+    if not log:
+        keep = np.isfinite(y)
+        return x[keep], y[keep]
+    keep = np.isfinite(y) & (y > 0)
+    return x[keep], np.log10(y[keep])
+
+
+def _curve(plot: pg.PlotItem, pen, name: str | None = None, antialias: bool | None = None) -> pg.PlotCurveItem:
+    options = {} if antialias is None else {"antialias": antialias}
+    item = pg.PlotCurveItem(pen=pen, name=name, **options)
+    plot.addItem(item)  # a named curve joins the legend
+    return item
 
 
 @dataclass
 class _RunItems:
     """The plot items of one run and what they were last drawn from."""
 
-    raw: pg.PlotDataItem
-    smooth: pg.PlotDataItem
-    val: pg.PlotDataItem
-    acc: pg.PlotDataItem
+    raw: pg.PlotCurveItem  # plain curves: a third of PlotDataItem's cost per setData
+    smooth: pg.PlotCurveItem
+    val: pg.PlotDataItem  # with symbols; redrawn only when an epoch ends
+    acc: pg.PlotCurveItem
     val_acc: pg.PlotDataItem
-    lr: pg.PlotDataItem
+    lr: pg.PlotCurveItem
     marker: pg.InfiniteLine
     loss_smoother: EmaSmoother = field(default_factory=lambda: EmaSmoother(0.0))
     acc_smoother: EmaSmoother = field(default_factory=lambda: EmaSmoother(0.0))
     drawn: tuple = ()
+    drawn_epochs: tuple = ()
+    bounds: dict = field(default_factory=dict)  # "batches"/"epochs" → plot → [(low, high)] of the curves shown
+
+    def plot_bounds(self, plot: str) -> list[tuple[float, float]]:
+        return [b for part in self.bounds.values() for b in part.get(plot, ())]
 
 
 class CurvesView(QWidget):
@@ -63,6 +79,9 @@ class CurvesView(QWidget):
         super().__init__(parent)
         self._runs: dict[int, tuple[RunRecord, _RunItems]] = {}
         self._weight = DEFAULT_SMOOTHING
+        self._extent = 0.0  # the x range shown: where the longest shown run will end
+        self._ranges: dict[str, tuple[float, float]] = {}  # y range set on each plot
+        self._manual = False  # the user panned or zoomed: leave the ranges alone
         self.graphics = pg.GraphicsLayoutWidget()
         self.loss_plot = self._plot(0, 0, "Loss (○ validation)", "loss", rowspan=2)
         self.loss_plot.addLegend(offset=(10, -10), labelTextSize="9pt")  # bottom left: loss curves start high
@@ -80,7 +99,8 @@ class CurvesView(QWidget):
         plot.setTitle(title, size="10pt")
         plot.setLabel("left", ylabel)
         plot.setLabel("bottom", "step")
-        plot.showGrid(x=True, y=True, alpha=0.2)
+        plot.getViewBox().sigRangeChangedManually.connect(self._on_view_range_changed_manually)
+        # no grid: alpha-blended grid lines were most of the repaint cost (the benchmark)
         return plot
 
     def _controls(self) -> QHBoxLayout:
@@ -132,17 +152,24 @@ class CurvesView(QWidget):
         self.refresh(force=True)
 
     def _on_log_toggled(self, _on: bool) -> None:
-        self.loss_plot.setLogMode(y=self.log_loss.isChecked())
-        self.lr_plot.setLogMode(y=self.log_lr.isChecked())
+        # the curves get log10 values from _points; only the axes are told, for their tick labels
+        self.loss_plot.getAxis("left").setLogMode(self.log_loss.isChecked())
+        self.lr_plot.getAxis("left").setLogMode(self.log_lr.isChecked())
+        self._ranges = {}
         self.refresh(force=True)
 
     def _on_unit_combo_changed(self, unit: str) -> None:
         for plot in (self.loss_plot, self.accuracy_plot, self.lr_plot):
             plot.setLabel("bottom", unit[:-1])
+        self._reset_ranges()
         self.refresh(force=True)
-        for plot in (self.loss_plot, self.accuracy_plot, self.lr_plot):
-            plot.enableAutoRange()
         self.unit_changed.emit(unit)
+
+    def _on_view_range_changed_manually(self, *_args) -> None:
+        self._manual = True
+
+    def _reset_ranges(self) -> None:
+        self._extent, self._ranges, self._manual = 0.0, {}, False
 
     # ---- runs ---------------------------------------------------------------------------------------------------
 
@@ -154,6 +181,7 @@ class CurvesView(QWidget):
         for record in records:
             if record.id not in self._runs:
                 self._runs[record.id] = (record, self._add(record))
+        self._reset_ranges()
         self.refresh()
 
     def shown_ids(self) -> list[int]:
@@ -163,20 +191,17 @@ class CurvesView(QWidget):
         c = r.color
         dash = Qt.PenStyle.DashLine
         items = _RunItems(
-            raw=self.loss_plot.plot(pen=_pen(c, 1, 60)),
-            smooth=self.loss_plot.plot(pen=_pen(c, 2), name=r.name),
+            raw=_curve(self.loss_plot, _pen(c, 1, 60), antialias=False),  # a faint zigzag: aliasing is invisible
+            smooth=_curve(self.loss_plot, _pen(c, 2), name=r.name),
             val=self.loss_plot.plot(pen=_pen(c, 2, 255, dash), symbol="o", symbolSize=7, symbolBrush=c, symbolPen=c),
-            acc=self.accuracy_plot.plot(pen=_pen(c, 2)),
+            acc=_curve(self.accuracy_plot, _pen(c, 2)),
             val_acc=self.accuracy_plot.plot(pen=_pen(c, 2, 255, dash), symbol="o", symbolSize=7, symbolBrush=c,
                                             symbolPen=c),
-            lr=self.lr_plot.plot(pen=_pen(c, 2)),
+            lr=_curve(self.lr_plot, _pen(c, 2)),
             marker=pg.InfiniteLine(angle=90, movable=False, pen=_pen(c, 1.5, 200, Qt.PenStyle.DotLine),
-                                   label="overfitting →", labelOpts={"position": 0.95, "color": c, "anchors":
-                                                                     [(1, 0), (1, 0)]}),
+                                   label="overfitting", labelOpts={"position": 0.95, "color": c, "anchors":
+                                                                   [(0, 0), (0, 0)]}),
         )
-        for item in (items.raw, items.acc):
-            item.setDownsampling(auto=True, method="peak")
-            item.setClipToView(True)
         self.loss_plot.addItem(items.marker)
         items.marker.hide()
         return items
@@ -200,27 +225,82 @@ class CurvesView(QWidget):
         """Redraw the runs whose data or the view settings changed since they were last drawn."""
         state = (self._weight, self.unit, self.log_loss.isChecked(), self.log_lr.isChecked())
         for record, items in self._runs.values():
-            drawn = (record.version, *state)
-            if force or drawn != items.drawn:
-                self._draw(record, items)
-                items.drawn = drawn
+            if force or (record.version, *state) != items.drawn:
+                self._draw_batches(record, items)
+            epochs = (len(record.epochs), *state)
+            if force or epochs != items.drawn_epochs:
+                self._draw_epochs(record, items)  # the symbols are costly to rebuild: only when an epoch ends
+                items.drawn_epochs = epochs
+            items.drawn = (record.version, *state)
+        self._fit()
 
-    def _draw(self, r: RunRecord, items: _RunItems) -> None:
-        unit, log_loss = self.unit, self.log_loss.isChecked()
-        x = r.batch_x(unit)
+    def _fit(self) -> None:
+        """Set the ranges by hand: x shows the whole planned run from the start (it shows how far along the runs
+        are), y grows with the data and shrinks when the data fills less than half of it. pyqtgraph's auto-range
+        would re-measure every item and re-lay out the axes at every repaint: most of a live plot's cost."""
+        if self._manual:
+            return
+        per_epoch = {"steps": lambda r: r.started.n_batches, "epochs": lambda r: 1}[self.unit]
+        extent = float(max((r.started.epochs * per_epoch(r) for r, _ in self._runs.values()), default=0))
+        plots = {"loss": self.loss_plot, "accuracy": self.accuracy_plot, "lr": self.lr_plot}
+        for name, plot in plots.items():
+            if extent and extent != self._extent:
+                plot.setXRange(0, extent, padding=0.02)
+            found = [b for _, items in self._runs.values() for b in items.plot_bounds(name)]
+            if found:
+                self._fit_y(name, plot, min(b[0] for b in found), max(b[1] for b in found))
+        self._extent = extent
+
+    def _fit_y(self, name: str, plot: pg.PlotItem, lo: float, hi: float) -> None:
+        current = self._ranges.get(name)
+        if current is not None and current[0] <= lo and hi <= current[1] and hi - lo >= 0.5 * (current[1] - current[0]):
+            return
+        pad = 0.05 * (hi - lo) if hi > lo else max(abs(hi) * 0.1, 1e-3)
+        self._ranges[name] = (lo - pad, hi + pad)
+        plot.setYRange(lo - pad, hi + pad, padding=0)
+
+    def _draw_batches(self, r: RunRecord, items: _RunItems) -> None:
+        """The per-batch curves, thinned to about MAX_POINTS each (their cost stays flat as a run grows)."""
+        log_loss = self.log_loss.isChecked()
+        x = r.batch_x(self.unit)
         for name in ("loss_smoother", "acc_smoother"):
             if getattr(items, name).weight != self._weight:
                 setattr(items, name, EmaSmoother(self._weight))
         loss = r.loss.values
         smooth = items.loss_smoother.update(loss)
-        items.raw.setData(*_points(x, loss, log_loss))
+        accuracy = 100.0 * items.acc_smoother.update(r.accuracy.values)
+        wide, narrow = self._budget(self.loss_plot, x), self._budget(self.accuracy_plot, x)
+        curves = [("loss", items.raw, thin(*_points(x, loss, log_loss), 2 * wide, peaks=True)),
+                  ("loss", items.smooth, thin(*_points(x, smooth, log_loss), wide)),
+                  ("accuracy", items.acc, thin(*_points(x, accuracy, False), narrow)),
+                  ("lr", items.lr, thin(*_points(x, r.lr.values, self.log_lr.isChecked()), narrow))]
         items.raw.setVisible(self._weight > 0)
-        items.smooth.setData(*_points(x, smooth, log_loss))
-        ex = r.epoch_x(unit)
-        items.val.setData(*_points(ex, r.epoch_values("val_loss"), log_loss))
-        items.acc.setData(*_points(x, 100.0 * items.acc_smoother.update(r.accuracy.values), False))
-        items.val_acc.setData(*_points(ex, 100.0 * r.epoch_values("val_accuracy"), False))
-        items.lr.setData(*_points(x, r.lr.values, self.log_lr.isChecked()))
+        self._set_curves(items, "batches", curves)
+
+    @staticmethod
+    def _budget(plot: pg.PlotItem, x: np.ndarray) -> int:
+        """Points worth drawing for ``x``: one per pixel of the width the curve spans (a long run is thinned)."""
+        if len(x) < 2:
+            return MAX_POINTS
+        (x0, x1), _ = plot.getViewBox().viewRange()
+        fraction = min(max((x[-1] - x[0]) / (x1 - x0), 0.0), 1.0) if x1 > x0 else 1.0
+        return int(np.clip(plot.getViewBox().width() * fraction, 100, MAX_POINTS))
+
+    @staticmethod
+    def _set_curves(items: _RunItems, kind: str, curves: list) -> None:
+        """setData each curve and remember the y bounds of the visible ones under ``kind``."""
+        found: dict[str, list] = {}
+        for plot, item, (x, y) in curves:
+            item.setData(x, y)
+            if len(y) and item.isVisible():
+                found.setdefault(plot, []).append((float(np.min(y)), float(np.max(y))))
+        items.bounds[kind] = found
+
+    def _draw_epochs(self, r: RunRecord, items: _RunItems) -> None:
+        ex = r.epoch_x(self.unit)
+        self._set_curves(items, "epochs", [
+            ("loss", items.val, _points(ex, r.epoch_values("val_loss"), self.log_loss.isChecked())),
+            ("accuracy", items.val_acc, _points(ex, 100.0 * r.epoch_values("val_accuracy"), False))])
         self._place_marker(r, items.marker, ex)
 
     @staticmethod
@@ -230,9 +310,9 @@ class CurvesView(QWidget):
             marker.hide()
             return
         index = [e.epoch for e in r.epochs].index(epoch)
+        marker.show()  # before setFormat: a hidden label ignores it
         marker.setValue(float(ex[index]))
-        marker.label.setFormat(f"overfitting after epoch {epoch + 1} →")
-        marker.show()
+        marker.label.setFormat(f"overfitting after epoch {epoch + 1}")
 
     def overfit_marker_visible(self, run_id: int) -> bool:
         return self._runs[run_id][1].marker.isVisible()
@@ -240,5 +320,5 @@ class CurvesView(QWidget):
     def curve_data(self, run_id: int, name: str) -> tuple[np.ndarray, np.ndarray]:
         """The (x, y) a curve shows: raw, smooth, val, acc, val_acc or lr (for tests and screenshots)."""
         item = getattr(self._runs[run_id][1], name)
-        x, y = item.getOriginalDataset()
+        x, y = item.getOriginalDataset() if isinstance(item, pg.PlotDataItem) else item.getData()
         return (np.asarray(x if x is not None else []), np.asarray(y if y is not None else []))

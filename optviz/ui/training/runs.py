@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from PySide6.QtCore import QItemSelectionModel, Qt, Signal
-from PySide6.QtGui import QColor, QIcon, QPixmap
+from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import (QAbstractItemView, QGridLayout, QPushButton, QTreeWidget, QTreeWidgetItem,
                                QVBoxLayout, QWidget)
 
@@ -16,8 +16,12 @@ _ID = Qt.ItemDataRole.UserRole
 
 
 def _swatch(color: str) -> QIcon:
+    """The run's colour, framed so that it shows on the selection's highlight too."""
     pixmap = QPixmap(12, 12)
-    pixmap.fill(QColor(color))
+    pixmap.fill(QColor("#202020"))
+    painter = QPainter(pixmap)
+    painter.fillRect(1, 1, 10, 10, QColor(color))
+    painter.end()
     return QIcon(pixmap)
 
 

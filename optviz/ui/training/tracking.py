@@ -78,6 +78,7 @@ class JobTracker:
 
     def _end(self, ended: JobEnded, changes: Changes) -> None:
         self.job.error, self.job.ended = ended.error, True
+        self.job.stop_clock()
         changes.ended = ended
         trainer = slim(self.job.trainers[0]) if self.job.trainers and not self.job.config.kfold else None
         for record in self.records.values():
@@ -103,7 +104,12 @@ class JobTracker:
     def text(self) -> str:
         """``fold 2/5 · epoch 1/3 · batch 37/70 · 0:42 left``."""
         if self.job.ended:
-            return "failed: " + self.job.error if self.job.error else "done"
+            if self.job.error:
+                return "failed: " + self.job.error
+            n = len(self.records)
+            stopped = any(r.status == "stopped" for r in self.records.values())
+            return f"{'stopped' if stopped else 'done'}: {n} run{'s' if n != 1 else ''} in " \
+                   f"{_clock(self.job.active_seconds())}"
         b = self.last_batch
         if b is None:
             return "paused" if self.job.paused else "loading data and building the model…"
