@@ -26,7 +26,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from optviz.core.optimizers import REGISTRY, HyperparameterError, OptimizerChoice
+from optviz.core.optimizers import HyperparameterError, OptimizerChoice
 from optviz.core.surfaces import Surface, SurfaceError, get_surface
 
 FORMAT_VERSION = 1
@@ -66,12 +66,10 @@ class Session:
 
 
 def default_session() -> Session:
-    """The session the app opens on: the wells surface where plain SGD settles in a local well and Momentum
-    (same lr) rolls on to the global minimum, and all six optimizers differ visibly."""
-    hyper = {"sgd": {"lr": 0.1}, "momentum": {"lr": 0.1}, "nesterov": {"lr": 0.1}, "adagrad": {"lr": 0.5},
-             "rmsprop": {"lr": 0.02}, "adam": {"lr": 0.05}}
-    entries = tuple(OptimizerEntry(OptimizerChoice(name, hyper[name])) for name in REGISTRY)
-    return Session(optimizers=entries)
+    """The session the app opens on: the first preset, where the six optimizers visibly differ."""
+    from optviz.core.presets import DEFAULT_PRESET, PRESETS
+
+    return PRESETS[DEFAULT_PRESET].session
 
 
 def session_to_dict(session: Session) -> dict[str, Any]:

@@ -33,7 +33,7 @@ class Paths:
     positions: np.ndarray  # (n_opt, n_starts, steps + 1, 2); NaN after a path's divergence step
     losses: np.ndarray  # (n_opt, n_starts, steps + 1)
     grad_norms: np.ndarray  # (n_opt, n_starts, steps + 1)
-    converged_step: np.ndarray  # (n_opt, n_starts) int, first step with grad norm < tol, or -1
+    converged_step: np.ndarray  # (n_opt, n_starts) int, step from which the grad norm stays < tol, or -1
     diverged_step: np.ndarray  # (n_opt, n_starts) int, first non-finite or far-out step, or -1
     labels: tuple[str, ...]
     device: str
@@ -87,7 +87,9 @@ def simulate(
 ) -> Paths:
     """Run every optimizer from every start point; diverged paths are marked, not raised.
 
-    A path converges at the first step whose gradient norm is below ``tol`` (it keeps stepping) and diverges at
+    A path converges at the step from which its gradient norm stays below ``tol`` to the end of the run (it keeps
+    stepping; a path that passes through a small gradient and moves on, as RMSProp does, has not converged) and
+    diverges at
     the first step whose position or loss is non-finite or lies more than ``far`` view-box widths outside the
     view box; nothing after that step is reported.
     """
@@ -156,4 +158,6 @@ def _statuses(positions: np.ndarray, losses: np.ndarray, grad_norms: np.ndarray,
     with np.errstate(invalid="ignore"):
         bad = ~np.isfinite(x) | ~np.isfinite(y) | ~np.isfinite(losses) | ~np.isfinite(grad_norms)
         bad |= (x < xmin) | (x > xmax) | (y < ymin) | (y > ymax)
-        return _first(grad_norms < tol), _first(bad)
+        small = grad_norms < tol
+    stays_small = np.flip(np.logical_and.accumulate(np.flip(small, -1), axis=-1), -1)
+    return _first(stays_small), _first(bad)

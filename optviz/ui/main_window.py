@@ -9,6 +9,7 @@ from PySide6.QtCore import QByteArray, QSettings
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox, QScrollArea, QTabWidget, QWidget
 
+from optviz.core.presets import PRESETS
 from optviz.core.session import (Session, SessionError, load_session, save_session, session_from_dict,
                                  session_to_dict)
 from optviz.ui.playground.tab import PlaygroundTab
@@ -72,6 +73,13 @@ class MainWindow(QMainWindow):
         file_menu.addActions([self.open_action, self.save_action])
         file_menu.addSeparator()
         file_menu.addAction(quit_action)
+        presets_menu = self.menuBar().addMenu("&Presets")
+        presets_menu.setToolTipsVisible(True)
+        for preset in PRESETS.values():
+            action = QAction(preset.title, self)
+            action.setToolTip(preset.lesson)
+            action.triggered.connect(lambda _=False, name=preset.name: self.open_preset(name))
+            presets_menu.addAction(action)
         view_menu = self.menuBar().addMenu("&View")
         fit_action = QAction("&Fit to surface", self, shortcut=QKeySequence("Ctrl+0"))
         fit_action.triggered.connect(self.playground.surface_view.fit_to_surface)
@@ -96,6 +104,14 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"optviz — {Path(path).name}")
         self.statusBar().showMessage(f"Opened {path}", 5000)
         return True
+
+    def open_preset(self, name: str) -> None:
+        """Load a preset into the playground (the training tab's settings stay) and show its lesson."""
+        preset = PRESETS[name]
+        self.playground.set_session(preset.session)
+        self.show_tab("playground")
+        self.setWindowTitle(f"optviz — {preset.title}")
+        self.statusBar().showMessage(preset.lesson, 30_000)
 
     def save_session(self, path: str | Path) -> bool:
         try:

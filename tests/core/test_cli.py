@@ -92,7 +92,7 @@ def test_paths_from_session_file(tmp_path, capsys):
     save_session(default_session().with_(steps=10), path)
     assert main(["paths", "--session", str(path)]) == 0
     rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
-    assert len(rows) == 6 * 11 and rows[0]["x"] == "-3.2"
+    assert len(rows) == 6 * 11 and rows[0]["x"] == "1.5"
     assert main(["paths", "--session", str(path), "--steps", "3", "--start", "-1,-1"]) == 0  # flags override
     rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
     assert len(rows) == 6 * 4 and rows[0]["x"] == "-1.0"

@@ -18,12 +18,12 @@ def test_round_trip(tmp_path):
     assert load_session(path) == s
     data = json.loads(path.read_text())
     assert data["version"] == 1 and data["optimizers"][0] == {"name": "sgd", "label": "sgd", "enabled": True,
-                                                              "hyper": {"lr": 0.1}}
+                                                              "hyper": {"lr": 0.01}}
 
 
-def test_default_session_is_the_wells_preset():
+def test_default_session_is_the_himmelblau_preset():
     s = default_session()
-    assert s.surface == "wells" and len(s.enabled_choices()) == 6
+    assert s.surface == "himmelblau" and len(s.enabled_choices()) == 6
 
 
 @pytest.mark.parametrize("mutate,message", [

@@ -126,9 +126,9 @@ def test_double_click_adds_a_start_and_delete_removes_it(qtbot, playground):
     assert all(len(view.plotted_paths(row)) == 2 for row in range(6))
     view.setFocus()
     qtbot.keyClick(view, Qt.Key.Key_Right)  # nudge the selected point
-    assert model.starts[1][0] > 2.5 - 0.05 and model.starts[0] == (-3.2, 2.6)
+    assert model.starts[1][0] > 2.5 - 0.05 and model.starts[0] == (1.5, -4.0)
     qtbot.keyClick(view, Qt.Key.Key_Delete)
-    assert len(model.starts) == 1 and model.starts[0] == (-3.2, 2.6)
+    assert len(model.starts) == 1 and model.starts[0] == (1.5, -4.0)
     wait_computed(qtbot, playground)
     assert model.result.paths.positions.shape[1] == 1
     assert all(len(view.plotted_paths(row)) == 1 for row in range(6))

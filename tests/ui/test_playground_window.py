@@ -41,7 +41,7 @@ def test_save_then_open_round_trips_and_bad_files_change_nothing(qtbot, settings
     path = tmp_path / "mine.json"
     assert window.save_session(path)
     data = json.loads(path.read_text())
-    assert data["starts"] == [[-3.2, 2.6], [1.0, 1.0]] and data["optimizers"][3]["enabled"] is False
+    assert data["starts"] == [[1.5, -4.0], [1.0, 1.0]] and data["optimizers"][3]["enabled"] is False
     assert data["training"] == window.training.config_dict()
     bad = tmp_path / "bad.json"
     for text in ("{not json", json.dumps({"version": 1, "surface": {"name": "nowhere"}})):
@@ -53,7 +53,7 @@ def test_save_then_open_round_trips_and_bad_files_change_nothing(qtbot, settings
         window.last_message.close()
     model.remove_start(1)
     assert window.open_session(path)
-    assert model.starts == ((-3.2, 2.6), (1.0, 1.0)) and not model.entries[3].enabled
+    assert model.starts == ((1.5, -4.0), (1.0, 1.0)) and not model.entries[3].enabled
     wait_computed(qtbot, window.playground)
     window.close()
 
@@ -168,5 +168,24 @@ def _env_offscreen():
 def test_session_to_dict_of_window_is_what_cli_reads(qtbot, settings, tmp_path):
     window = make_window(qtbot, settings)
     data = session_to_dict(window.current_session())
-    assert data["surface"]["name"] == "wells" and len(data["optimizers"]) == 6
+    assert data["surface"]["name"] == "himmelblau" and len(data["optimizers"]) == 6
+    window.close()
+
+
+def test_presets_menu_loads_the_wells_lesson(qtbot, settings):
+    window = make_window(qtbot, settings)
+    menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&Presets")
+    titles = [a.text() for a in menu.actions()]
+    assert len(titles) >= 5 and titles[0] == "Six optimizers, three minima"
+    wells = next(a for a in menu.actions() if a.text().startswith("Wells"))
+    wells.trigger()
+    model = window.playground.model
+    assert model.session.surface == "wells" and model.starts == ((-3.2, 2.6),)
+    wait_computed(qtbot, window.playground)
+    paths = model.result.paths
+    names = [c.name for c in model.session.enabled_choices()]
+    sgd_end = paths.positions[names.index("sgd"), 0, -1]
+    momentum_end = paths.positions[names.index("momentum"), 0, -1]
+    assert abs(sgd_end[0] - (-0.963)) < 0.01 and abs(momentum_end[0] - 1.716) < 0.01
+    assert "Momentum" in window.statusBar().currentMessage()
     window.close()
