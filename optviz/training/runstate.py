@@ -37,19 +37,18 @@ class RunState:
         self._state = [t for t in model.state_dict().values()]
         self._backup = [t.detach().clone() for t in self._state]
         self.device = next(model.parameters()).device
-        self._grad_layer = self._grad_layer.to(self.device)
         self.rng_state = self.get_rng()  # each run of a race draws its own dropout masks from the same seed
         self.epoch_loss_sum, self.epoch_batches, self.epoch_correct, self.epoch_seen = 0.0, 0, 0, 0
 
     @staticmethod
-    def _layer_params(model: nn.Module) -> tuple[tuple[str, ...], list[nn.Parameter], torch.Tensor]:
+    def _layer_params(model: nn.Module) -> tuple[tuple[str, ...], list[nn.Parameter], np.ndarray]:
         names, params, owner = [], [], []
         for i, (name, module) in enumerate(layers(model)):
             names.append(name)
             for p in module.parameters(recurse=False):
                 params.append(p)
                 owner.append(i)
-        return tuple(names), params, torch.tensor(owner, dtype=torch.long)
+        return tuple(names), params, np.array(owner, dtype=np.int64)
 
     def get_rng(self) -> tuple[torch.Tensor, torch.Tensor | None]:
         cuda = torch.cuda.get_rng_state(self.device) if self.device.type == "cuda" else None
@@ -65,20 +64,23 @@ class RunState:
         return self.status == "running"
 
     def begin_epoch(self) -> None:
+        self.model.train()  # once per epoch, not per step: evaluation only happens between epochs
         self.epoch_loss_sum, self.epoch_batches, self.epoch_correct, self.epoch_seen = 0.0, 0, 0, 0
 
-    def _grad_norms(self) -> torch.Tensor:
+    def _param_norms(self) -> list[torch.Tensor]:
+        """The L2 norm of each conv/linear parameter's gradient (0-d tensors; combined per layer on the host)."""
         grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in self._grad_params]
-        squares = torch.stack(torch._foreach_norm(grads)).double().square()
-        total = torch.zeros(len(self.layer_names), dtype=torch.float64, device=squares.device)
-        return total.index_add_(0, self._grad_layer, squares).sqrt()
+        return list(torch._foreach_norm(grads))
+
+    def _layer_norms(self, param_norms: list[float]) -> np.ndarray:
+        squares = np.square(np.asarray(param_norms, np.float64))
+        return np.sqrt(np.bincount(self._grad_layer, weights=squares, minlength=len(self.layer_names)))
 
     def train_step(self, x: torch.Tensor, y: torch.Tensor, epoch: int, batch: int,
                    data_seconds: float) -> BatchEvent | None:
         """One optimisation step on (x, y); None when the loss is not finite (the run is then "diverged")."""
         t0 = time.perf_counter()
         self.step += 1
-        self.model.train()
         self.optimizer.zero_grad(set_to_none=True)
         out = self.model(x)
         loss = F.cross_entropy(out, y)
@@ -87,8 +89,8 @@ class RunState:
         loss.backward()
         correct = (out.detach().argmax(1) == y).sum()
         # 1. one transfer for everything reported, so a GPU syncs once per step
-        numbers = torch.cat([torch.stack([loss.detach().double(), correct.double()]), self._grad_norms()]).tolist()
-        loss_value, n_correct, norms = numbers[0], int(numbers[1]), np.array(numbers[2:], dtype=np.float64)
+        numbers = torch.stack([loss.detach(), correct.to(loss.dtype), *self._param_norms()]).tolist()
+        loss_value, n_correct, norms = numbers[0], int(numbers[1]), self._layer_norms(numbers[2:])
         if not math.isfinite(loss_value):
             self.diverge(loss_value)
             return None
