@@ -1,12 +1,13 @@
 """What live plotting costs the training: trainer samples/s with the training tab's plots redrawing vs not.
 
-    QT_QPA_PLATFORM=offscreen python benchmarks/plot_refresh.py [--seconds 60] [--phase 4] [--model lenet]
+    QT_QPA_PLATFORM=offscreen python benchmarks/plot_refresh.py [--seconds 90] [--phase 3] [--model lenet]
 
 One training run (a race of SGD, Momentum and Adam on MNIST 5k by default) in a shown 1400×900 training tab.
 Every ``--phase`` seconds the live redraws (curves, gradient flow, pictures) are switched on or off; the events
 are drained and stored either way, so the difference is the plotting alone. Throughput is measured in the worker
-thread (a timestamp per batch), per phase; the first phase (warm-up) is dropped. Also prints how many redraws a
-second the tab made while plotting and how long one took on the GUI thread.
+thread (a timestamp per batch), per phase; the first phase (warm-up) is dropped, and each plotting phase is
+compared with the phases on either side of it, so that a slow drift of the machine's load cancels out. Also prints
+how many redraws a second the tab made while plotting and how long one took on the GUI thread.
 """
 
 from __future__ import annotations
@@ -47,8 +48,8 @@ def stamped_runner(stamps: list[tuple[float, int]]):
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--seconds", type=float, default=60.0, help="measure this long (default 60)")
-    p.add_argument("--phase", type=float, default=4.0, help="seconds per on/off phase (default 4)")
+    p.add_argument("--seconds", type=float, default=90.0, help="measure this long (default 90)")
+    p.add_argument("--phase", type=float, default=3.0, help="seconds per on/off phase (default 3)")
     p.add_argument("--model", default="lenet")
     p.add_argument("--dataset", default="mnist5k")
     args = p.parse_args()
@@ -99,22 +100,32 @@ def main() -> None:
 
 
 def report(phases, stamps, redraws) -> None:
-    rates = {True: [], False: []}
-    for plotting, start, end in phases:
-        samples = sum(n for t, n in stamps if start <= t < end)
-        rates[plotting].append(samples / (end - start))
-    on, off = statistics.mean(rates[True]), statistics.mean(rates[False])
+    rates = [sum(n for t, n in stamps if start <= t < end) / (end - start) for _, start, end in phases]
+    on = [r for (plotting, _, _), r in zip(phases, rates) if plotting]
+    off = [r for (plotting, _, _), r in zip(phases, rates) if not plotting]
+    # each plotting phase against the mean of the phases on either side: the machine's load drifts slowly
+    paired = [rates[i] / statistics.mean(rates[j] for j in (i - 1, i + 1) if 0 <= j < len(rates))
+              for i, (plotting, _, _) in enumerate(phases) if plotting and len(rates) > 1]
     plotting = [(start, end) for on_, start, end in phases if on_]
     timed = [d for t, d in redraws if any(start <= t < end for start, end in plotting)]
     redraw_time = statistics.median(timed) if timed else float("nan")
     plotting_seconds = sum(end - start for start, end in plotting)
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch "
-          f"{torch.__version__}, {torch.get_num_threads()} intra-op threads")
-    print(f"phases: {len(rates[True])} plotting, {len(rates[False])} not (first phase dropped as warm-up)")
-    print(f"trainer samples/s, plots off: {off:8.1f}")
-    print(f"trainer samples/s, plots on:  {on:8.1f}   cost of live plotting: {100 * (1 - on / off):+.1f}%")
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, load average "
+          f"{os.getloadavg()[0]:.1f}, torch {torch.__version__}, {torch.get_num_threads()} intra-op thread(s)")
+    print(f"phases: {len(on)} plotting, {len(off)} not (first phase dropped as warm-up)")
+    print(f"trainer samples/s, plots off: {statistics.mean(off):8.1f}")
+    print(f"trainer samples/s, plots on:  {statistics.mean(on):8.1f}")
+    print(f"cost of live plotting: {100 * (1 - statistics.median(paired)):+.1f}% (median over plotting phases, "
+          f"each against its neighbours; quartiles {_quartiles(paired)})")
     print(f"redraws while plotting: {len(timed) / max(plotting_seconds, 1e-9):.1f}/s (timer {REFRESH_HZ} Hz), "
           f"median {1000 * redraw_time:.1f} ms each on the GUI thread")
+
+
+def _quartiles(ratios: list[float]) -> str:
+    if len(ratios) < 4:
+        return "n/a"
+    q1, _, q3 = statistics.quantiles(ratios, n=4)
+    return f"{100 * (1 - q3):+.1f}% … {100 * (1 - q1):+.1f}%"
 
 
 if __name__ == "__main__":

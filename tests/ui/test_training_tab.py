@@ -168,12 +168,17 @@ def test_cross_validation_table_and_bars(qtbot, tab):
     assert view.mean_line.isVisible()
     assert tab.pictures.currentWidget() is view
     assert view.result.mean_accuracy == pytest.approx(np.mean([f.val_accuracy for f in view.folds]))
+    tab.runs.select([folds[1].id])
+    assert tab.runs.export_csv.isEnabled()
+    assert not tab.runs.export_checkpoint.isEnabled()
+    assert "Cross-validation folds keep no model" in tab.runs.export_checkpoint.toolTip()
 
 
 def test_runs_list_actions(qtbot, tab, tmp_path):
     run_to_end(qtbot, tab, TINY)
     [record] = list(tab.store)
     tab.runs.select([record.id])
+    assert tab.runs.export_checkpoint.isEnabled()
     tab.runs.rename(record.id, "baseline")
     assert record.name == "baseline"
     assert "baseline" in [label.text for _, label in tab.curves.loss_plot.legend.items]

@@ -9,6 +9,7 @@ from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import (QAbstractItemView, QGridLayout, QPushButton, QTreeWidget, QTreeWidgetItem,
                                QVBoxLayout, QWidget)
 
+from optviz.ui.training.export import checkpoint_problem
 from optviz.ui.training.store import RunRecord, RunStore
 
 STATUS_COLORS = {"diverged": "#ff4d4d", "failed": "#ff4d4d", "stopped": "#ffb000", "running": "#8fd18f"}
@@ -129,16 +130,14 @@ class RunsView(QWidget):
 
     def select(self, run_ids: list[int], current: int | None = None) -> None:
         """Select exactly ``run_ids``, ``current`` (default: the first) as the current run; emits once."""
-        self.tree.blockSignals(True)
-        self.tree.selectionModel().blockSignals(True)
-        self.tree.clearSelection()
+        self.tree.blockSignals(True)  # also silences itemSelectionChanged: one emit at the end
+        self.tree.selectionModel().clearSelection()  # (QTreeWidget.clearSelection() kept the items selected)
         for run_id in run_ids:
             if run_id in self._items:
                 self._items[run_id].setSelected(True)
         current = current if current is not None else (run_ids[0] if run_ids else None)
         if current in self._items:
             self.tree.setCurrentItem(self._items[current], 0, QItemSelectionModel.SelectionFlag.NoUpdate)
-        self.tree.selectionModel().blockSignals(False)
         self.tree.blockSignals(False)
         self._on_tree_selection_changed()
 
@@ -157,11 +156,11 @@ class RunsView(QWidget):
     def _update_buttons(self) -> None:
         ids = [i for i in self.selected_ids() if i in self._store]
         running = any(self._store.get(i).running for i in ids)
+        no_checkpoint = checkpoint_problem(self._store.get(ids[0])) if len(ids) == 1 else "select one run"
         states = {self.same_but: (len(ids) == 1, "select one run"),
                   self.rename_button: (len(ids) == 1, "select one run"),
                   self.export_csv: (len(ids) == 1, "select one run"),
-                  self.export_checkpoint: (len(ids) == 1 and not running,
-                                           "the run is still running" if running else "select one run"),
+                  self.export_checkpoint: (not no_checkpoint, no_checkpoint),
                   self.delete_button: (bool(ids) and not running,
                                        "stop the running run first" if running else "select runs")}
         for button, (enabled, why) in states.items():
