@@ -114,7 +114,8 @@ def test_closing_the_window_during_a_run_leaves_no_thread(qtbot):
     assert training_threads()
     window.close()
     assert not training_threads()
-    assert not window.training.is_running() or not window.training.job.alive
+    assert not window.training.is_running() and not window.training.job.alive
+    assert list(window.training.store)[0].status == "stopped"
 
 
 def test_invalid_folder_shows_the_error_and_starts_nothing(qtbot, tab):

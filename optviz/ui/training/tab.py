@@ -172,7 +172,8 @@ class TrainingTab(QWidget):
         self._timer.stop()
         if self.tracker is not None:
             self.tracker.job.stop()
-            self.tracker.job.join(60.0)
+            if self.tracker.job.join(60.0):
+                self.tracker.apply(self.tracker.job.drain())  # its last events: the job is then marked ended
         self.pictures.shutdown()
 
     # ---- events → views ---------------------------------------------------------------------------------------
