@@ -7,7 +7,6 @@ gives the k splits of cross-validation; :class:`Loader` serves normalised batche
 
 from __future__ import annotations
 
-import importlib.resources
 import io
 from dataclasses import dataclass
 from typing import Iterator
@@ -15,6 +14,7 @@ from typing import Iterator
 import numpy as np
 import torch
 
+from optviz.resources import asset
 from optviz.training.config import TrainConfig, resolved_data_dir
 from optviz.training.readers import CIFAR10_CLASSES, DatasetError, read_cifar10, read_idx_pair
 from optviz.training.shapes import SHAPE_CLASSES, make_shapes
@@ -57,7 +57,7 @@ class Splits:
 
 def load_mnist5k() -> Dataset:
     """The 5,000 MNIST digits shipped in the package (``optviz.assets/mnist_5k.npz``)."""
-    resource = importlib.resources.files("optviz.assets").joinpath("mnist_5k.npz")
+    resource = asset("mnist_5k.npz")
     try:
         with np.load(io.BytesIO(resource.read_bytes())) as npz:
             images, labels = npz["images"], npz["labels"]
