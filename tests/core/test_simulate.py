@@ -132,9 +132,13 @@ def test_device_choice_and_bad_arguments():
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
-def test_cuda_matches_cpu():
-    surface = get_surface("rosenbrock")
+@pytest.mark.parametrize("name", ["booth", "quadratic"])
+def test_cuda_matches_cpu(name):
+    # Convex surfaces: rounding differences between the devices' kernels (fused multiply-adds) shrink along the
+    # path. On Rosenbrock or Rastrigin they can grow, as any perturbation of a chaotic path does.
+    surface = get_surface(name)
     cpu = simulate(surface, CHOICES, STARTS, 300, device="cpu")
     gpu = simulate(surface, CHOICES, STARTS, 300, device="cuda")
     assert gpu.device.startswith("cuda")
-    np.testing.assert_allclose(gpu.positions, cpu.positions, atol=1e-9)
+    np.testing.assert_allclose(gpu.positions, cpu.positions, rtol=0, atol=1e-9)
+    np.testing.assert_array_equal(gpu.diverged_step, cpu.diverged_step)
