@@ -59,4 +59,4 @@ def cifar_dir(tmp_path: Path) -> Path:
 @pytest.fixture
 def tiny() -> TrainConfig:
     """A config that trains in well under a second: 400 MNIST digits, one epoch, a narrow MLP."""
-    return TrainConfig(dataset="mnist5k", subset=400, epochs=1, model="mlp", width=4, batch_size=32)
+    return TrainConfig(dataset="mnist5k", subset=400, epochs=1, model="mlp", width=4, batch_size=32, device="cpu")

@@ -70,7 +70,7 @@ def test_metrics_csv(tiny: TrainConfig, tmp_path: Path) -> None:
 
 
 def test_kfold_reports_every_fold_with_mean_and_std() -> None:
-    config = TrainConfig(subset=300, epochs=1, model="mlp", width=4, kfold=3)
+    config = TrainConfig(subset=300, epochs=1, model="mlp", width=4, kfold=3, device="cpu")
     events: list = []
     result = cross_validate(config, events.append)
     folds = [e for e in events if isinstance(e, FoldFinished)]

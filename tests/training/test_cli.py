@@ -12,7 +12,7 @@ import pytest
 from conftest import write_idx_folder
 from optviz.cli import main
 
-TINY = ["--subset", "200", "--epochs", "1", "--model", "mlp", "--width", "4"]
+TINY = ["--subset", "200", "--epochs", "1", "--model", "mlp", "--width", "4", "--device", "cpu"]
 
 
 def optviz(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
@@ -44,7 +44,7 @@ def test_json_race_and_kfold() -> None:
 
 def test_text_output_per_epoch(tmp_path: Path) -> None:
     write_idx_folder(tmp_path, gz=True)
-    result = optviz("--dataset", "mnist", "--data-dir", str(tmp_path), "--epochs", "2", "--model", "lenet")
+    result = optviz("--dataset", "mnist", "--data-dir", str(tmp_path), "--epochs", "2", "--model", "lenet", "--device", "cpu")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0].startswith("lenet · adam · mnist on cpu: 108 train, 12 validation, 40 test samples")

@@ -214,7 +214,7 @@ def test_max_steps_ends_the_run_as_finished(tiny: TrainConfig) -> None:
 
 def test_three_channel_cifar_files_train_a_resnet(cifar_dir) -> None:
     config = TrainConfig(dataset="cifar10", data_dir=str(cifar_dir), model="resnet8", width=2, epochs=1,
-                         batchnorm=True, augment=True)
+                         batchnorm=True, augment=True, device="cpu")
     _, events = collect(config)
     started = events[0]
     assert started.image_shape == (3, 32, 32) and len(started.mean) == 3 and started.classes[0] == "airplane"
