@@ -1,47 +1,13 @@
-"""Small dataset files in the real formats (IDX, gzipped or not; CIFAR-10 python batches), made on the fly."""
+"""Fixtures of the training tests: small dataset files and a config that trains in well under a second."""
 
 from __future__ import annotations
 
-import gzip
-import pickle
-import struct
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from optviz.training.config import TrainConfig
-
-
-def idx_bytes(array: np.ndarray) -> bytes:
-    """``array`` (uint8) in the IDX format: magic 0x0000 08 ndim, big-endian dims, data."""
-    header = bytes([0, 0, 0x08, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
-    return header + np.ascontiguousarray(array, np.uint8).tobytes()
-
-
-def write_idx_folder(folder: Path, n_train: int = 120, n_test: int = 40, *, gz: bool = False, seed: int = 0) -> None:
-    """An MNIST-format folder: train/t10k images (N, 28, 28) and labels; label = mean brightness band."""
-    rng = np.random.default_rng(seed)
-    for split, n in (("train", n_train), ("t10k", n_test)):
-        labels = (np.arange(n) % 10).astype(np.uint8)
-        images = rng.integers(0, 40, (n, 28, 28)).astype(np.uint8)
-        images[:, 10:18, 10:18] += (labels * 20)[:, None, None]
-        for name, array in ((f"{split}-images-idx3-ubyte", images), (f"{split}-labels-idx1-ubyte", labels)):
-            data = idx_bytes(array)
-            if gz:
-                (folder / f"{name}.gz").write_bytes(gzip.compress(data))
-            else:
-                (folder / name).write_bytes(data)
-
-
-def write_cifar_folder(folder: Path, n_per_batch: int = 20, seed: int = 0) -> None:
-    """CIFAR-10 "python version": data_batch_1..5 and test_batch, dicts with bytes keys as the originals."""
-    rng = np.random.default_rng(seed)
-    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
-        labels = [int(v) for v in rng.integers(0, 10, n_per_batch)]
-        data = rng.integers(0, 256, (n_per_batch, 3072)).astype(np.uint8)
-        with open(folder / name, "wb") as fh:
-            pickle.dump({b"batch_label": name.encode(), b"labels": labels, b"data": data}, fh, protocol=2)
+from training_files import write_cifar_folder, write_idx_folder
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import write_idx_folder
+from training_files import write_idx_folder
 from optviz.cli import main
 
 TINY = ["--subset", "200", "--epochs", "1", "--model", "mlp", "--width", "4", "--device", "cpu"]

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import idx_bytes, write_cifar_folder, write_idx_folder
+from training_files import idx_bytes, write_cifar_folder, write_idx_folder
 from optviz.training.config import TrainConfig
 from optviz.training.data import (Loader, channel_stats, kfold_splits, load_dataset, load_mnist5k, prepare,
                                   split_indices)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import math
 import queue
@@ -134,7 +135,8 @@ def test_decoupled_weight_decay_in_the_trainer_is_adamw(tiny: TrainConfig) -> No
     config = dataclasses.replace(tiny, weight_decay=0.1, decoupled=True, optimizers=(OptimizerChoice("adam", {"lr": 0.01}),))
     trainer = Trainer(config)
     start: dict = {}
-    trainer.run(lambda e: start.setdefault("model", copy_model(trainer)) if isinstance(e, RunStarted) else None)
+    trainer.run(lambda e: start.setdefault("model", copy.deepcopy(trainer.runs[0].model))
+                if isinstance(e, RunStarted) else None)
     model = start["model"]
     s = trainer.splits
     loader = Loader(s.train, s.mean, s.std, batch_size=config.batch_size, device=torch.device("cpu"), shuffle=True,
@@ -147,12 +149,6 @@ def test_decoupled_weight_decay_in_the_trainer_is_adamw(tiny: TrainConfig) -> No
         opt.step()
     for a, b in zip(trainer.runs[0].model.parameters(), model.parameters()):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
-
-
-def copy_model(trainer: Trainer) -> torch.nn.Module:
-    import copy
-
-    return copy.deepcopy(trainer.runs[0].model)
 
 
 def test_gradient_clipping_reports_norms_before_clipping(tiny: TrainConfig) -> None:
