@@ -10,7 +10,7 @@ import sys
 
 import numpy as np
 import pytest
-import torch
+from reference import torch_optim_path
 
 from optviz.cli import main
 from optviz.core.optimizers import parse_optimizer
@@ -39,16 +39,6 @@ def test_surfaces_json(capsys):
     assert {"x": 3.0, "y": 2.0, "value": 0.0, "kind": "global"} in himmelblau["minima"]
 
 
-def torch_reference(surface, spec, start, steps):
-    x = torch.tensor(start, dtype=torch.float64, requires_grad=True)
-    opt = parse_optimizer(spec).build([x])
-    out = [x.detach().clone()]
-    for _ in range(steps):
-        opt.zero_grad()
-        surface(x).backward()
-        opt.step()
-        out.append(x.detach().clone())
-    return torch.stack(out).numpy()
 
 
 SPECS = ["sgd:lr=0.001", "momentum:lr=0.0005,momentum=0.8", "nesterov:lr=0.0005", "adagrad:lr=0.3",
@@ -71,7 +61,7 @@ def test_paths_csv_reproduces_torch_optim(capsys):
             mine = np.array([[float(r["x"]), float(r["y"])] for r in rows
                              if r["optimizer"] == label and int(r["start"]) == j])
             assert len(mine) == 201
-            np.testing.assert_allclose(mine, torch_reference(surface, spec, start, 200), rtol=0, atol=1e-9)
+            np.testing.assert_allclose(mine, torch_optim_path(surface, parse_optimizer(spec), start, 200), rtol=0, atol=1e-9)
 
 
 def test_paths_omit_rows_after_divergence_and_json_out(tmp_path, capsys):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from reference import torch_optim_path
 
 from optviz.core.optimizers import OptimizerChoice
 from optviz.core.simulate import SimulationError, choose_device, simulate
@@ -23,17 +24,6 @@ SURFACES = ["rosenbrock", "himmelblau", "beale", "six_hump_camel", "rastrigin"]
 STARTS = [(-1.2, 1.0), (0.5, -0.5), (1.5, 1.5)]
 
 
-def reference_path(surface, choice, start, steps):
-    """The plain torch.optim loop the issue names: one point, one optimizer, float64."""
-    x = torch.tensor(start, dtype=torch.float64, requires_grad=True)
-    opt = choice.build([x])
-    out = [x.detach().clone()]
-    for _ in range(steps):
-        opt.zero_grad()
-        surface(x).backward()
-        opt.step()
-        out.append(x.detach().clone())
-    return torch.stack(out).numpy()
 
 
 @pytest.mark.parametrize("surface_name", SURFACES)
@@ -44,7 +34,7 @@ def test_matches_torch_optim_loop_to_1e9(surface_name):
     assert (paths.diverged_step == -1).all()
     for i, choice in enumerate(CHOICES):
         for j, start in enumerate(STARTS):
-            ref = reference_path(surface, choice, start, 300)
+            ref = torch_optim_path(surface, choice, start, 300)
             np.testing.assert_allclose(paths.positions[i, j], ref, rtol=0, atol=1e-9)
             # A path that only ran in place would pass trivially: these move.
             assert np.linalg.norm(ref[-1] - ref[0]) > 1e-3
