@@ -176,6 +176,9 @@ class MainWindow(QMainWindow):
         geometry = self.settings.value("window/geometry")
         if isinstance(geometry, QByteArray):
             self.restoreGeometry(geometry)
+        else:  # first launch: room for the surface, the loss plot and the panel side by side
+            screen = self.screen().availableGeometry()
+            self.resize(min(1400, int(screen.width() * 0.9)), min(900, int(screen.height() * 0.9)))
         for splitter in self.playground.splitters():
             state = self.settings.value(f"splitters/{splitter.objectName()}")
             if isinstance(state, QByteArray):
