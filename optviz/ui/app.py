@@ -122,7 +122,7 @@ def _wait_for_training(window, session) -> str | None:
     training.runs_finished.connect(lambda: (finished.append(True), loop.quit()))
     timer = QTimer(singleShot=True, interval=int(TRAINING_TIMEOUT_S * 1000))
     timer.timeout.connect(loop.quit)
-    if not training.start():  # the reason is in the panel: report it rather than a picture of an error
+    if training.start() is False:  # the reason is in the panel: report it rather than a picture of an error
         reason = training.panel.problems.text().split("\n")[0].lstrip("• ")
         return "the training could not start" + (f": {reason}" if reason else "")
     if not finished:
