@@ -80,12 +80,12 @@ class Surface:
         moved = Surface(**{**self.__dict__, "values": merged})
         if moved.param_values() == self.param_values():
             return moved
-        # The listed points hold for the listed parameters; follow each to its new place with Newton's method.
-        minima, saddles = _refine(moved, self.minima, "min"), _refine(moved, self.saddles, "saddle")
-        if minima:
-            best = min(m.value for m in minima)
-            minima = tuple(Point(m.x, m.y, m.value, "global" if m.value <= best + 1e-9 else "local")
-                           for m in minima)
+        key = (self.name, tuple(sorted(moved.param_values().items())))
+        if key not in _MOVED_POINTS:  # the GUI rebuilds surfaces often (every result, every drag frame)
+            if len(_MOVED_POINTS) > 256:
+                _MOVED_POINTS.clear()
+            _MOVED_POINTS[key] = _moved_points(self, moved)
+        minima, saddles = _MOVED_POINTS[key]
         return Surface(**{**moved.__dict__, "minima": minima, "saddles": saddles})
 
     def grid(self, n: int = 400, *, device: str | torch.device = "cpu",
@@ -113,6 +113,18 @@ class Surface:
         }
 
 
+_MOVED_POINTS: dict[tuple, tuple[tuple[Point, ...], tuple[Point, ...]]] = {}
+
+
+def _moved_points(listed: Surface, moved: Surface) -> tuple[tuple[Point, ...], tuple[Point, ...]]:
+    """The listed points hold for the listed parameters; follow each to its new place with Newton's method."""
+    minima, saddles = _refine(moved, listed.minima, "min"), _refine(moved, listed.saddles, "saddle")
+    if minima:
+        best = min(m.value for m in minima)
+        minima = tuple(Point(m.x, m.y, m.value, "global" if m.value <= best + 1e-9 else "local") for m in minima)
+    return minima, saddles
+
+
 def _refine(surface: Surface, points: tuple[Point, ...], kind: str) -> tuple[Point, ...]:
     """Newton's method from each point; keep those that stay critical points of the same kind."""
     from torch.autograd.functional import hessian, jacobian
@@ -123,8 +135,11 @@ def _refine(surface: Surface, points: tuple[Point, ...], kind: str) -> tuple[Poi
         for _ in range(50):
             h = hessian(surface, x)
             try:
-                x = x - torch.linalg.solve(h, jacobian(surface, x))
+                step = torch.linalg.solve(h, jacobian(surface, x))
             except RuntimeError:  # singular Hessian: the point has vanished
+                break
+            x = x - step
+            if float(step.norm()) < 1e-15 * (1.0 + float(x.norm())):
                 break
         g, eig = jacobian(surface, x), torch.linalg.eigvalsh(hessian(surface, x))
         ok = bool(torch.isfinite(x).all()) and float(g.norm()) < 1e-8 * max(1.0, float(eig.abs().max()))
