@@ -7,27 +7,20 @@ one (gradient ≈ 0, Hessian definite or indefinite as claimed, value as listed)
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import math
 from dataclasses import dataclass, field
 from typing import Callable, Mapping
 
 import torch
 
+from optviz.core.params import ParamError, Spec, defaults, find
+
 Tensor = torch.Tensor
 
 
-class SurfaceError(ValueError):
-    """An unknown surface name or a bad surface parameter."""
-
-
-@dataclass(frozen=True)
-class Param:
-    name: str
-    default: float
-    low: float
-    high: float
-    log: bool = False
-    doc: str = ""
+SurfaceError = ParamError  # an unknown surface name or a bad surface parameter
 
 
 @dataclass(frozen=True)
@@ -47,46 +40,37 @@ class Surface:
     formula: str
     fn: Callable[..., Tensor]
     view: tuple[tuple[float, float], tuple[float, float]]
-    minima: tuple[Point, ...] = ()
-    saddles: tuple[Point, ...] = ()
-    params: tuple[Param, ...] = ()
+    known_minima: tuple[Point, ...] = ()  # the literature's points, for the default parameters
+    known_saddles: tuple[Point, ...] = ()
+    params: tuple[Spec, ...] = ()
     log_scale: bool = False  # values span decades: colour on a log scale
     values: Mapping[str, float] = field(default_factory=dict)  # current parameter values (defaults if empty)
 
     def param_values(self) -> dict[str, float]:
-        out = {p.name: p.default for p in self.params}
-        out.update(self.values)
-        return out
+        return {**defaults(self.params), **self.values}
 
     def __call__(self, xy: Tensor) -> Tensor:
         return self.fn(xy, **self.param_values())
 
     def with_params(self, **values: float) -> Surface:
-        """A copy with some parameters changed (validated against their ranges)."""
-        known = {p.name: p for p in self.params}
-        merged = dict(self.values)
-        for key, value in values.items():
-            if key not in known:
-                allowed = ", ".join(known) or "none"
-                raise SurfaceError(f"Unknown parameter {key!r} for surface {self.name} (allowed: {allowed})")
-            p = known[key]
-            try:
-                v = float(value)
-            except (TypeError, ValueError):
-                raise SurfaceError(f"Invalid {key}: {value!r} (allowed: a number in [{p.low:g}, {p.high:g}])") from None
-            if not (p.low <= v <= p.high):
-                raise SurfaceError(f"Invalid {key}: {v:g} (allowed: a number in [{p.low:g}, {p.high:g}])")
-            merged[key] = v
-        moved = Surface(**{**self.__dict__, "values": merged})
-        if moved.param_values() == self.param_values():
-            return moved
-        key = (self.name, tuple(sorted(moved.param_values().items())))
-        if key not in _MOVED_POINTS:  # the GUI rebuilds surfaces often (every result, every drag frame)
-            if len(_MOVED_POINTS) > 256:
-                _MOVED_POINTS.clear()
-            _MOVED_POINTS[key] = _moved_points(self, moved)
-        minima, saddles = _MOVED_POINTS[key]
-        return Surface(**{**moved.__dict__, "minima": minima, "saddles": saddles})
+        """A copy with some parameters changed (each checked against its spec); cheap: nothing is solved here."""
+        owner = f"surface {self.name}"
+        merged = {**self.values, **{k: find(self.params, k, owner).parse(v) for k, v in values.items()}}
+        return dataclasses.replace(self, values=merged)
+
+    @property
+    def key(self) -> tuple:
+        """What identifies the function: name and parameter values (for caches)."""
+        return self.name, tuple(sorted(self.param_values().items()))
+
+    @property
+    def minima(self) -> tuple[Point, ...]:
+        """Minima for the current parameters (computed on first use, then cached)."""
+        return critical_points(self)[0]
+
+    @property
+    def saddles(self) -> tuple[Point, ...]:
+        return critical_points(self)[1]
 
     def grid(self, n: int = 400, *, device: str | torch.device = "cpu",
              dtype: torch.dtype = torch.float64) -> tuple[Tensor, Tensor, Tensor]:
@@ -113,12 +97,21 @@ class Surface:
         }
 
 
-_MOVED_POINTS: dict[tuple, tuple[tuple[Point, ...], tuple[Point, ...]]] = {}
+def critical_points(surface: Surface) -> tuple[tuple[Point, ...], tuple[Point, ...]]:
+    """(minima, saddles) of ``surface`` for its current parameters; only views and ``optviz surfaces`` ask."""
+    if SURFACES.get(surface.name) is None or not surface.params:
+        return surface.known_minima, surface.known_saddles
+    return _critical_points(*surface.key)
 
 
-def _moved_points(listed: Surface, moved: Surface) -> tuple[tuple[Point, ...], tuple[Point, ...]]:
-    """The listed points hold for the listed parameters; follow each to its new place with Newton's method."""
-    minima, saddles = _refine(moved, listed.minima, "min"), _refine(moved, listed.saddles, "saddle")
+@functools.lru_cache(maxsize=256)
+def _critical_points(name: str, values: tuple) -> tuple[tuple[Point, ...], tuple[Point, ...]]:
+    listed = SURFACES[name]
+    moved = dataclasses.replace(listed, values=dict(values))
+    if moved.param_values() == listed.param_values():
+        return listed.known_minima, listed.known_saddles
+    # The listed points hold for the default parameters; follow each to its new place with Newton's method.
+    minima, saddles = _refine(moved, listed.known_minima, "min"), _refine(moved, listed.known_saddles, "saddle")
     if minima:
         best = min(m.value for m in minima)
         minima = tuple(Point(m.x, m.y, m.value, "global" if m.value <= best + 1e-9 else "local") for m in minima)
@@ -249,61 +242,61 @@ _ST_MIN, _ST_LOC, _ST_MID = -2.903534027771, 2.746802770991, 0.156731256780  # 1
 
 SURFACES: dict[str, Surface] = {s.name: s for s in (
     Surface("rosenbrock", "Rosenbrock", "(a − x)² + b·(y − x²)²", rosenbrock, ((-2.0, 2.0), (-1.0, 3.0)),
-            minima=_pts("global", (1.0, 1.0, 0.0)), log_scale=True,
-            params=(Param("a", 1.0, 0.1, 3.0), Param("b", 100.0, 1.0, 1000.0, log=True))),
+            known_minima=_pts("global", (1.0, 1.0, 0.0)), log_scale=True,
+            params=(Spec("a", "float", 1.0, 0.1, 3.0), Spec("b", "float", 100.0, 1.0, 1000.0, log=True))),
     Surface("himmelblau", "Himmelblau", "(x² + y − 11)² + (x + y² − 7)²", himmelblau, ((-5.0, 5.0), (-5.0, 5.0)),
-            minima=_HIMMELBLAU_MIN, saddles=_HIMMELBLAU_SADDLE, log_scale=True),
+            known_minima=_HIMMELBLAU_MIN, known_saddles=_HIMMELBLAU_SADDLE, log_scale=True),
     Surface("rastrigin", "Rastrigin", "2A + Σ (xᵢ² − A·cos 2πxᵢ)", rastrigin, ((-5.12, 5.12), (-5.12, 5.12)),
-            minima=_pts("global", (0.0, 0.0, 0.0)) + _pts(
+            known_minima=_pts("global", (0.0, 0.0, 0.0)) + _pts(
                 "local", (_R1, 0.0, _RV), (-_R1, 0.0, _RV), (0.0, _R1, _RV), (0.0, -_R1, _RV),
                 (_R1, _R1, 1.98991811419), (-_R1, -_R1, 1.98991811419)),
-            saddles=_pts("saddle", (0.502546036555, 0.0, 20.251272991), (0.0, 0.502546036555, 20.251272991)),
-            params=(Param("A", 10.0, 0.0, 50.0),)),
+            known_saddles=_pts("saddle", (0.502546036555, 0.0, 20.251272991), (0.0, 0.502546036555, 20.251272991)),
+            params=(Spec("A", "float", 10.0, 0.0, 50.0, doc="amplitude of the ripples"),)),
     Surface("ackley", "Ackley", "−20·exp(−0.2·√(½(x²+y²))) − exp(½(cos 2πx + cos 2πy)) + e + 20", ackley,
             ((-5.0, 5.0), (-5.0, 5.0)),
-            minima=_pts("global", (0.0, 0.0, 0.0)) + _pts(
+            known_minima=_pts("global", (0.0, 0.0, 0.0)) + _pts(
                 "local", (0.952166545950, 0.0, 2.57992755703), (-0.952166545950, 0.0, 2.57992755703),
                 (0.0, 0.952166545950, 2.57992755703), (0.968477658708, 0.968477658708, 3.57445187726))),
     Surface("beale", "Beale", "(1.5 − x + xy)² + (2.25 − x + xy²)² + (2.625 − x + xy³)²", beale,
-            ((-4.5, 4.5), (-4.5, 4.5)), minima=_pts("global", (3.0, 0.5, 0.0)),
-            saddles=_pts("saddle", (0.0, 1.0, 14.203125)), log_scale=True),
+            ((-4.5, 4.5), (-4.5, 4.5)), known_minima=_pts("global", (3.0, 0.5, 0.0)),
+            known_saddles=_pts("saddle", (0.0, 1.0, 14.203125)), log_scale=True),
     Surface("booth", "Booth", "(x + 2y − 7)² + (2x + y − 5)²", booth, ((-10.0, 10.0), (-10.0, 10.0)),
-            minima=_pts("global", (1.0, 3.0, 0.0)), log_scale=True),
+            known_minima=_pts("global", (1.0, 3.0, 0.0)), log_scale=True),
     Surface("goldstein_price", "Goldstein–Price",
             "[1 + (x+y+1)²(19 − 14x + 3x² − 14y + 6xy + 3y²)]·[30 + (2x−3y)²(18 − 32x + 12x² + 48y − 36xy + 27y²)]",
             goldstein_price, ((-2.0, 2.0), (-2.0, 2.0)), log_scale=True,
-            minima=_pts("global", (0.0, -1.0, 3.0)) + _pts("local", (-0.6, -0.4, 30.0), (1.8, 0.2, 84.0),
+            known_minima=_pts("global", (0.0, -1.0, 3.0)) + _pts("local", (-0.6, -0.4, 30.0), (1.8, 0.2, 84.0),
                                                           (1.2, 0.8, 840.0))),
     Surface("six_hump_camel", "Six-hump camel", "(4 − 2.1x² + x⁴/3)·x² + xy + (−4 + 4y²)·y²", six_hump_camel,
             ((-3.0, 3.0), (-2.0, 2.0)),
-            minima=_pts("global", (_CAMEL[0], -_CAMEL[1], _CAMEL[2]), (-_CAMEL[0], _CAMEL[1], _CAMEL[2])) + _pts(
+            known_minima=_pts("global", (_CAMEL[0], -_CAMEL[1], _CAMEL[2]), (-_CAMEL[0], _CAMEL[1], _CAMEL[2])) + _pts(
                 "local", (-1.703606714970, 0.796083568673, -0.215463824384),
                 (1.703606714970, -0.796083568673, -0.215463824384),
                 (-1.607104752920, -0.568651454884, 2.10425031031), (1.607104752920, 0.568651454884, 2.10425031031)),
-            saddles=_pts("saddle", (0.0, 0.0, 0.0), (1.296070267167, 0.605084388039, 2.22947081803),
+            known_saddles=_pts("saddle", (0.0, 0.0, 0.0), (1.296070267167, 0.605084388039, 2.22947081803),
                          (-1.296070267167, -0.605084388039, 2.22947081803),
                          (1.109205336805, -0.768268092510, 0.543718600978),
                          (-1.109205336805, 0.768268092510, 0.543718600978))),
     Surface("styblinski_tang", "Styblinski–Tang", "½ Σ (xᵢ⁴ − 16xᵢ² + 5xᵢ)", styblinski_tang,
             ((-5.0, 5.0), (-5.0, 5.0)),
-            minima=_pts("global", (_ST_MIN, _ST_MIN, -78.3323314075)) + _pts(
+            known_minima=_pts("global", (_ST_MIN, _ST_MIN, -78.3323314075)) + _pts(
                 "local", (_ST_LOC, _ST_MIN, -64.1956123591), (_ST_MIN, _ST_LOC, -64.1956123591),
                 (_ST_LOC, _ST_LOC, -50.0588933106)),
-            saddles=_pts("saddle", (_ST_MID, _ST_MIN, -38.9705533447), (_ST_MIN, _ST_MID, -38.9705533447),
+            known_saddles=_pts("saddle", (_ST_MID, _ST_MIN, -38.9705533447), (_ST_MIN, _ST_MID, -38.9705533447),
                          (_ST_MID, _ST_LOC, -24.8338342962), (_ST_LOC, _ST_MID, -24.8338342962))),
     Surface("saddle", "Saddle", "x² − y²", saddle, ((-2.0, 2.0), (-2.0, 2.0)),
-            saddles=_pts("saddle", (0.0, 0.0, 0.0))),
+            known_saddles=_pts("saddle", (0.0, 0.0, 0.0))),
     Surface("quadratic", "Ill-conditioned quadratic", "½(x² + κ·y²)", quadratic, ((-3.0, 3.0), (-3.0, 3.0)),
-            minima=_pts("global", (0.0, 0.0, 0.0)),
-            params=(Param("kappa", 10.0, 1.0, 1000.0, log=True, doc="condition number"),)),
+            known_minima=_pts("global", (0.0, 0.0, 0.0)),
+            params=(Spec("kappa", "float", 10.0, 1.0, 1000.0, log=True, title="Condition number κ", doc="condition number"),)),
     Surface("wells", "Wells", "0.06·(x² + y²) − Σ dᵢ·exp(−|p − cᵢ|² / 2wᵢ²)", wells, ((-4.0, 4.0), (-4.0, 4.0)),
-            minima=_pts("global", (1.716073079488, -1.144049040882, -1.73225336238)) + _pts(
+            known_minima=_pts("global", (1.716073079488, -1.144049040882, -1.73225336238)) + _pts(
                 "local", (-0.962626545892, 0.962850439454, -0.685347856691),
                 (-1.434357690371, -2.202246776778, -0.568179194646)),
-            saddles=_pts("saddle", (-0.087583534778, 0.214423269123, -0.10533748281),
+            known_saddles=_pts("saddle", (-0.087583534778, 0.214423269123, -0.10533748281),
                          (-0.469809982779, -1.510766650610, -0.0245606292567))),
     Surface("matyas", "Matyas", "0.26(x² + y²) − 0.48xy", matyas, ((-10.0, 10.0), (-10.0, 10.0)),
-            minima=_pts("global", (0.0, 0.0, 0.0))),
+            known_minima=_pts("global", (0.0, 0.0, 0.0))),
 )}
 
 

@@ -93,7 +93,7 @@ def test_paths_from_session_file(tmp_path, capsys):
     (["--surface", "booth", "--start", "0", "--optimizer", "sgd"], "Malformed start '0'"),
     (["--surface", "booth", "--start", "0,x", "--optimizer", "sgd"], "Malformed start '0,x'"),
     (["--surface", "booth", "--start", "0,0", "--optimizer", "lbfgs"], "Unknown optimizer 'lbfgs'"),
-    (["--surface", "booth", "--start", "0,0", "--optimizer", "adam:gamma=1"], "Unknown hyperparameter 'gamma'"),
+    (["--surface", "booth", "--start", "0,0", "--optimizer", "adam:gamma=1"], "Unknown parameter 'gamma'"),
     (["--surface", "booth", "--start", "0,0", "--optimizer", "adam:lr=-1"], "Invalid learning rate: -1"),
     (["--surface", "booth", "--start", "0,0", "--optimizer", "adam:lr=fast"], "Invalid learning rate: 'fast'"),
     (["--surface", "booth", "--start", "0,0", "--optimizer", "sgd", "--steps", "9999"], "Invalid --steps '9999'"),
