@@ -14,12 +14,9 @@ import sys
 from typing import Sequence
 
 from optviz import __version__
+from optviz.commands import UsageError
 
 SUBCOMMANDS = ("surfaces", "paths", "train")
-
-
-class UsageError(Exception):
-    """Bad input from the user: printed as one line, exit status 2."""
 
 
 class _Parser(argparse.ArgumentParser):

@@ -10,9 +10,11 @@ import math
 import sys
 from pathlib import Path
 
-from optviz.cli import UsageError
-from optviz.core.optimizers import OptimizerChoice, parse_optimizer
-from optviz.core.session import MAX_STEPS, OptimizerEntry, Session, load_session, write_atomic
+from optviz.commands import UsageError
+from optviz.core.devices import DEVICE
+from optviz.core.optimizers import OptimizerChoice, parse_optimizer, unique_choices
+from optviz.core.params import parse_named
+from optviz.core.session import MAX_STARTS, STEPS, OptimizerEntry, Session, load_session, write_atomic
 from optviz.core.simulate import Paths, simulate
 from optviz.core.surfaces import SURFACES, get_surface
 
@@ -27,10 +29,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--surface", metavar="NAME[:k=v,…]",
                    help=f"surface, optionally with parameters, e.g. quadratic:kappa=100 ({', '.join(SURFACES)})")
     p.add_argument("--start", metavar="X,Y", action="append", help="start point (repeat for several)")
-    p.add_argument("--steps", metavar="N", help=f"number of steps, 1 to {MAX_STEPS} (default 100)")
+    p.add_argument("--steps", metavar="N", help=f"{STEPS.doc}: {STEPS.allowed()} (default {STEPS.default})")
     p.add_argument("--optimizer", metavar="NAME[:k=v,…]", action="append",
                    help="optimizer with torch.optim keywords, e.g. adam:lr=0.01,beta1=0.8 (repeat for several)")
-    p.add_argument("--device", choices=("auto", "cpu", "cuda"), help="where to compute (default auto)")
+    p.add_argument("--device", metavar="|".join(DEVICE.choices), help=f"where to compute (default {DEVICE.default})")
     p.add_argument("--out", metavar="FILE.csv|FILE.json", help="write here instead of printing CSV to stdout")
 
 
@@ -47,29 +49,15 @@ def _parse_start(text: str) -> tuple[float, float]:
     return x, y
 
 
-def _parse_surface(text: str) -> tuple[str, dict[str, str]]:
-    name, _, rest = text.partition(":")
-    params = {}
-    for item in filter(None, (p.strip() for p in rest.split(","))):
-        key, eq, value = item.partition("=")
-        if not eq:
-            raise UsageError(f"Malformed surface parameter {item!r} in {text!r} (expected key=value)")
-        params[key.strip()] = value.strip()
-    get_surface(name, **params)  # validates name and parameters
-    return name.strip().lower().replace("-", "_"), params
+def _parse_surface(text: str) -> tuple[str, dict[str, float]]:
+    name, params = parse_named(text, "surface")
+    surface = get_surface(name, **params)  # validates name and parameters
+    return surface.name, dict(surface.values)
 
 
 def _labelled(texts: list[str]) -> list[OptimizerChoice]:
-    """Parse optimizer specs; label each by the name as given, with #2, #3 … where a name repeats."""
-    seen: dict[str, int] = {}
-    out = []
-    for text in texts:
-        base = text.partition(":")[0].strip()
-        seen[base] = seen.get(base, 0) + 1
-        choice = parse_optimizer(text)
-        label = base if seen[base] == 1 else f"{base}#{seen[base]}"
-        out.append(OptimizerChoice(choice.name, choice.values, label))
-    return out
+    """Parse optimizer specs; label each by the name as given, made unique (``adam``, ``adam#2``)."""
+    return unique_choices(parse_optimizer(text, label=text.partition(":")[0].strip()) for text in texts)
 
 
 def build_session(args: argparse.Namespace) -> Session:
@@ -80,6 +68,8 @@ def build_session(args: argparse.Namespace) -> Session:
     elif not args.session:
         raise UsageError("--surface is required without --session (allowed: " + ", ".join(SURFACES) + ")")
     if args.start:
+        if len(args.start) > MAX_STARTS:
+            raise UsageError(f"Too many --start points: {len(args.start)} (allowed: 1 to {MAX_STARTS})")
         session = session.with_(starts=tuple(_parse_start(s) for s in args.start))
     if args.optimizer:
         session = session.with_(optimizers=tuple(OptimizerEntry(c) for c in _labelled(args.optimizer)))
@@ -87,15 +77,9 @@ def build_session(args: argparse.Namespace) -> Session:
         raise UsageError("--optimizer is required without --session (allowed: sgd, momentum, nesterov, adagrad, "
                          "rmsprop, adam)")
     if args.steps is not None:
-        try:
-            steps = int(args.steps)
-        except ValueError:
-            steps = -1
-        if not 1 <= steps <= MAX_STEPS:
-            raise UsageError(f"Invalid --steps {args.steps!r} (allowed: an integer from 1 to {MAX_STEPS})")
-        session = session.with_(steps=steps)
+        session = session.with_(steps=STEPS.parse(args.steps))
     if args.device:
-        session = session.with_(device=args.device)
+        session = session.with_(device=DEVICE.parse(args.device))
     if not session.enabled_choices():
         raise UsageError("the session enables no optimizer")
     return session
@@ -152,7 +136,7 @@ def _finite_or_null(obj):
 
 
 def run(args: argparse.Namespace) -> int:
-    out = Path(args.out) if args.out else None
+    out = Path(args.out) if args.out is not None else None
     if out is not None and out.suffix.lower() not in (".csv", ".json"):
         raise UsageError(f"Invalid --out {args.out!r} (allowed: a file name ending in .csv or .json)")
     if out is not None and not out.parent.is_dir():

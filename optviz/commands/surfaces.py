@@ -24,5 +24,9 @@ def run(args: argparse.Namespace) -> int:
         params = ", ".join(f"{p.name}={v:g}" for p, v in zip(s.params, s.param_values().values()))
         print(f"{s.name:16} {s.formula}")
         print(f"{'':16} view x∈[{x0:g}, {x1:g}] y∈[{y0:g}, {y1:g}]; {where}; "
-              f"{len(s.minima)} minima, {len(s.saddles)} saddles" + (f"; params {params}" if params else ""))
+              f"{_count(len(s.minima), 'minimum', 'minima')}, {_count(len(s.saddles), 'saddle', 'saddles')}" + (f"; params {params}" if params else ""))
     return 0
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"

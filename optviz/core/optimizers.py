@@ -13,7 +13,7 @@ from typing import Any, Iterable, Mapping
 
 import torch
 
-from optviz.core.params import ParamError, Spec, defaults, find, parse_named, resolve, unique_labels
+from optviz.core.params import ParamError, Spec, defaults, find, parse_named, quote, resolve, unique_labels
 
 HyperparameterError = ParamError  # an optimizer name or hyperparameter that the registry does not allow
 
@@ -175,3 +175,26 @@ def unique_choices(choices: Iterable[OptimizerChoice]) -> list[OptimizerChoice]:
     items = list(choices)
     labels = unique_labels([c.label for c in items])
     return [c if c.label == lab else dataclasses.replace(c, label=lab) for c, lab in zip(items, labels)]
+
+
+MAX_LABEL = 60  # characters of a display label
+
+
+def choice_to_dict(choice: OptimizerChoice) -> dict[str, Any]:
+    """The one way an optimizer choice is written (session files, both tabs): changed values only."""
+    return {"name": choice.name, "label": choice.label, "values": choice.changed()}
+
+
+def choice_from_dict(item: Any) -> OptimizerChoice:
+    """An optimizer choice from ``{"name", "label", "values"}`` (``values``: any subset); ParamError if bad."""
+    if not isinstance(item, Mapping) or not isinstance(item.get("name"), str):
+        raise ParamError('expected an object like {"name": "adam", "label": "Adam", "values": {"lr": 0.01}}')
+    unknown = [k for k in item if k not in ("name", "label", "values")]
+    if unknown:
+        raise ParamError(f"unknown key {quote(unknown[0])} (allowed: name, label, values)")
+    values, label = item.get("values", {}), item.get("label", "")
+    if not isinstance(values, Mapping):
+        raise ParamError(f"values must be an object of hyperparameters, got {quote(values)}")
+    if not isinstance(label, str) or len(label) > MAX_LABEL:
+        raise ParamError(f"Invalid label: {quote(label)} (allowed: a text of at most {MAX_LABEL} characters)")
+    return OptimizerChoice(item["name"], values, label.strip())

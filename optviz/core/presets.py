@@ -28,6 +28,11 @@ def _session(surface: str, starts, steps: int, lrs: dict[str, float], *, params:
     return Session(surface, dict(params or {}), tuple(entries), tuple(starts), steps)
 
 
+def default_session() -> Session:
+    """The session the app opens on: the first preset, where the six optimizers visibly differ."""
+    return PRESETS[DEFAULT_PRESET].session
+
+
 PRESETS: dict[str, Preset] = {p.name: p for p in (
     Preset("himmelblau", "Six optimizers, three minima",
            "From one start on Himmelblau, SGD, Adagrad and Adam settle in the nearest minimum, Nesterov in another, "

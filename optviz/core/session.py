@@ -1,41 +1,51 @@
-"""Session files: the JSON that ``optviz paths --session`` runs and the GUI saves and opens.
+"""Session files: both tabs' settings, typed, in the JSON that ``optviz paths --session`` runs and the GUI saves.
 
-Format (version 1)::
+Format (version 2)::
 
     {
-      "version": 1,
+      "version": 2,
       "surface": {"name": "wells", "params": {}},
-      "optimizers": [{"name": "sgd", "label": "sgd", "enabled": true, "hyper": {"lr": 0.1}}, ...],
+      "optimizers": [{"name": "sgd", "label": "sgd", "enabled": true, "values": {"lr": 0.1}}, ...],
       "starts": [[-3.2, 2.6]],
       "steps": 300,
       "device": "auto",
-      "training": {...}            # optional: a TrainConfig.to_dict() for the training tab
+      "training": {...}            # optional: the training tab's TrainConfig
     }
 
-Every key but ``version`` and ``surface`` may be left out (defaults below). ``hyper`` holds only the values that
-differ from the registry's defaults when the GUI writes it, but any subset is accepted.
+Every key but ``version`` and ``surface`` may be left out (defaults below). An optimizer is written the same way
+in both tabs: ``name``, ``label`` and ``values`` holding only what differs from the registry's defaults (any
+subset is accepted). Version 1 files still open: their playground optimizers carried ``hyper`` instead of
+``values``. The loader is the same for the CLI and the GUI, so both give the same verdict on a file; the limits
+below keep a hostile file from costing time or memory.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import os
 import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from optviz.core.optimizers import HyperparameterError, OptimizerChoice
-from optviz.core.surfaces import Surface, SurfaceError, get_surface
+from optviz.core.devices import DEVICE
+from optviz.core.optimizers import OptimizerChoice, choice_from_dict, choice_to_dict
+from optviz.core.params import ParamError, Spec, quote
+from optviz.core.surfaces import Surface, get_surface
 
-FORMAT_VERSION = 1
-MAX_STEPS = 5000
+if TYPE_CHECKING:
+    from optviz.training.config import TrainConfig
+
+FORMAT_VERSION = 2
+VERSIONS = (1, 2)  # the versions this loader reads
+MAX_FILE_BYTES = 1_000_000
 MAX_STARTS = 64
-DEVICES = ("auto", "cpu", "cuda")
+MAX_OPTIMIZERS = 64
+STEPS = Spec("steps", "int", 300, 1, 5000, title="Steps", doc="steps of every optimizer from every start point")
+COORDINATE = Spec("coordinate", "float", 0.0, -1e6, 1e6)
 
 
-class SessionError(ValueError):
+class SessionError(ParamError):
     """A session file or value that cannot be used; the message names the problem and what is allowed."""
 
 
@@ -51,9 +61,9 @@ class Session:
     surface_params: dict[str, float] = field(default_factory=dict)
     optimizers: tuple[OptimizerEntry, ...] = ()
     starts: tuple[tuple[float, float], ...] = ((-3.2, 2.6),)
-    steps: int = 300
-    device: str = "auto"
-    training: dict[str, Any] | None = None  # kept as given; the training package validates it
+    steps: int = STEPS.default
+    device: str = DEVICE.default
+    training: TrainConfig | None = None
 
     def make_surface(self) -> Surface:
         return get_surface(self.surface, **self.surface_params)
@@ -65,25 +75,17 @@ class Session:
         return replace(self, **changes)
 
 
-def default_session() -> Session:
-    """The session the app opens on: the first preset, where the six optimizers visibly differ."""
-    from optviz.core.presets import DEFAULT_PRESET, PRESETS
-
-    return PRESETS[DEFAULT_PRESET].session
-
-
 def session_to_dict(session: Session) -> dict[str, Any]:
     out: dict[str, Any] = {
         "version": FORMAT_VERSION,
         "surface": {"name": session.surface, "params": dict(session.surface_params)},
-        "optimizers": [{"name": e.choice.name, "label": e.choice.label, "enabled": e.enabled,
-                        "hyper": e.choice.changed()} for e in session.optimizers],
+        "optimizers": [{**choice_to_dict(e.choice), "enabled": e.enabled} for e in session.optimizers],
         "starts": [[float(x), float(y)] for x, y in session.starts],
         "steps": session.steps,
         "device": session.device,
     }
     if session.training is not None:
-        out["training"] = session.training
+        out["training"] = session.training.to_dict()
     return out
 
 
@@ -92,80 +94,114 @@ def _expect(cond: bool, message: str) -> None:
         raise SessionError(message)
 
 
-def _number(value: Any, what: str) -> float:
-    _expect(isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value),
-            f"{what} must be a finite number, got {value!r}")
-    return float(value)
+def _only(obj: dict, allowed: tuple[str, ...], where: str) -> None:
+    unknown = [k for k in obj if k not in allowed]
+    _expect(not unknown, f"{where}unknown key {quote(unknown[0]) if unknown else ''} (allowed: {', '.join(allowed)})")
+
+
+def _check(spec: Spec, value: Any, where: str) -> Any:
+    try:
+        return spec.validate(value)
+    except ParamError as exc:
+        raise SessionError(f"{where}: {exc}") from None
+
+
+def _surface(data: Any) -> tuple[str, dict[str, float]]:
+    _expect(isinstance(data, dict) and isinstance(data.get("name"), str),
+            'surface must be an object like {"name": "himmelblau", "params": {}}')
+    _only(data, ("name", "params"), "surface: ")
+    params = data.get("params", {})
+    _expect(isinstance(params, dict), "surface.params must be an object")
+    try:
+        surface = get_surface(data["name"], **params)
+    except ParamError as exc:
+        raise SessionError(f"surface: {exc}") from None
+    return surface.name, dict(surface.values)
+
+
+def _optimizers(data: Any, version: int) -> tuple[OptimizerEntry, ...]:
+    _expect(isinstance(data, list) and len(data) <= MAX_OPTIMIZERS,
+            f"optimizers must be a list of at most {MAX_OPTIMIZERS} entries")
+    entries = []
+    for i, item in enumerate(data):
+        where = f"optimizers[{i}]"
+        _expect(isinstance(item, dict), f'{where} must be an object like {{"name": "adam", "values": {{"lr": 0.01}}}}')
+        item = dict(item)
+        enabled = item.pop("enabled", True)
+        _expect(isinstance(enabled, bool), f"{where}.enabled must be true or false")
+        if version == 1 and "hyper" in item:
+            item["values"] = item.pop("hyper")
+        try:
+            entries.append(OptimizerEntry(choice_from_dict(item), enabled))
+        except ParamError as exc:
+            raise SessionError(f"{where}: {exc}") from None
+    labels = [e.choice.label for e in entries]
+    dup = next((x for x in labels if labels.count(x) > 1), None)
+    _expect(dup is None, f"optimizers: the label {quote(dup)} is used twice (give each optimizer its own label)")
+    return tuple(entries)
+
+
+def _starts(data: Any) -> tuple[tuple[float, float], ...]:
+    _expect(isinstance(data, list) and 1 <= len(data) <= MAX_STARTS,
+            f"starts must be a list of 1 to {MAX_STARTS} [x, y] pairs")
+    points = []
+    for i, p in enumerate(data):
+        _expect(isinstance(p, list) and len(p) == 2, f"starts[{i}] must be an [x, y] pair, got {quote(p)}")
+        points.append((_check(COORDINATE, p[0], f"starts[{i}][0]"), _check(COORDINATE, p[1], f"starts[{i}][1]")))
+    return tuple(points)
+
+
+def _training(data: Any) -> TrainConfig:
+    from optviz.training.config import TrainConfig
+
+    try:
+        return TrainConfig.from_dict(data)
+    except ParamError as exc:
+        raise SessionError(f"training: {exc}") from None
 
 
 def session_from_dict(data: Any) -> Session:
     """Validate a parsed session JSON object; raises SessionError naming the bad part."""
     _expect(isinstance(data, dict), "a session must be a JSON object")
-    known = {"version", "surface", "optimizers", "starts", "steps", "device", "training"}
-    unknown = sorted(set(data) - known)
-    _expect(not unknown, f"unknown key {unknown[0]!r} (allowed: {', '.join(sorted(known))})" if unknown else "")
-    _expect(data.get("version") == FORMAT_VERSION, f"version must be {FORMAT_VERSION}, got {data.get('version')!r}")
-    surf = data.get("surface")
-    _expect(isinstance(surf, dict) and isinstance(surf.get("name"), str),
-            'surface must be an object like {"name": "himmelblau", "params": {}}')
-    params = surf.get("params", {})
-    _expect(isinstance(params, dict), "surface.params must be an object")
-    try:
-        get_surface(surf["name"], **params)
-    except SurfaceError as exc:
-        raise SessionError(f"surface: {exc}") from None
+    keys = ("version", "surface", "optimizers", "starts", "steps", "device", "training")
+    _only(data, keys, "")
+    version = data.get("version")
+    _expect(type(version) is int and version in VERSIONS,
+            f"version must be {' or '.join(map(str, VERSIONS))}, got {quote(version)}")
     defaults = Session()
-    entries = []
-    raw_opts = data.get("optimizers", [])
-    _expect(isinstance(raw_opts, list), "optimizers must be a list")
-    for i, item in enumerate(raw_opts):
-        _expect(isinstance(item, dict) and isinstance(item.get("name"), str),
-                f'optimizers[{i}] must be an object like {{"name": "adam", "hyper": {{"lr": 0.01}}}}')
-        hyper = item.get("hyper", {})
-        _expect(isinstance(hyper, dict), f"optimizers[{i}].hyper must be an object")
-        enabled = item.get("enabled", True)
-        _expect(isinstance(enabled, bool), f"optimizers[{i}].enabled must be true or false")
-        label = item.get("label", "")
-        _expect(isinstance(label, str), f"optimizers[{i}].label must be a string")
-        try:
-            entries.append(OptimizerEntry(OptimizerChoice(item["name"], hyper, label), enabled))
-        except HyperparameterError as exc:
-            raise SessionError(f"optimizers[{i}]: {exc}") from None
-    starts = data.get("starts", [list(p) for p in defaults.starts])
-    _expect(isinstance(starts, list) and len(starts) <= MAX_STARTS,
-            f"starts must be a list of at most {MAX_STARTS} [x, y] pairs")
-    points = []
-    for i, p in enumerate(starts):
-        _expect(isinstance(p, list) and len(p) == 2, f"starts[{i}] must be an [x, y] pair, got {p!r}")
-        points.append((_number(p[0], f"starts[{i}][0]"), _number(p[1], f"starts[{i}][1]")))
-    steps = data.get("steps", defaults.steps)
-    _expect(isinstance(steps, int) and not isinstance(steps, bool) and 1 <= steps <= MAX_STEPS,
-            f"steps must be an integer in [1, {MAX_STEPS}], got {steps!r}")
-    device = data.get("device", "auto")
-    _expect(device in DEVICES, f"device must be one of {', '.join(DEVICES)}, got {device!r}")
-    training = data.get("training")
-    _expect(training is None or isinstance(training, dict), "training must be an object")
-    return Session(surf["name"].strip().lower().replace("-", "_"), {k: float(v) for k, v in params.items()},
-                   tuple(entries), tuple(points), steps, device, training)
+    name, params = _surface(data.get("surface"))
+    entries = _optimizers(data.get("optimizers", []), version)
+    starts = _starts(data.get("starts", [list(p) for p in defaults.starts]))
+    steps = _check(STEPS, data.get("steps", defaults.steps), "steps")
+    device = _check(DEVICE, data.get("device", defaults.device), "device")
+    training = _training(data["training"]) if data.get("training") is not None else None
+    return Session(name, params, entries, starts, steps, device, training)
 
 
 def load_session(path: str | os.PathLike) -> Session:
     """Read and validate a session file; SessionError names the file and the problem."""
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        with p.open("rb") as fh:
+            raw = fh.read(MAX_FILE_BYTES + 1)
     except FileNotFoundError:
-        raise SessionError(f"session file {str(p)!r} does not exist") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SessionError(f"cannot read session file {str(p)!r}: {exc}") from None
+        raise SessionError(f"session file {repr(str(p))} does not exist") from None
+    except OSError as exc:
+        raise SessionError(f"cannot read session file {repr(str(p))}: {exc.strerror or exc}") from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise SessionError(f"session file {repr(str(p))} is larger than {MAX_FILE_BYTES:,} bytes")
     try:
-        data = json.loads(text)
+        data = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise SessionError(f"session file {repr(str(p))} is not UTF-8 text") from None
     except json.JSONDecodeError as exc:
-        raise SessionError(f"session file {str(p)!r} is not valid JSON (line {exc.lineno}: {exc.msg})") from None
+        raise SessionError(f"session file {repr(str(p))} is not valid JSON (line {exc.lineno}: {exc.msg})") from None
+    except (RecursionError, ValueError):  # nesting too deep; an integer too long to parse
+        raise SessionError(f"session file {repr(str(p))} is nested too deeply or holds a number too long") from None
     try:
         return session_from_dict(data)
     except SessionError as exc:
-        raise SessionError(f"session file {str(p)!r}: {exc}") from None
+        raise SessionError(f"session file {repr(str(p))}: {exc}") from None
 
 
 def write_atomic(path: str | os.PathLike, text: str) -> None:

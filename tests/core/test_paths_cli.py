@@ -14,7 +14,8 @@ from reference import torch_optim_path
 
 from optviz.cli import main
 from optviz.core.optimizers import parse_optimizer
-from optviz.core.session import default_session, save_session
+from optviz.core.presets import default_session
+from optviz.core.session import save_session
 from optviz.core.surfaces import get_surface
 
 
@@ -96,8 +97,15 @@ def test_paths_from_session_file(tmp_path, capsys):
     (["--surface", "booth", "--start", "0,0", "--optimizer", "adam:gamma=1"], "Unknown parameter 'gamma'"),
     (["--surface", "booth", "--start", "0,0", "--optimizer", "adam:lr=-1"], "Invalid learning rate: -1"),
     (["--surface", "booth", "--start", "0,0", "--optimizer", "adam:lr=fast"], "Invalid learning rate: 'fast'"),
-    (["--surface", "booth", "--start", "0,0", "--optimizer", "sgd", "--steps", "9999"], "Invalid --steps '9999'"),
-    (["--surface", "booth", "--start", "0,0", "--optimizer", "sgd", "--device", "tpu"], "argument --device"),
+    (["--surface", "booth", "--start", "0,0", "--optimizer", "sgd", "--steps", "9999"],
+     "Invalid steps: 9999 (allowed: an integer in [1, 5000])"),
+    (["--surface", "booth", "--start", "0,0", "--optimizer", "sgd", "--device", "tpu"],
+     "Invalid device: 'tpu' (allowed: auto, cpu, cuda)"),
+    (["--surface", "booth", "--start", "0,0", "--optimizer", "adam:lr=0.1,lr=0.2"], "Repeated optimizer option 'lr'"),
+    (["--surface", "quadratic:kappa=2,kappa=3", "--start", "0,0", "--optimizer", "sgd"],
+     "Repeated surface option 'kappa'"),
+    (["--surface", "booth", *["--start", "0,0"] * 65, "--optimizer", "sgd"], "Too many --start points: 65"),
+    (["--surface", "booth", "--start", "0,0", "--optimizer", "sgd", "--out", ""], "Invalid --out ''"),
     (["--session", "/no/such/file.json"], "session file '/no/such/file.json' does not exist"),
     (["--surface", "booth", "--start", "0,0"], "--optimizer is required"),
 ])
@@ -115,6 +123,6 @@ def test_bad_input_in_a_real_process_leaves_no_partial_file(tmp_path):
     bad.write_text('{"version": 1, "surface": {"name": "booth"}, "steps": "many"}')
     proc = run_cli("paths", "--session", str(bad), "--out", str(out))
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
-    assert proc.stderr.strip() == f"optviz: error: session file '{bad}': steps must be an integer in [1, 5000], " \
-                                  "got 'many'"
+    assert proc.stderr.strip() == f"optviz: error: session file '{bad}': steps: Invalid steps: 'many' " \
+                                  "(allowed: an integer in [1, 5000])"
     assert not out.exists() and list(tmp_path.iterdir()) == [bad]

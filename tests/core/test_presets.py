@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from optviz.core.presets import DEFAULT_PRESET, PRESETS
-from optviz.core.session import default_session
+from optviz.core.presets import default_session
 from optviz.core.simulate import simulate
 
 

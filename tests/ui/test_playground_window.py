@@ -152,7 +152,7 @@ def test_screenshot_of_the_training_tab_waits_for_runs_finished(qtbot, tmp_path,
 
 
 def load_session_default():
-    from optviz.core.session import default_session
+    from optviz.core.presets import default_session
 
     return default_session()
 

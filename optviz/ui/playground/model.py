@@ -12,7 +12,8 @@ from typing import Any, Mapping
 from PySide6.QtCore import QObject, Signal
 
 from optviz.core.optimizers import REGISTRY, OptimizerChoice
-from optviz.core.session import MAX_STARTS, MAX_STEPS, OptimizerEntry, Session, default_session
+from optviz.core.presets import default_session
+from optviz.core.session import MAX_STARTS, STEPS, OptimizerEntry, Session
 from optviz.core.simulate import Paths
 from optviz.core.surfaces import Surface, get_surface
 from optviz.ui.playground.field import Field
@@ -59,6 +60,7 @@ class PlaygroundModel(QObject):
     def __init__(self, session: Session | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._session = default_session()
+        self._surface: Surface | None = None
         self._selected = 0
         self._step = 0  # the step shown: _wanted clamped to the result, or its last step when _at_end
         self._wanted = 0  # the step last asked for (a short drag preview must not forget it)
@@ -74,7 +76,11 @@ class PlaygroundModel(QObject):
 
     @property
     def surface(self) -> Surface:
-        return self._session.make_surface()
+        """The session's surface, kept until the surface or its parameters change."""
+        s = self._session
+        if self._surface is None or (self._surface.name, dict(self._surface.values)) != (s.surface, s.surface_params):
+            self._surface = s.make_surface()
+        return self._surface
 
     @property
     def starts(self) -> tuple[tuple[float, float], ...]:
@@ -183,9 +189,7 @@ class PlaygroundModel(QObject):
             self.selection_changed.emit(index)
 
     def set_steps(self, steps: int) -> None:
-        steps = int(steps)
-        if not 1 <= steps <= MAX_STEPS:
-            raise ValueError(f"Invalid steps: {steps} (allowed: an integer in [1, {MAX_STEPS}])")
+        steps = STEPS.validate(steps)
         if steps != self._session.steps:
             self._session = self._session.with_(steps=steps)
             self.steps_changed.emit(steps)
