@@ -98,49 +98,24 @@ class Surface:
 
 
 def critical_points(surface: Surface) -> tuple[tuple[Point, ...], tuple[Point, ...]]:
-    """(minima, saddles) of ``surface`` for its current parameters; only views and ``optviz surfaces`` ask."""
-    if SURFACES.get(surface.name) is None or not surface.params:
-        return surface.known_minima, surface.known_saddles
-    return _critical_points(*surface.key)
+    """(minima, saddles) inside the view box for the current parameters (plus the literature's points wherever
+    they moved); computed on first use (0.1–1 s: views ask off the GUI thread), then cached."""
+    builtin = SURFACES.get(surface.name)
+    if builtin is not None and builtin.fn is surface.fn:
+        return _critical_points(*surface.key)
+    return _critical_points_of(surface)
 
 
-@functools.lru_cache(maxsize=256)
+@functools.lru_cache(maxsize=64)
 def _critical_points(name: str, values: tuple) -> tuple[tuple[Point, ...], tuple[Point, ...]]:
-    listed = SURFACES[name]
-    moved = dataclasses.replace(listed, values=dict(values))
-    if moved.param_values() == listed.param_values():
-        return listed.known_minima, listed.known_saddles
-    # The listed points hold for the default parameters; follow each to its new place with Newton's method.
-    minima, saddles = _refine(moved, listed.known_minima, "min"), _refine(moved, listed.known_saddles, "saddle")
-    if minima:
-        best = min(m.value for m in minima)
-        minima = tuple(Point(m.x, m.y, m.value, "global" if m.value <= best + 1e-9 else "local") for m in minima)
-    return minima, saddles
+    return _critical_points_of(dataclasses.replace(SURFACES[name], values=dict(values)))
 
 
-def _refine(surface: Surface, points: tuple[Point, ...], kind: str) -> tuple[Point, ...]:
-    """Newton's method from each point; keep those that stay critical points of the same kind."""
-    from torch.autograd.functional import hessian, jacobian
+def _critical_points_of(surface: Surface) -> tuple[tuple[Point, ...], tuple[Point, ...]]:
+    from optviz.core.critical import find_critical_points
 
-    out: list[Point] = []
-    for p in points:
-        x = torch.tensor([p.x, p.y], dtype=torch.float64)
-        for _ in range(50):
-            h = hessian(surface, x)
-            try:
-                step = torch.linalg.solve(h, jacobian(surface, x))
-            except RuntimeError:  # singular Hessian: the point has vanished
-                break
-            x = x - step
-            if float(step.norm()) < 1e-15 * (1.0 + float(x.norm())):
-                break
-        g, eig = jacobian(surface, x), torch.linalg.eigvalsh(hessian(surface, x))
-        ok = bool(torch.isfinite(x).all()) and float(g.norm()) < 1e-8 * max(1.0, float(eig.abs().max()))
-        ok = ok and (bool(eig[0] > 0) if kind == "min" else bool(eig[0] < 0 < eig[1]))
-        near_dup = any(math.dist((q.x, q.y), (float(x[0]), float(x[1]))) < 1e-6 for q in out)
-        if ok and not near_dup:
-            out.append(Point(float(x[0]), float(x[1]), float(surface(x)), p.kind))
-    return tuple(out)
+    seeds = [(p.x, p.y) for p in surface.known_minima + surface.known_saddles]
+    return find_critical_points(surface, seeds)
 
 
 def _xy(t: Tensor) -> tuple[Tensor, Tensor]:
