@@ -2,7 +2,8 @@
 
 Every subcommand lives in ``optviz.commands.<name>`` with ``add_parser(subparsers)`` and ``run(args) -> int``.
 Bad input raises :class:`UsageError` (or a ValueError subclass from the core); ``main`` turns it into one line
-on stderr and exit status 2, never a traceback.
+on stderr and exit status 2, never a traceback. A file that cannot be written (:class:`OutputError`) gives one
+line and exit status 1.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Sequence
 
 from optviz import __version__
 from optviz.commands import UsageError
+from optviz.core.files import OutputError
 
 SUBCOMMANDS = ("surfaces", "paths", "train")
 
@@ -69,9 +71,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         print(f"optviz: error: {exc}", file=sys.stderr)
         return 2
-    except ValueError as exc:  # HyperparameterError, SessionError, DatasetError, … from the core
+    except ValueError as exc:  # ParamError, SessionError, DatasetError, … from the core
         print(f"optviz: error: {exc}", file=sys.stderr)
         return 2
+    except OutputError as exc:  # a file that cannot be written: not bad arguments, an I/O problem
+        print(f"optviz: error: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
 

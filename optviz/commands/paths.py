@@ -8,13 +8,13 @@ import io
 import json
 import math
 import sys
-from pathlib import Path
 
 from optviz.commands import UsageError
 from optviz.core.devices import DEVICE
 from optviz.core.optimizers import OptimizerChoice, parse_optimizer, unique_choices
 from optviz.core.params import parse_named
-from optviz.core.session import MAX_STARTS, STEPS, OptimizerEntry, Session, load_session, write_atomic
+from optviz.core.files import check_output, write_atomic
+from optviz.core.session import MAX_STARTS, STEPS, OptimizerEntry, Session, load_session
 from optviz.core.simulate import Paths, simulate
 from optviz.core.surfaces import SURFACES, get_surface
 
@@ -136,11 +136,7 @@ def _finite_or_null(obj):
 
 
 def run(args: argparse.Namespace) -> int:
-    out = Path(args.out) if args.out is not None else None
-    if out is not None and out.suffix.lower() not in (".csv", ".json"):
-        raise UsageError(f"Invalid --out {args.out!r} (allowed: a file name ending in .csv or .json)")
-    if out is not None and not out.parent.is_dir():
-        raise UsageError(f"Invalid --out {args.out!r}: folder {str(out.parent)!r} does not exist")
+    out = check_output(args.out, (".csv", ".json")) if args.out is not None else None
     session = build_session(args)
     paths = simulate(session.make_surface(), session.enabled_choices(), session.starts, session.steps,
                      device=session.device)

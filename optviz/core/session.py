@@ -23,12 +23,12 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from optviz.core.devices import DEVICE
+from optviz.core.files import write_atomic
 from optviz.core.optimizers import OptimizerChoice, choice_from_dict, choice_to_dict
 from optviz.core.params import ParamError, Spec, quote
 from optviz.core.surfaces import Surface, get_surface
@@ -204,18 +204,6 @@ def load_session(path: str | os.PathLike) -> Session:
         raise SessionError(f"session file {repr(str(p))}: {exc}") from None
 
 
-def write_atomic(path: str | os.PathLike, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder: never a half-written file."""
-    p = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", dir=p.parent or ".")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, p)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def save_session(session: Session, path: str | os.PathLike) -> None:
+    """Write ``session`` atomically (OutputError names the file and the reason)."""
     write_atomic(path, json.dumps(session_to_dict(session), indent=2) + "\n")

@@ -105,7 +105,7 @@ def test_paths_from_session_file(tmp_path, capsys):
     (["--surface", "quadratic:kappa=2,kappa=3", "--start", "0,0", "--optimizer", "sgd"],
      "Repeated surface option 'kappa'"),
     (["--surface", "booth", *["--start", "0,0"] * 65, "--optimizer", "sgd"], "Too many --start points: 65"),
-    (["--surface", "booth", "--start", "0,0", "--optimizer", "sgd", "--out", ""], "Invalid --out ''"),
+    (["--surface", "booth", "--start", "0,0", "--optimizer", "sgd", "--out", ""], "Invalid output file ''"),
     (["--session", "/no/such/file.json"], "session file '/no/such/file.json' does not exist"),
     (["--surface", "booth", "--start", "0,0"], "--optimizer is required"),
 ])

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from optviz.core.files import OutputError
 from optviz.core.presets import default_session
 from optviz.core.session import SessionError, load_session, save_session, session_from_dict, session_to_dict
 from optviz.training.config import TrainConfig
@@ -97,7 +98,7 @@ def test_save_never_leaves_a_half_written_file(tmp_path, monkeypatch):
 
     monkeypatch.setattr("json.dumps", lambda *a, **k: "{" * 10)  # a partial payload …
     monkeypatch.setattr("os.replace", boom)  # … that never replaces the file
-    with pytest.raises(OSError):
+    with pytest.raises(OutputError, match="s.json': disk full"):
         save_session(default_session(), path)
     assert path.read_text() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s.json"]
