@@ -68,17 +68,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         from optviz.ui.app import run_gui  # Qt is imported only for the GUI
 
         return run_gui(args)
-    except UsageError as exc:
-        print(f"optviz: error: {exc}", file=sys.stderr)
-        return 2
-    except ValueError as exc:  # ParamError, SessionError, DatasetError, … from the core
-        print(f"optviz: error: {exc}", file=sys.stderr)
-        return 2
+    except (UsageError, ValueError) as exc:  # ParamError, SessionError, DatasetError, … from the core
+        return _error(exc, 2)
     except OutputError as exc:  # a file that cannot be written: not bad arguments, an I/O problem
-        print(f"optviz: error: {exc}", file=sys.stderr)
-        return 1
+        return _error(exc, 1)
     except KeyboardInterrupt:
         return 130
+
+
+MAX_MESSAGE = 500
+
+
+def _error(exc: Exception, status: int) -> int:
+    """Print one line, whatever the message holds (control characters escaped, length capped)."""
+    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(exc))
+    if len(text) > MAX_MESSAGE:
+        text = text[: MAX_MESSAGE - 1] + "…"
+    print(f"optviz: error: {text}", file=sys.stderr)
+    return status
 
 
 if __name__ == "__main__":
