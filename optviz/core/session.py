@@ -41,7 +41,7 @@ VERSIONS = (1, 2)  # the versions this loader reads
 MAX_FILE_BYTES = 1_000_000
 MAX_STARTS = 64
 MAX_OPTIMIZERS = 64
-STEPS = Spec("steps", "int", 300, 1, 5000, title="Steps", doc="steps of every optimizer from every start point")
+STEPS = Spec("steps", "int", 300, 1, 5000, title="Steps", step=50, doc="steps of every optimizer from every start point")
 COORDINATE = Spec("coordinate", "float", 0.0, -1e6, 1e6)
 
 

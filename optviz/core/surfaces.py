@@ -218,7 +218,9 @@ _ST_MIN, _ST_LOC, _ST_MID = -2.903534027771, 2.746802770991, 0.156731256780  # 1
 SURFACES: dict[str, Surface] = {s.name: s for s in (
     Surface("rosenbrock", "Rosenbrock", "(a − x)² + b·(y − x²)²", rosenbrock, ((-2.0, 2.0), (-1.0, 3.0)),
             known_minima=_pts("global", (1.0, 1.0, 0.0)), log_scale=True,
-            params=(Spec("a", "float", 1.0, 0.1, 3.0), Spec("b", "float", 100.0, 1.0, 1000.0, log=True))),
+            params=(Spec("a", "float", 1.0, 0.1, 3.0, title="Minimum at (a, a²) (a)", doc="where the valley ends"),
+                    Spec("b", "float", 100.0, 1.0, 1000.0, log=True, title="Valley steepness (b)",
+                         doc="how steep the valley's walls are"))),
     Surface("himmelblau", "Himmelblau", "(x² + y − 11)² + (x + y² − 7)²", himmelblau, ((-5.0, 5.0), (-5.0, 5.0)),
             known_minima=_HIMMELBLAU_MIN, known_saddles=_HIMMELBLAU_SADDLE, log_scale=True),
     Surface("rastrigin", "Rastrigin", "2A + Σ (xᵢ² − A·cos 2πxᵢ)", rastrigin, ((-5.12, 5.12), (-5.12, 5.12)),
@@ -226,7 +228,8 @@ SURFACES: dict[str, Surface] = {s.name: s for s in (
                 "local", (_R1, 0.0, _RV), (-_R1, 0.0, _RV), (0.0, _R1, _RV), (0.0, -_R1, _RV),
                 (_R1, _R1, 1.98991811419), (-_R1, -_R1, 1.98991811419)),
             known_saddles=_pts("saddle", (0.502546036555, 0.0, 20.251272991), (0.0, 0.502546036555, 20.251272991)),
-            params=(Spec("A", "float", 10.0, 0.0, 50.0, doc="amplitude of the ripples"),)),
+            params=(Spec("A", "float", 10.0, 0.0, 50.0, title="Amplitude of the ripples (A)",
+                         doc="0 leaves a plain bowl; larger A, deeper local minima"),)),
     Surface("ackley", "Ackley", "−20·exp(−0.2·√(½(x²+y²))) − exp(½(cos 2πx + cos 2πy)) + e + 20", ackley,
             ((-5.0, 5.0), (-5.0, 5.0)),
             known_minima=_pts("global", (0.0, 0.0, 0.0)) + _pts(
@@ -263,7 +266,8 @@ SURFACES: dict[str, Surface] = {s.name: s for s in (
             known_saddles=_pts("saddle", (0.0, 0.0, 0.0))),
     Surface("quadratic", "Ill-conditioned quadratic", "½(x² + κ·y²)", quadratic, ((-3.0, 3.0), (-3.0, 3.0)),
             known_minima=_pts("global", (0.0, 0.0, 0.0)),
-            params=(Spec("kappa", "float", 10.0, 1.0, 1000.0, log=True, title="Condition number κ", doc="condition number"),)),
+            params=(Spec("kappa", "float", 10.0, 1.0, 1000.0, log=True, title="Condition number (κ)",
+                         doc="ratio of the curvatures along y and x"),)),
     Surface("wells", "Wells", "0.06·(x² + y²) − Σ dᵢ·exp(−|p − cᵢ|² / 2wᵢ²)", wells, ((-4.0, 4.0), (-4.0, 4.0)),
             known_minima=_pts("global", (1.716073079488, -1.144049040882, -1.73225336238)) + _pts(
                 "local", (-0.962626545892, 0.962850439454, -0.685347856691),
