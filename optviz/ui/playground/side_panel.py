@@ -2,29 +2,21 @@
 
 from __future__ import annotations
 
-import torch
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QComboBox, QFormLayout, QGroupBox, QLabel, QScrollArea, QSpinBox, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import QFormLayout, QGroupBox, QLabel, QScrollArea, QVBoxLayout, QWidget
 
-from optviz.core.session import MAX_STEPS
-from optviz.core.surfaces import SURFACES, Param
+from optviz.core.devices import DEVICE
+from optviz.core.session import STEPS
+from optviz.core.surfaces import SURFACES
 from optviz.ui.playground.colors import entry_colors
 from optviz.ui.playground.model import PlaygroundModel
 from optviz.ui.playground.optimizer_section import OptimizerSection
-from optviz.ui.widgets.spin_boxes import LogSpinBox, NumberSpinBox
+from optviz.ui.widgets.devices import DEVICE_TITLES, offer_available_devices
+from optviz.ui.widgets.spec_form import SpecForm
+from optviz.ui.widgets.wheel import ComboBox
 
-DEVICES = (("Auto", "auto"), ("CPU", "cpu"), ("CUDA", "cuda"))
 HELP = ("Double-click the surface to add a start point; drag to move it; right-click or Delete removes the "
         "selected one; arrow keys nudge it (Shift: ×10). Scroll/drag empty space to zoom/pan.")
-
-
-def param_editor(param: Param) -> NumberSpinBox:
-    box = LogSpinBox(param.low, param.high) if param.log else NumberSpinBox(param.low, param.high, decimals=4)
-    if not param.log:
-        box.setSingleStep((param.high - param.low) / 50)
-    box.setToolTip(f"{param.doc or param.name}: allowed [{param.low:g}, {param.high:g}], default {param.default:g}")
-    return box
 
 
 class SidePanel(QScrollArea):
@@ -34,7 +26,8 @@ class SidePanel(QScrollArea):
         super().__init__(parent)
         self._model = model
         self._surface_name = ""
-        self.param_editors: dict[str, NumberSpinBox] = {}
+        self.params_form: SpecForm | None = None
+        self.param_editors: dict[str, QWidget] = {}
         self.sections: list[OptimizerSection] = []
         self.setWidgetResizable(True)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
@@ -64,37 +57,25 @@ class SidePanel(QScrollArea):
 
     def _surface_box(self) -> QGroupBox:
         box = QGroupBox("Surface")
-        self._params_form = QFormLayout(box)
-        self.surface_combo = QComboBox()
+        self._surface_layout = QFormLayout(box)
+        self.surface_combo = ComboBox()
         for surface in SURFACES.values():
             self.surface_combo.addItem(surface.title, surface.name)
         self.surface_combo.currentIndexChanged.connect(self._on_surface_combo_changed)
         self.formula = QLabel()
         self.formula.setWordWrap(True)
-        self._params_form.addRow(self.surface_combo)
-        self._params_form.addRow(self.formula)
+        self._surface_layout.addRow(self.surface_combo)
+        self._surface_layout.addRow(self.formula)
         return box
 
     def _run_box(self) -> QGroupBox:
         box = QGroupBox("Run")
-        form = QFormLayout(box)
-        self.steps_box = QSpinBox()
-        self.steps_box.setRange(1, MAX_STEPS)
-        self.steps_box.setSingleStep(50)
-        self.steps_box.setKeyboardTracking(False)
-        self.steps_box.setAccelerated(True)
-        self.steps_box.valueChanged.connect(self._on_steps_box_changed)
-        self.device_combo = QComboBox()
-        for text, value in DEVICES:
-            self.device_combo.addItem(text, value)
-        if not torch.cuda.is_available():
-            item = self.device_combo.model().item(2)
-            item.setEnabled(False)
-            item.setToolTip("No CUDA device is available")
-        self.device_combo.setToolTip("Auto uses CUDA only for large batches of start points")
-        self.device_combo.currentIndexChanged.connect(self._on_device_combo_changed)
-        form.addRow("Steps", self.steps_box)
-        form.addRow("Device", self.device_combo)
+        self.run_form = SpecForm((STEPS, DEVICE), titles={"device": DEVICE_TITLES})
+        offer_available_devices(self.run_form)
+        self.steps_box = self.run_form.editor("steps")
+        self.device_combo = self.run_form.editor("device")
+        self.run_form.changed.connect(self._on_run_form_changed)
+        QVBoxLayout(box).addWidget(self.run_form)
         return box
 
     # -- model → widgets (each blocks the widget's own signals) ------------------------------------------------
@@ -106,22 +87,17 @@ class SidePanel(QScrollArea):
         self.formula.setText(f"f = {surface.formula}")
         if surface.name != self._surface_name:
             self._rebuild_param_editors()
-        for name, value in surface.param_values().items():
-            editor = self.param_editors[name]
-            editor.blockSignals(True)
-            editor.setValue(value)
-            editor.blockSignals(False)
+        self.params_form.set_values(surface.param_values())
 
     def _rebuild_param_editors(self) -> None:
         surface = self._model.surface
-        for _ in self.param_editors:
-            self._params_form.removeRow(2)
-        self.param_editors = {}
-        for param in surface.params:
-            editor = param_editor(param)
-            editor.valueChanged.connect(lambda v, name=param.name: self._on_param_editor_changed(name, v))
-            self.param_editors[param.name] = editor
-            self._params_form.addRow(param.doc.capitalize() + f" ({param.name})" if param.doc else param.name, editor)
+        if self.params_form is not None:
+            self._surface_layout.removeRow(self.params_form)
+        self.params_form = SpecForm(surface.params, surface.param_values(), owner=f"surface {surface.name}")
+        self.params_form.changed.connect(self._on_params_form_changed)
+        self.param_editors = {p.name: self.params_form.editor(p.name) for p in surface.params}
+        self._surface_layout.addRow(self.params_form)
+        self.params_form.setVisible(bool(surface.params))
         self._surface_name = surface.name
 
     def _on_model_optimizers_reset(self) -> None:
@@ -136,24 +112,20 @@ class SidePanel(QScrollArea):
             self.sections[0].set_expanded(True)  # show once where the hyperparameters are
 
     def _on_model_steps_changed(self, steps: int) -> None:
-        self.steps_box.blockSignals(True)
-        self.steps_box.setValue(steps)
-        self.steps_box.blockSignals(False)
+        self.run_form.set_values({"steps": steps})  # silent: SpecForm.set_values emits nothing
 
     def _on_model_device_changed(self, device: str) -> None:
-        self.device_combo.blockSignals(True)
-        self.device_combo.setCurrentIndex(self.device_combo.findData(device))
-        self.device_combo.blockSignals(False)
+        self.run_form.set_values({"device": device})
 
     # -- widgets → model ---------------------------------------------------------------------------------------
     def _on_surface_combo_changed(self, index: int) -> None:
         self._model.set_surface(self.surface_combo.itemData(index))
 
-    def _on_param_editor_changed(self, name: str, value: float) -> None:
-        self._model.set_surface_param(name, value)
+    def _on_params_form_changed(self, values: dict) -> None:
+        current = self._model.surface.param_values()
+        for name in (n for n, v in values.items() if v != current[n]):
+            self._model.set_surface_param(name, values[name])
 
-    def _on_steps_box_changed(self, steps: int) -> None:
-        self._model.set_steps(steps)
-
-    def _on_device_combo_changed(self, index: int) -> None:
-        self._model.set_device(self.device_combo.itemData(index))
+    def _on_run_form_changed(self, values: dict) -> None:
+        self._model.set_steps(values["steps"])
+        self._model.set_device(values["device"])

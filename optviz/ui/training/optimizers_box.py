@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QColor, QIcon, QPixmap
-from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPushButton,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPushButton, QVBoxLayout, QWidget
 
 from optviz.core.optimizers import REGISTRY, OptimizerChoice
 from optviz.ui.widgets.hyper_panel import HyperPanel
+from optviz.ui.widgets.wheel import ComboBox
 
 WEIGHT_DECAY_TIP = "Set weight decay under Regularisation: it applies to every optimizer, L2 or decoupled"
 # learning rates at which the three differ as textbooks say on LeNet / MNIST (SGD slowest, Adam fastest at first)
@@ -49,7 +49,7 @@ class OptimizersBox(QWidget):
         self.add_button.clicked.connect(self._on_add_clicked)
         self.remove_button.clicked.connect(self._on_remove_clicked)
         self.race_button.clicked.connect(self._on_race_clicked)
-        self.kind = QComboBox()
+        self.kind = ComboBox()
         for name, spec in REGISTRY.items():
             self.kind.addItem(_icon(name), spec.title, name)
         self.kind.setToolTip("The selected entry's optimizer")

@@ -1,55 +1,47 @@
 """The side panel: every setting of a training, as a :class:`TrainConfig`.
 
-Widgets hold the config; ``config()`` reads it and ``set_config()`` writes it with the widgets' signals blocked, so
-nothing loops. Combinations that cannot run are disabled with a tooltip saying why; whatever else is wrong
-(``config.problems``) is listed in red under the panel.
+Each group is a :class:`SpecForm` of ``TrainConfig``'s field specs (``config.specs()``), so ranges, words and
+messages are the config's own; datasets, models and schedules come from their registries. ``config()`` reads the
+forms (always valid values) and ``set_config()`` writes them silently, so nothing loops. Combinations that cannot
+run are disabled with a tooltip saying why; whatever else is wrong (``config.problems``) is listed in red under the
+panel.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGroupBox,
-                               QHBoxLayout, QLabel, QLineEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget)
+from typing import Any
 
-from optviz.training.config import ACTIVATIONS, NEEDS_DATA_DIR, TrainConfig
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QFileDialog, QGroupBox, QLabel, QPushButton, QVBoxLayout, QWidget
+
+from optviz.core.params import Spec
+from optviz.training.config import TrainConfig, check, specs
+from optviz.training.data import DATASETS
+from optviz.training.models import FAMILY_TITLES, MODELS, depths, find_model
 from optviz.ui.training.optimizers_box import OptimizersBox
 from optviz.ui.training.schedule_box import ScheduleBox
+from optviz.ui.widgets.devices import DEVICE_TITLES, offer_available_devices
+from optviz.ui.widgets.editors import tooltip
+from optviz.ui.widgets.spec_form import SpecForm
+from optviz.ui.widgets.wheel import ComboBox
 
-DATASET_TITLES = {"mnist5k": "MNIST 5k (shipped)", "shapes": "Shapes (generated)", "fashion-mnist": "Fashion-MNIST",
-                  "mnist": "MNIST (folder)", "cifar10": "CIFAR-10 (folder)"}
-MODEL_TYPES = {"mlp": "MLP", "lenet": "LeNet-5", "resnet": "ResNet", "plain": "PlainNet (ResNet without skips)"}
-DEPTHS = (8, 14, 20)
-OWN_TEST_SPLIT = ("mnist", "fashion-mnist", "cifar10")
-
-
-def _spin(low: int, high: int, special: str = "") -> QSpinBox:
-    box = QSpinBox()
-    box.setRange(low, high)
-    box.setKeyboardTracking(False)
-    if special:
-        box.setSpecialValueText(special)
-    return box
+DATA = ("dataset", "data_dir", "subset", "val_fraction", "test_fraction", "batch_size", "augment")
+MODEL = ("width", "batchnorm", "dropout", "activation")  # under the model type and depth, from MODELS
+REGULARISATION = ("weight_decay", "decoupled", "l1", "clip_grad")
+RUN = ("epochs", "max_steps", "seed", "device", "kfold")
 
 
-def _fraction(high: float = 0.9, step: float = 0.05, decimals: int = 3) -> QDoubleSpinBox:
-    box = QDoubleSpinBox()
-    box.setRange(0.0, high)
-    box.setSingleStep(step)
-    box.setDecimals(decimals)
-    box.setKeyboardTracking(False)
-    return box
+def _check_fields(values: dict[str, Any]) -> dict[str, Any]:
+    """The config's own check of each field (kfold also refuses 1), so a form says what ``from_dict`` would."""
+    return {name: check(name, value) for name, value in values.items()}
 
 
-def _combo(items: dict[str, str] | tuple[str, ...]) -> QComboBox:
-    box = QComboBox()
-    for key, title in (items.items() if isinstance(items, dict) else ((i, i) for i in items)):
-        box.addItem(title, key)
-    return box
+def _parse_field(name: str, text: str) -> Any:
+    return check(name, text, text=True)
 
 
-def _set_enabled(widget: QWidget, enabled: bool, why: str, tip: str = "") -> None:
-    widget.setEnabled(enabled)
-    widget.setToolTip(tip if enabled else why)
+def _form(specs: list[Spec], titles: dict[str, dict[str, str]] | None = None) -> SpecForm:
+    return SpecForm(specs, titles=titles, check=_check_fields, parse=_parse_field, owner="the training")
 
 
 class TrainingPanel(QWidget):
@@ -59,21 +51,32 @@ class TrainingPanel(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        fields = specs()
+        dataset_titles = {"dataset": {name: d.title for name, d in DATASETS.items()}}
+        self.data_form = _form([fields[n] for n in DATA], dataset_titles)
+        self.model_form = _form([fields[n] for n in MODEL])
+        self.regularisation_form = _form([fields[n] for n in REGULARISATION])
+        self.run_form = _form([fields[n] for n in RUN], {"device": DEVICE_TITLES})
+        self._forms = (self.data_form, self.model_form, self.regularisation_form, self.run_form)
+        self._name_editors()
+        self._model_rows()
+        self.folder.setPlaceholderText("folder with the dataset's files")
+        self.browse = QPushButton("…")
+        self.browse.setMaximumWidth(30)
+        self.data_form.attach("data_dir", self.browse)
+        offer_available_devices(self.run_form)
+        self.optimizers = OptimizersBox()
+        self.schedule = ScheduleBox()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
-        layout.addWidget(self._data_group())
-        layout.addWidget(self._model_group())
-        self.optimizers = OptimizersBox()
-        layout.addWidget(self._group("Optimizers", self.optimizers))
-        layout.addWidget(self._regularisation_group())
-        self.schedule = ScheduleBox()
-        layout.addWidget(self._group("Learning-rate schedule", self.schedule))
-        layout.addWidget(self._run_group())
+        for title, widget in (("Data", self.data_form), ("Model", self.model_form), ("Optimizers", self.optimizers),
+                              ("Regularisation", self.regularisation_form),
+                              ("Learning-rate schedule", self.schedule), ("Run", self.run_form)):
+            layout.addWidget(self._group(title, widget))
         self.problems = QLabel()
         self.problems.setWordWrap(True)
         self.problems.setStyleSheet("color: #ff6b6b")  # placed by the tab, under the Start button
         layout.addStretch(1)
-        self._cuda = self._cuda_available()
         self._connect()
         self.set_config(TrainConfig())
 
@@ -87,182 +90,126 @@ class TrainingPanel(QWidget):
         inner.addWidget(widget)
         return box
 
-    def _data_group(self) -> QGroupBox:
-        self.dataset = _combo(DATASET_TITLES)
-        self.folder = QLineEdit()
-        self.folder.setPlaceholderText("folder with the dataset's files")
-        self.browse = QPushButton("…")
-        self.browse.setMaximumWidth(30)
-        self.browse.clicked.connect(self._on_browse_clicked)
-        folder_row = QHBoxLayout()
-        folder_row.addWidget(self.folder, 1)
-        folder_row.addWidget(self.browse)
-        self.subset = _spin(0, 10_000_000, "all")
-        self.subset.setSingleStep(500)
-        self.subset.setToolTip("Use only this many samples (quick runs); 0 = all")
-        self.val_fraction, self.test_fraction = _fraction(), _fraction()
-        self.batch_size = _spin(1, 65536)
-        self.augment = QCheckBox("shift images by up to 2 px")
-        box = QGroupBox("Data")
-        form = QFormLayout(box)
-        for label, w in (("Dataset", self.dataset), ("Folder", folder_row), ("Subset", self.subset),
-                         ("Validation", self.val_fraction), ("Test", self.test_fraction),
-                         ("Batch size", self.batch_size), ("Augment", self.augment)):
-            form.addRow(label, w)
-        return box
+    def _name_editors(self) -> None:
+        """The editors under the names the tab and the tests use."""
+        names = {"dataset": "dataset", "data_dir": "folder", "clip_grad": "clip"}
+        for form in self._forms:
+            for spec in form.specs:
+                setattr(self, names.get(spec.name, spec.name), form.editor(spec.name))
 
-    def _model_group(self) -> QGroupBox:
-        self.model_type = _combo(MODEL_TYPES)
-        self.depth = _combo({str(d): str(d) for d in DEPTHS})
-        self.width = _spin(1, 512)
-        self.batchnorm = QCheckBox("BatchNorm")
-        self.dropout = _fraction(0.9, 0.1, 2)
-        self.activation = _combo(ACTIVATIONS)
-        box = QGroupBox("Model")
-        form = QFormLayout(box)
-        for label, w in (("Type", self.model_type), ("Depth", self.depth), ("Width", self.width),
-                         ("", self.batchnorm), ("Dropout", self.dropout), ("Activation", self.activation)):
-            form.addRow(label, w)
-        return box
-
-    def _regularisation_group(self) -> QGroupBox:
-        self.weight_decay = _fraction(10.0, 1e-4, 6)
-        self.decoupled = QCheckBox("decoupled (AdamW-style)")
-        self.l1 = _fraction(10.0, 1e-5, 6)
-        self.clip = _fraction(1e6, 0.5, 3)
-        self.clip.setSpecialValueText("off")
-        box = QGroupBox("Regularisation")
-        form = QFormLayout(box)
-        for label, w in (("Weight decay", self.weight_decay), ("", self.decoupled), ("L1", self.l1),
-                         ("Clip grad norm", self.clip)):
-            form.addRow(label, w)
-        self.weight_decay.setToolTip("λ: L2 added to the gradient (g + λw), or decoupled: w ← w − lr·λ·w")
-        self.l1.setToolTip("α·Σ|w| added to the loss")
-        return box
-
-    def _run_group(self) -> QGroupBox:
-        self.epochs = _spin(1, 100_000)
-        self.seed = _spin(0, 2**31 - 1)
-        self.device = _combo(("auto", "cpu", "cuda"))
-        self.kfold = _spin(0, 100, "off")
-        box = QGroupBox("Run")
-        form = QFormLayout(box)
-        for label, w in (("Epochs", self.epochs), ("Seed", self.seed), ("Device", self.device),
-                         ("k-fold CV", self.kfold)):
-            form.addRow(label, w)
-        return box
+    def _model_rows(self) -> None:
+        """Model type and depth: two combos over the one ``model`` field, from the MODELS registry."""
+        self.model_type = ComboBox()
+        for family in dict.fromkeys(m.family for m in MODELS.values()):
+            self.model_type.addItem(FAMILY_TITLES.get(family, family), family)
+        self.depth = ComboBox()
+        for d in sorted({m.depth for m in MODELS.values() if m.depth is not None}):
+            self.depth.addItem(str(d), d)  # shown greyed out for a family of one depth
+        self.model_form.add_row("Type", self.model_type, before="width")
+        self.model_form.add_row("Depth", self.depth, before="width")
 
     def _connect(self) -> None:
-        for combo in (self.dataset, self.model_type, self.depth, self.activation, self.device):
-            combo.currentIndexChanged.connect(self._on_any_changed)
-        for spin in (self.subset, self.val_fraction, self.test_fraction, self.batch_size, self.width, self.dropout,
-                     self.weight_decay, self.l1, self.clip, self.epochs, self.seed, self.kfold):
-            spin.valueChanged.connect(self._on_any_changed)
-        for check in (self.augment, self.batchnorm, self.decoupled):
-            check.toggled.connect(self._on_any_changed)
-        self.folder.editingFinished.connect(self._on_any_changed)
+        for form in self._forms:
+            form.changed.connect(self._on_any_changed)
+        self.model_type.currentIndexChanged.connect(self._on_model_type_changed)
+        self.depth.currentIndexChanged.connect(self._on_any_changed)
+        self.browse.clicked.connect(self._on_browse_clicked)
         self.optimizers.changed.connect(self._on_any_changed)
         self.schedule.changed.connect(self._on_any_changed)
-
-    @staticmethod
-    def _cuda_available() -> bool:
-        import torch
-
-        return torch.cuda.is_available()
 
     # ---- config <-> widgets --------------------------------------------------------------------------------------
 
     def config(self) -> TrainConfig:
         """The settings shown, as a config (which may have problems: see ``config.problems``)."""
-        kind, depth = self.model_type.currentData(), self.depth.currentData()
-        model = f"{kind}{depth}" if kind in ("resnet", "plain") else kind
-        folder = self.folder.text().strip()
-        return TrainConfig(
-            dataset=self.dataset.currentData(), data_dir=folder or None, subset=self.subset.value() or None,
-            val_fraction=self.val_fraction.value(), test_fraction=self.test_fraction.value(),
-            batch_size=self.batch_size.value(), augment=self.augment.isChecked(), model=model,
-            width=self.width.value(), batchnorm=self.batchnorm.isChecked(), dropout=self.dropout.value(),
-            activation=self.activation.currentData(), optimizers=self.optimizers.choices(),
-            weight_decay=self.weight_decay.value(), decoupled=self.decoupled.isChecked(), l1=self.l1.value(),
-            schedule=self.schedule.schedule(), schedule_params=self.schedule.params(),
-            warmup_epochs=self.schedule.warmup(), clip_grad=self.clip.value() or None, epochs=self.epochs.value(),
-            seed=self.seed.value(), kfold=self.kfold.value(), device=self.device.currentData())
+        values: dict[str, Any] = {}
+        for form in self._forms:
+            values.update(form.values())
+        return TrainConfig(**values, model=self._model_name(), optimizers=self.optimizers.choices(),
+                           schedule=self.schedule.schedule(), schedule_params=self.schedule.params(),
+                           warmup_epochs=self.schedule.warmup())
 
     def set_config(self, c: TrainConfig) -> None:
-        """Show ``c`` without emitting ``changed``."""
-        widgets = [w for w in self.findChildren(QWidget)]
-        for w in widgets:
-            w.blockSignals(True)
-        try:
-            self.dataset.setCurrentIndex(self.dataset.findData(c.dataset))
-            self.folder.setText(c.data_dir or "")
-            self.subset.setValue(c.subset or 0)
-            self.val_fraction.setValue(c.val_fraction)
-            self.test_fraction.setValue(c.test_fraction)
-            self.batch_size.setValue(c.batch_size)
-            self.augment.setChecked(c.augment)
-            kind = c.model.rstrip("0123456789")
-            self.model_type.setCurrentIndex(self.model_type.findData(kind))
-            if kind in ("resnet", "plain"):
-                self.depth.setCurrentIndex(self.depth.findData(c.model[len(kind):]))
-            self.width.setValue(c.width)
-            self.batchnorm.setChecked(c.batchnorm)
-            self.dropout.setValue(c.dropout)
-            self.activation.setCurrentIndex(self.activation.findData(c.activation))
-            self.optimizers.set_choices(c.optimizers)
-            self.weight_decay.setValue(c.weight_decay)
-            self.decoupled.setChecked(c.decoupled)
-            self.l1.setValue(c.l1)
-            self.clip.setValue(c.clip_grad or 0.0)
-            self.schedule.set_schedule(c.schedule, c.schedule_params, c.warmup_epochs)
-            self.epochs.setValue(c.epochs)
-            self.seed.setValue(min(c.seed, self.seed.maximum()))
-            self.device.setCurrentIndex(self.device.findData(c.device))
-            self.kfold.setValue(c.kfold)
-        finally:
-            for w in widgets:
-                w.blockSignals(False)
+        """Show ``c`` without emitting ``changed`` (ParamError, naming it, for a value a field does not allow)."""
+        for form in self._forms:
+            form.clear_problems()
+            form.set_values({spec.name: getattr(c, spec.name) for spec in form.specs})
+        self._show_model(c.model)
+        self.optimizers.set_choices(c.optimizers)
+        self.schedule.set_schedule(c.schedule, c.schedule_params, c.warmup_epochs)
         self._update_enabled()
+
+    def editor(self, name: str) -> QWidget:
+        """The widget editing the config field ``name`` (``model``: the type combo; the schedule's own fields too)."""
+        if name == "model":
+            return self.model_type
+        form = next((f for f in (*self._forms, self.schedule.form) if name in (s.name for s in f.specs)), None)
+        if form is None:
+            raise KeyError(f"no editor for {name!r}")
+        return form.editor(name)
 
     def show_problems(self, problems: list[str]) -> None:
         self.problems.setText("\n".join(f"• {p}" for p in problems))
 
+    def _model_name(self) -> str:
+        found = find_model(self.model_type.currentData(), self.depth.currentData())
+        return found.name if found else next(iter(MODELS))
+
+    def _show_model(self, name: str) -> None:
+        model = MODELS[name]
+        self.model_type.blockSignals(True)
+        self.model_type.setCurrentIndex(self.model_type.findData(model.family))
+        self.model_type.blockSignals(False)
+        self._fill_depths(model.family, model.depth)
+
+    def _fill_depths(self, family: str, depth: int | None) -> None:
+        """The depths the registry has for ``family``; a family of one depth keeps the list (greyed out)."""
+        found = depths(family)
+        self.depth.blockSignals(True)
+        if found:
+            keep = depth if depth in found else self.depth.currentData()
+            self.depth.clear()
+            for d in found:
+                self.depth.addItem(str(d), d)
+            self.depth.setCurrentIndex(max(self.depth.findData(keep), 0))
+        self.depth.blockSignals(False)
+
     # ---- what can be combined --------------------------------------------------------------------------------
+
+    def _enable(self, form: SpecForm, name: str, enabled: bool, why: str, more: str = "") -> None:
+        editor = form.editor(name)
+        editor.setEnabled(enabled)
+        editor.setToolTip(tooltip(form.spec(name)) + more if enabled else why)
 
     def _update_enabled(self) -> None:
         c = self.config()
-        needs_folder = c.dataset in NEEDS_DATA_DIR + ("fashion-mnist",)
-        why_no_folder = f"{DATASET_TITLES[c.dataset]} needs no folder"
-        _set_enabled(self.folder, needs_folder, why_no_folder,
-                     "Folder with the IDX files (MNIST, Fashion-MNIST) or cifar-10-batches-py"
-                     + ("; empty: /usr/share/datasets/fashion-mnist" if c.dataset == "fashion-mnist" else ""))
-        _set_enabled(self.browse, needs_folder, why_no_folder, "Choose the folder")
-        own_test = c.dataset in OWN_TEST_SPLIT and c.subset is None
-        _set_enabled(self.test_fraction, not own_test, f"{c.dataset} has its own test set (the fraction applies "
-                     "only with a subset)", "Fraction of the samples held out for the test set")
-        self.val_fraction.setToolTip("Fraction of the training samples held out to validate after each epoch")
-        kind = self.model_type.currentData()
-        _set_enabled(self.depth, kind in ("resnet", "plain"), "LeNet-5 has a fixed depth" if kind == "lenet"
-                     else "The MLP has two hidden layers", "Layers: 6n + 2 (three stages of n two-conv blocks)")
-        _set_enabled(self.width, kind != "lenet", "LeNet-5 has fixed widths (6 and 16 channels, 120 and 84 units)",
-                     "ResNet/PlainNet: channels of the first stage (×2, ×4 later); MLP: hidden units = 8 × width")
-        _set_enabled(self.decoupled, c.weight_decay > 0, "Set a weight decay above 0 first",
-                     "Decoupled: w ← w − lr·λ·w before the step (AdamW) instead of λw added to the gradient")
+        data, model = DATASETS[c.dataset], MODELS[c.model]
+        default = f"\nEmpty: {data.default_dir}" if data.default_dir else ""
+        self._enable(self.data_form, "data_dir", data.needs_folder, f"{data.title} needs no folder", default)
+        self.browse.setEnabled(data.needs_folder)
+        self.browse.setToolTip("Choose the folder" if data.needs_folder else f"{data.title} needs no folder")
+        own_test = data.own_test_split and c.subset is None
+        self._enable(self.data_form, "test_fraction", not own_test,
+                     f"{data.title} has its own test set (the fraction applies only with a subset)")
+        self.depth.setEnabled(model.depth is not None)
+        self.depth.setToolTip(model.doc if model.depth is not None
+                              else f"{FAMILY_TITLES.get(model.family, model.title)} has a fixed depth: {model.doc}")
+        self._enable(self.model_form, "width", model.uses_width, f"{model.title} has fixed widths: {model.doc}")
+        self._enable(self.regularisation_form, "decoupled", c.weight_decay > 0, "Set a weight decay above 0 first")
         race = len(c.optimizers) > 1
-        _set_enabled(self.kfold, not race, "Cross-validation runs one optimizer: remove the race entries first",
-                     "k-fold cross-validation: each of k folds is the validation set once; 0 = off")
-        self.optimizers.set_race_allowed(c.kfold == 0, "A race can't be cross-validated: set k-fold CV to off first")
-        item = self.device.model().item(self.device.findData("cuda"))
-        item.setEnabled(self._cuda)
-        item.setToolTip("" if self._cuda else "No CUDA device on this machine")
+        self._enable(self.run_form, "kfold", not race,
+                     "Cross-validation runs one optimizer: remove the race entries first")
+        self.optimizers.set_race_allowed(c.kfold == 0, "A race can't be cross-validated: set k-fold CV to 0 first")
 
-    def _on_any_changed(self, *_args) -> None:
+    def _on_any_changed(self, *_args: Any) -> None:
         self._update_enabled()
         self.changed.emit()
+
+    def _on_model_type_changed(self, _index: int) -> None:
+        self._fill_depths(self.model_type.currentData(), self.depth.currentData())
+        self._on_any_changed()
 
     def _on_browse_clicked(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Dataset folder", self.folder.text())
         if folder:
-            self.folder.setText(folder)
+            self.data_form.set_values({"data_dir": folder})
             self._on_any_changed()
-

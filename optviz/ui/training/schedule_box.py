@@ -1,90 +1,65 @@
-"""The learning-rate schedule: its kind, its parameters (built from ``config.SCHEDULE_PARAMS``) and a warm-up."""
+"""The learning-rate schedule: its kind, its parameters (from ``schedules.SCHEDULES``) and a warm-up, in one form."""
 
 from __future__ import annotations
 
-from typing import Mapping
+from typing import Any, Mapping
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QComboBox, QFormLayout, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QVBoxLayout, QWidget
 
-from optviz.training.config import SCHEDULE_PARAMS, SCHEDULES
-from optviz.ui.widgets.spin_boxes import NumberSpinBox
-
-SCHEDULE_TITLES = {"none": "constant", "step": "step", "exponential": "exponential", "time": "1/t (time-based)",
-                   "cosine": "cosine"}
+from optviz.training.config import specs
+from optviz.training.schedules import SCHEDULES
+from optviz.ui.widgets.spec_form import SpecForm
 
 
 class ScheduleBox(QWidget):
-    """Schedule combo, one spin box per parameter of the chosen schedule, and the warm-up in epochs."""
+    """Schedule combo, one editor per parameter of the chosen schedule, and the warm-up in epochs."""
 
-    changed = Signal()
+    changed = Signal()  # the user changed the schedule, a parameter or the warm-up
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.kind = QComboBox()
-        for name in SCHEDULES:
-            self.kind.addItem(SCHEDULE_TITLES.get(name, name), name)
-        self.kind.setToolTip("Learning rate over time, counted in epochs and updated after every batch")
-        self.kind.currentIndexChanged.connect(self._on_kind_changed)
-        self.warmup_box = NumberSpinBox(0.0, 1e4, decimals=3)
-        self.warmup_box.setSingleStep(0.5)
-        self.warmup_box.setToolTip("Epochs of linear warm-up from ~0 to the optimizer's lr before the schedule")
-        self.warmup_box.valueChanged.connect(self._on_value_changed)
-        self._form = QFormLayout()
-        self._form.setContentsMargins(0, 0, 0, 0)
+        fields = specs()
+        titles = {"schedule": {name: s.title for name, s in SCHEDULES.items()}}
+        self.form = SpecForm((fields["schedule"], fields["warmup_epochs"]), titles=titles, owner="the schedule")
+        self.kind = self.form.editor("schedule")
+        self.warmup_box = self.form.editor("warmup_epochs")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        form = QFormLayout()
-        form.setContentsMargins(0, 0, 0, 0)
-        form.addRow("Schedule", self.kind)
-        layout.addLayout(form)
-        layout.addLayout(self._form)
-        tail = QFormLayout()
-        tail.setContentsMargins(0, 0, 0, 0)
-        tail.addRow("Warm-up (epochs)", self.warmup_box)
-        layout.addLayout(tail)
-        self._spins: dict[str, NumberSpinBox] = {}
-        self._build("none", {})
+        layout.addWidget(self.form)
+        self._params: tuple[str, ...] = ()  # the rows of the schedule shown
+        self._shown = ""
+        self._build(self.schedule(), {})
+        self.form.changed.connect(self._on_form_changed)
 
     def schedule(self) -> str:
-        return self.kind.currentData()
+        return self.form.values()["schedule"]
 
-    def params(self) -> dict[str, float]:
-        return {name: spin.value() for name, spin in self._spins.items()}
+    def params(self) -> dict[str, Any]:
+        values = self.form.values()
+        return {name: values[name] for name in self._params}
 
     def warmup(self) -> float:
-        return self.warmup_box.value()
+        return self.form.values()["warmup_epochs"]
 
-    def set_schedule(self, name: str, params: Mapping[str, float], warmup: float) -> None:
-        """Show a schedule without emitting ``changed`` (unknown parameter names are ignored here)."""
-        self.kind.blockSignals(True)
-        self.kind.setCurrentIndex(max(self.kind.findData(name), 0))
-        self.kind.blockSignals(False)
-        self._build(self.schedule(), params)
-        self.warmup_box.blockSignals(True)
-        self.warmup_box.setValue(warmup)
-        self.warmup_box.blockSignals(False)
+    def set_schedule(self, name: str, params: Mapping[str, Any], warmup: float) -> None:
+        """Show a schedule without emitting ``changed``; ParamError if the schedule or a value is not allowed."""
+        values = SCHEDULES[name].resolve(params) if name in SCHEDULES else {}
+        self.form.set_values({"schedule": name, "warmup_epochs": warmup})
+        self._build(name, values)
 
-    def spin(self, name: str) -> NumberSpinBox:
-        return self._spins[name]
+    def spin(self, name: str) -> QWidget:
+        """The editor of the current schedule's parameter ``name``."""
+        return self.form.editor(name)
 
-    def _build(self, name: str, values: Mapping[str, float]) -> None:
-        while self._form.rowCount():
-            self._form.removeRow(0)
-        self._spins = {}
-        for h in SCHEDULE_PARAMS.get(name, ()):
-            low = h.low + 1e-6 if h.low_open else h.low
-            spin = NumberSpinBox(low, h.high - 1e-6 if h.high_open else h.high, decimals=6)
-            spin.setSingleStep(0.05 if h.high <= 1 else 0.5)
-            spin.setValue(float(values.get(h.name, h.default)))
-            spin.setToolTip(f"{h.name}: {h.doc}; allowed: {h.allowed()}")
-            spin.valueChanged.connect(self._on_value_changed)
-            self._form.addRow(h.name, spin)
-            self._spins[h.name] = spin
+    def _build(self, name: str, values: Mapping[str, Any]) -> None:
+        self.form.remove_specs(self._params)
+        params = SCHEDULES[name].params
+        self.form.insert_specs(params, values, after="schedule")
+        self._params = tuple(p.name for p in params)
+        self._shown = name
 
-    def _on_kind_changed(self, _index: int) -> None:
-        self._build(self.schedule(), {})
-        self.changed.emit()
-
-    def _on_value_changed(self, _value: float) -> None:
+    def _on_form_changed(self, values: dict) -> None:
+        if values["schedule"] != self._shown:  # another schedule: its own parameters, at their defaults
+            self._build(values["schedule"], {})
         self.changed.emit()
