@@ -26,7 +26,7 @@ def ratios(model: str, steps: int, batchnorm: bool, activation: str, seed: int) 
     config = TrainConfig(model=model, max_steps=steps, epochs=1 + steps // 50, batchnorm=batchnorm,
                          activation=activation, seed=seed, device="cpu")
     t0 = time.perf_counter()
-    metrics = Trainer(config).run()[0]
+    metrics = Trainer(config).run().metrics[0]
     return list(metrics.layer_names), np.array(metrics.grad_norms), time.perf_counter() - t0
 
 

@@ -3,99 +3,98 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
-import re
 import sys
 import time
-from typing import Any, TextIO
+from typing import Any, Callable, TextIO
 
-from optviz.core.optimizers import parse_optimizer
-from optviz.training.config import (ACTIVATIONS, DATASETS, DEVICES, MODELS, SCHEDULES, ConfigError, TrainConfig,
-                                    validate)
+from optviz.core.optimizers import parse_optimizer, unique_choices
+from optviz.core.params import ParamError, Spec, fmt, parse_named
+from optviz.training.config import TrainConfig, allowed, check, specs, training_choice, validate
+from optviz.training.schedules import SCHEDULES
+
+_METAVARS = {"data_dir": "DIR", "dropout": "P", "weight_decay": "W", "l1": "A", "clip_grad": "NORM", "kfold": "K",
+             "seed": "S", "warmup_epochs": "EPOCHS"}
+
+
+def _typed(name: str, parse: Callable[[str], Any]) -> Callable[[str], Any]:
+    """An argparse ``type``: ``parse`` with its ParamError shown verbatim after the option's name."""
+    def typed(text: str) -> Any:
+        try:
+            return parse(text)
+        except ParamError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    typed.__name__ = name
+    return typed
+
+
+def _help(name: str, spec: Spec) -> str:
+    default = spec.off_text if spec.default is None else fmt(spec.default)
+    text = spec.doc if spec.kind == "bool" else f"{spec.doc} ({allowed(name)}; default {default})"
+    return text.replace("%", "%%")
+
+
+def _add_setting(p: argparse.ArgumentParser, name: str, spec: Spec) -> None:
+    """One option per TrainConfig field, from its spec; absent from the namespace unless given."""
+    if spec.kind == "bool":
+        p.add_argument(spec.option, dest=name, action="store_true", default=argparse.SUPPRESS,
+                       help=_help(name, spec))
+        return
+    metavar = _METAVARS.get(name) or ("|".join(spec.choices) if spec.kind == "choice" else
+                                      {"int": "N", "float": "X"}.get(spec.kind, "TEXT"))
+    p.add_argument(spec.option, dest=name, metavar=metavar, default=argparse.SUPPRESS, help=_help(name, spec),
+                   type=_typed(name, lambda text: check(name, text, text=True)))
 
 
 def add_parser(sub: Any) -> None:
     p = sub.add_parser("train", help="train a CNN/ResNet headless and print its metrics",
                        description="Train a model on an offline dataset; several --optimizer race from identical "
                                    "weights and batch order.")
-    p.add_argument("--dataset", choices=DATASETS, default="mnist5k", help="(default mnist5k)")
-    p.add_argument("--data-dir", metavar="DIR", help="folder with the dataset files (mnist, cifar10; fashion-mnist "
-                   "defaults to /usr/share/datasets/fashion-mnist)")
-    p.add_argument("--model", choices=MODELS, default="lenet", help="(default lenet)")
-    p.add_argument("--width", type=int, default=16, help="ResNet/PlainNet base channels; MLP hidden = 8×width")
-    p.add_argument("--batchnorm", action="store_true", help="BatchNorm after every conv/linear layer")
-    p.add_argument("--dropout", type=float, default=0.0, metavar="P")
-    p.add_argument("--activation", choices=ACTIVATIONS, default="relu")
+    for name, spec in specs().items():
+        if name == "schedule":
+            schedules = ", ".join(f"{s.name} ({', '.join(h.name for h in s.params)})" if s.params else s.name
+                                  for s in SCHEDULES.values())
+            p.add_argument("--schedule", metavar="NAME[:k=v,…]", type=_typed("schedule", parse_schedule),
+                           help=f"{schedules}; warmup=E adds a warm-up of E epochs; e.g. step:step_size=2,gamma=0.5 "
+                                "or cosine:warmup=1 (default none)")
+        else:
+            _add_setting(p, name, spec)
     p.add_argument("--optimizer", action="append", metavar="NAME[:k=v,…]",
-                   help="e.g. adam or sgd:lr=0.1,momentum=0.9; repeat for a race (default adam)")
-    p.add_argument("--weight-decay", type=float, default=0.0, metavar="W")
-    p.add_argument("--decoupled", action="store_true", help="decoupled (AdamW-style) weight decay instead of L2")
-    p.add_argument("--l1", type=float, default=0.0, metavar="A", help="add A·Σ|w| to the loss")
-    p.add_argument("--schedule", default="none", metavar="NAME[:k=v,…]",
-                   help=f"{', '.join(SCHEDULES)}; e.g. step:step_size=2,gamma=0.5 or cosine:warmup=1 (epochs)")
-    p.add_argument("--clip-grad", type=float, metavar="NORM", help="clip the total gradient norm")
-    p.add_argument("--epochs", type=int, default=3)
-    p.add_argument("--max-steps", type=int, metavar="N", help="end the run after N steps (e.g. 100 for gradient flow)")
-    p.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
-    p.add_argument("--subset", type=int, metavar="N", help="use only N samples of the dataset")
-    p.add_argument("--val-fraction", type=float, default=TrainConfig.val_fraction)
-    p.add_argument("--test-fraction", type=float, default=TrainConfig.test_fraction)
-    p.add_argument("--augment", action="store_true", help="random shifts of up to 2 pixels")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--kfold", type=int, default=0, metavar="K", help="K-fold cross-validation")
-    p.add_argument("--device", choices=DEVICES, default="auto")
+                   type=_typed("optimizer", lambda text: training_choice(parse_optimizer(text))),
+                   help="e.g. adam or sgd:lr=0.1,momentum=0.9; repeat for a race (default adam); weight decay is "
+                        "--weight-decay, for every optimizer")
     p.add_argument("--save", metavar="FILE", help="save a checkpoint (weights, optimizer, config, metrics)")
     p.add_argument("--csv", metavar="FILE", help="write the per-step metrics as CSV")
     p.add_argument("--json", action="store_true", help="print one JSON object with the results")
 
 
-def parse_schedule(text: str) -> tuple[str, dict[str, str], str | None]:
-    """``NAME[:k=v,…]`` → (name, params, warmup); ``warmup`` (epochs) is taken out of the params."""
-    from optviz.cli import UsageError
-
-    name, _, rest = text.partition(":")
-    params: dict[str, str] = {}
-    for item in filter(None, (p.strip() for p in rest.split(","))):
-        key, eq, value = item.partition("=")
-        if not eq or not key.strip():
-            raise UsageError(f"Malformed schedule option {item!r} in {text!r} (expected key=value)")
-        params[key.strip()] = value.strip()
-    return name.strip().lower(), params, params.pop("warmup", None)
+def parse_schedule(text: str) -> tuple[str, dict[str, Any], float | None]:
+    """``NAME[:k=v,…]`` → (name, the parameters given, warm-up epochs or None); ``warmup`` is ``warmup_epochs``."""
+    name, values = parse_named(text, "schedule")
+    name = check("schedule", name, text=True)
+    warmup = values.pop("warmup", None)
+    resolved = SCHEDULES[name].resolve(values, text=True)
+    warmup_epochs = None if warmup is None else check("warmup_epochs", warmup, text=True)
+    return name, {k: resolved[k] for k in values}, warmup_epochs
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
-    """The TrainConfig the arguments describe, validated; a bad value is named by its option."""
+    """The TrainConfig the arguments describe (each option already checked by its spec), validated as a whole."""
     from optviz.cli import UsageError
 
-    specs = args.optimizer or ["adam"]
-    choices = [parse_optimizer(s) for s in specs]  # HyperparameterError: the registry's own message
-    if len(specs) > 1:  # a race is labelled with the text given, so two adams stay apart
-        choices = [dataclasses.replace(c, label=s) for c, s in zip(choices, specs)]
-    name, params, warmup = parse_schedule(args.schedule)
-    d = {
-        "dataset": args.dataset, "data_dir": args.data_dir, "model": args.model, "width": args.width,
-        "batchnorm": args.batchnorm, "dropout": args.dropout, "activation": args.activation,
-        "optimizers": choices, "weight_decay": args.weight_decay, "decoupled": args.decoupled, "l1": args.l1,
-        "schedule": name, "schedule_params": params, "clip_grad": args.clip_grad, "epochs": args.epochs,
-        "max_steps": args.max_steps,
-        "batch_size": args.batch_size, "subset": args.subset, "val_fraction": args.val_fraction,
-        "test_fraction": args.test_fraction, "augment": args.augment, "seed": args.seed, "kfold": args.kfold,
-        "device": args.device,
-    }
-    if warmup is not None:
-        d["warmup_epochs"] = warmup
-    if args.save and args.kfold:
+    d: dict[str, Any] = {name: getattr(args, name) for name in specs() if name != "schedule" and hasattr(args, name)}
+    if args.optimizer:
+        d["optimizers"] = unique_choices(args.optimizer)  # labels: adam, adam#2 … where a name repeats
+    if args.schedule is not None:
+        d["schedule"], d["schedule_params"], warmup = args.schedule
+        if warmup is not None and "warmup_epochs" in d:
+            raise UsageError("The warm-up is given twice (--warmup-epochs and the schedule's warmup=): give it once")
+        if warmup is not None:
+            d["warmup_epochs"] = warmup
+    if args.save and d.get("kfold"):
         raise UsageError("--save stores the runs of one training; it does not apply to --kfold")
-    try:
-        return validate(TrainConfig.from_dict(d))
-    except ConfigError as exc:
-        raise ConfigError(_option_names(str(exc))) from None
-
-
-def _option_names(message: str) -> str:
-    """``Invalid batch_size: 0 …`` → ``Invalid --batch-size: 0 …`` (the CLI user typed the option)."""
-    return re.sub(r"^Invalid (\w+):", lambda m: f"Invalid --{m.group(1).replace('_', '-')}:", message)
+    return validate(TrainConfig.from_dict(d))
 
 
 class _Printer:
@@ -169,18 +168,18 @@ def run(args: argparse.Namespace) -> int:
             "mean_loss": _num(s.mean_loss), "std_loss": _num(s.std_loss), "device": result.device,
         }
         metrics: list = list(result.folds)
-        trainer = None
+        trained = None
     else:
-        trainer = Trainer(config)
-        metrics = trainer.run(on_event)
+        trained = Trainer(config).run(on_event)
+        metrics = trained.metrics
         runs = [m.summary() for m in metrics]
         report = dict(runs[0]) if len(runs) == 1 else {"runs": runs, "device": runs[0]["device"]}
     report["seconds"] = time.perf_counter() - t0
     report["config"] = config.to_dict()
-    if args.save and trainer is not None:
+    if args.save and trained is not None:
         from optviz.training.checkpoint import save_checkpoint
 
-        save_checkpoint(args.save, trainer)
+        save_checkpoint(args.save, trained.config, trained.runs, trained.data)
     if args.csv:
         from optviz.training.checkpoint import write_metrics_csv
 

@@ -6,7 +6,7 @@ import functools
 
 from optviz.core.params import Spec
 
-DEVICE = Spec("device", "choice", "auto", choices=("auto", "cpu", "cuda"),
+DEVICE = Spec("device", "choice", "auto", choices=("auto", "cpu", "cuda"), title="Device",
               doc="auto: the faster device for the size at hand; cuda needs an NVIDIA GPU")
 
 

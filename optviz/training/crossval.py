@@ -15,7 +15,8 @@ import numpy as np
 
 from optviz.training.config import ConfigError, TrainConfig, validate
 from optviz.training.data import kfold_splits
-from optviz.training.events import CrossValFinished, Event, FoldFinished, RunMetrics
+from optviz.training.events import CrossValFinished, Event, FoldFinished
+from optviz.training.metrics import RunMetrics
 from optviz.training.trainer import Control, Trainer
 
 
@@ -40,10 +41,10 @@ def cross_validate(config: TrainConfig, on_event: Callable[[Event], None] | None
     for fold, splits in enumerate(kfold_splits(config)):
         if control.stopped:
             break
-        trainer = Trainer(dataclasses.replace(config, kfold=0), splits=splits, fold=fold)
-        metrics = trainer.run(emit, control)[0]
-        seconds += trainer.seconds
-        device = metrics.device
+        result = Trainer(dataclasses.replace(config, kfold=0), splits=splits, fold=fold).run(emit, control)
+        metrics = result.runs[0].metrics
+        seconds += result.seconds
+        device = result.device
         folds.append(metrics)
         last = metrics.epochs[-1] if metrics.epochs else None
         emit(FoldFinished(fold, last.val_loss if last else float("nan"), last.val_accuracy if last else float("nan")))

@@ -2,24 +2,30 @@
 
 ``load_dataset(config)`` gives a :class:`Dataset` of uint8 images; ``prepare(config)`` turns it into
 :class:`Splits` (train / validation / test, normalisation from the training split only); ``kfold_splits``
-gives the k splits of cross-validation; :class:`Loader` serves normalised batches.
+gives the k splits of cross-validation; :class:`Loader` serves normalised batches. :data:`DATASETS` is the
+registry (name → :class:`DatasetSpec`) that the config, the CLI and the panel read; to add a dataset, add an entry.
 """
 
 from __future__ import annotations
 
 import io
+import math
+import os
 from dataclasses import dataclass
-from typing import Iterator
+from typing import TYPE_CHECKING, Callable, Iterator
 
 import numpy as np
 import torch
 
 from optviz.resources import asset
-from optviz.training.config import TrainConfig, resolved_data_dir
 from optviz.training.readers import CIFAR10_CLASSES, DatasetError, read_cifar10, read_idx_pair
 from optviz.training.shapes import SHAPE_CLASSES, make_shapes
 
-__all__ = ["DatasetError", "Dataset", "Splits", "Loader", "load_dataset", "prepare", "kfold_splits", "split_indices"]
+if TYPE_CHECKING:
+    from optviz.training.config import TrainConfig
+
+__all__ = ["DatasetError", "Dataset", "DatasetSpec", "DATASETS", "Splits", "Loader", "load_dataset", "prepare",
+           "kfold_splits", "split_indices"]
 
 DIGITS = tuple(str(d) for d in range(10))
 FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
@@ -67,25 +73,78 @@ def load_mnist5k() -> Dataset:
     return Dataset("mnist5k", images[:, None], labels.astype(np.int64), DIGITS)
 
 
-def load_dataset(config: TrainConfig) -> Dataset:
-    """The dataset ``config`` names, read or generated; DatasetError names a missing or malformed file."""
-    folder = resolved_data_dir(config)
-    if config.dataset == "mnist5k":
-        return load_mnist5k()
-    if config.dataset == "shapes":
-        images, labels = make_shapes(config.subset or SHAPES_DEFAULT_SIZE, config.seed)
-        return Dataset("shapes", images[:, None], labels, SHAPE_CLASSES)
-    if not folder:
-        raise DatasetError(f"Dataset {config.dataset} needs a data folder (--data-dir)")
-    if config.dataset in ("mnist", "fashion-mnist"):
+def _mnist5k(config: TrainConfig, folder: str | None) -> Dataset:
+    return load_mnist5k()
+
+
+def _shapes(config: TrainConfig, folder: str | None) -> Dataset:
+    images, labels = make_shapes(config.subset or SHAPES_DEFAULT_SIZE, config.seed)
+    return Dataset("shapes", images[:, None], labels, SHAPE_CLASSES)
+
+
+def _idx(classes: tuple[str, ...]) -> Callable[[TrainConfig, str | None], Dataset]:
+    def load(config: TrainConfig, folder: str | None) -> Dataset:
         train_x, train_y = read_idx_pair(folder, "train")
         test_x, test_y = read_idx_pair(folder, "t10k")
-        classes = DIGITS if config.dataset == "mnist" else FASHION_CLASSES
         return Dataset(config.dataset, train_x[:, None], train_y, classes, test_x[:, None], test_y)
-    if config.dataset == "cifar10":
-        train_x, train_y, test_x, test_y = read_cifar10(folder)
-        return Dataset("cifar10", train_x, train_y, CIFAR10_CLASSES, test_x, test_y)
-    raise DatasetError(f"Unknown dataset {config.dataset!r}")
+
+    return load
+
+
+def _cifar10(config: TrainConfig, folder: str | None) -> Dataset:
+    train_x, train_y, test_x, test_y = read_cifar10(folder)
+    return Dataset(config.dataset, train_x, train_y, CIFAR10_CLASSES, test_x, test_y)
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """A registry entry: a name, the title a form shows, where its files are, and its loader."""
+
+    name: str
+    title: str
+    needs_folder: bool  # read from files in a folder (``data_dir``, else ``default_dir``)
+    default_dir: str | None  # where a system package puts the files, used when no folder is named
+    own_test_split: bool  # the files hold a test split (``test_fraction`` then applies only with a subset)
+    loader: Callable[[TrainConfig, str | None], Dataset]  # (config, folder) → Dataset; DatasetError if unreadable
+    doc: str = ""
+    package: str = ""  # the Debian/Ubuntu package that fills default_dir
+    image_shape: tuple[int, int, int] = (1, 28, 28)  # (C, H, W) of every image, what the models are built for
+
+    def folder(self, data_dir: str | None) -> str | None:
+        """The folder the files are read from: ``data_dir`` (``~`` expanded), else the default, else None."""
+        if data_dir:
+            return os.path.expanduser(data_dir)
+        return self.default_dir if self.needs_folder else None
+
+
+DATASETS: dict[str, DatasetSpec] = {d.name: d for d in (
+    DatasetSpec("mnist5k", "MNIST 5k (shipped)", False, None, False, _mnist5k,
+                doc="5,000 MNIST digits shipped with optviz"),
+    DatasetSpec("shapes", "Shapes (generated)", False, None, False, _shapes,
+                doc=f"generated 28×28 shapes ({', '.join(SHAPE_CLASSES)}); {SHAPES_DEFAULT_SIZE} without a subset"),
+    DatasetSpec("fashion-mnist", "Fashion-MNIST", True, "/usr/share/datasets/fashion-mnist", True,
+                _idx(FASHION_CLASSES), doc="Zalando's clothes, IDX files (gzipped or not)",
+                package="dataset-fashion-mnist"),
+    DatasetSpec("mnist", "MNIST (folder)", True, None, True, _idx(DIGITS), doc="MNIST's IDX files (gzipped or not)"),
+    DatasetSpec("cifar10", "CIFAR-10 (folder)", True, None, True, _cifar10,
+                doc="CIFAR-10's python batches (the folder or its cifar-10-batches-py)", image_shape=(3, 32, 32)),
+)}
+
+
+def load_dataset(config: TrainConfig) -> Dataset:
+    """The dataset ``config`` names, read or generated; DatasetError names a missing or malformed file."""
+    spec = DATASETS.get(config.dataset)
+    if spec is None:
+        raise DatasetError(f"Unknown dataset {config.dataset!r} (allowed: {', '.join(DATASETS)})")
+    folder = spec.folder(config.data_dir)
+    if spec.needs_folder and not folder:
+        raise DatasetError(f"Dataset {config.dataset} needs a data folder (--data-dir)")
+    ds = spec.loader(config, folder)
+    for images in (ds.images, ds.test_images):
+        if images is not None and images.shape[1:] != spec.image_shape:
+            raise DatasetError(f"{folder or spec.name}: images of shape {images.shape[1:]} "
+                               f"(expected {spec.image_shape}, channels × height × width, for {spec.title})")
+    return ds
 
 
 def split_indices(n: int, fractions: tuple[float, ...], seed: int) -> list[np.ndarray]:
@@ -112,7 +171,7 @@ def _pool_and_test(ds: Dataset, config: TrainConfig) -> tuple[np.ndarray, np.nda
     rng = np.random.default_rng(config.seed)
     if ds.test_images is None:
         x, y = ds.images, ds.labels
-        if config.subset is not None and config.dataset != "shapes" and config.subset < len(y):
+        if config.subset is not None and config.subset < len(y):
             keep = np.sort(rng.permutation(len(y))[:config.subset])
             x, y = x[keep], y[keep]
         pool, test = split_indices(len(y), (1 - config.test_fraction, config.test_fraction), config.seed)
@@ -133,9 +192,87 @@ def _splits(classes: tuple[str, ...], train, val, test) -> Splits:
     return Splits(train, val, test, classes, mean, std)
 
 
+def split_sizes(n: int, n_test: int | None, subset: int | None, val_fraction: float,
+                test_fraction: float) -> tuple[int, int, int]:
+    """(train, validation, test) sizes that :func:`prepare` gives for ``n`` samples and a dataset's own ``n_test``."""
+    if n_test is None:
+        n = n if subset is None else min(n, subset)
+        test = int(round(test_fraction * n))
+        pool = n - test
+        val = int(round(val_fraction / (1 - test_fraction) * pool))
+    else:
+        test, pool = n_test, n
+        if subset is not None and subset < n + n_test:
+            test = int(round(subset * test_fraction))
+            test, pool = min(n_test, test), min(n, subset - test)
+        val = int(round(val_fraction * pool))
+    return pool - val, val, test
+
+
+def _least_int(ok: Callable[[int], bool], lo: int, hi: int) -> int | None:
+    """The smallest integer in [lo, hi] where the monotone ``ok`` holds, or None."""
+    if not ok(hi):
+        return None
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if ok(mid) else (mid, hi)
+    return lo if ok(lo) else hi
+
+
+def _least_fraction(ok: Callable[[float], bool], hi: float) -> float | None:
+    """A short decimal just above where the monotone ``ok`` starts to hold in (0, hi], or None."""
+    if hi <= 0 or not ok(hi):
+        return None
+    lo = 0.0
+    for _ in range(60):
+        mid = (lo + hi) / 2
+        lo, hi = (lo, mid) if ok(mid) else (mid, hi)
+    unit = 10.0 ** (math.floor(math.log10(hi)) - 1)  # two significant digits, rounded up; more if those fail
+    short = (round(math.ceil(hi / (unit / 10**d)) * (unit / 10**d), 12) for d in range(8))
+    return next((f for f in short if ok(f)), hi)
+
+
+def _refuse_empty_splits(config: TrainConfig, ds: Dataset, kfold: int = 0) -> None:
+    """DatasetError, before any work, when a split would be empty, with the subset or fractions that would do."""
+    n, n_test = len(ds.labels), None if ds.test_labels is None else len(ds.test_labels)
+    total, vf, tf = n + (n_test or 0), config.val_fraction, config.test_fraction
+
+    def fits(sizes: tuple[int, int, int]) -> bool:
+        train, val, test = sizes
+        return test >= 1 and (train + val >= kfold if kfold else min(train, val) >= 1)
+
+    sizes = split_sizes(n, n_test, config.subset, vf, tf)
+    if fits(sizes):
+        return
+    hints = []
+    need = _least_int(lambda m: fits(split_sizes(n, n_test, m, vf, tf)), 1, total)
+    if need is not None:
+        hints.append(f"--subset ≥ {need}")
+    if not sizes[1] and not kfold:
+        least = _least_fraction(lambda f: split_sizes(n, n_test, config.subset, f, tf)[1] >= 1, 0.999 - tf)
+        if least is not None and least + tf < 1 and fits(split_sizes(n, n_test, config.subset, least, tf)):
+            hints.append(f"--val-fraction ≥ {least:g}")
+    if not sizes[2]:
+        least = _least_fraction(lambda f: split_sizes(n, n_test, config.subset, vf, f)[2] >= 1, 0.999 - vf)
+        if least is not None and vf + least < 1 and fits(split_sizes(n, n_test, config.subset, vf, least)):
+            hints.append(f"--test-fraction ≥ {least:g}")
+    if kfold:
+        parts = "test split" if not sizes[2] else f"folds of {kfold}-fold cross-validation"
+        got = f"{sizes[0] + sizes[1]} samples to fold and {sizes[2]} to test"
+    else:
+        empty = [name for name, size in zip(("training", "validation", "test"), sizes) if not size]
+        parts = " and ".join(empty) + (" splits" if len(empty) > 1 else " split")
+        got = f"{sizes[0]} training, {sizes[1]} validation and {sizes[2]} test samples"
+    raise DatasetError(f"The {parts} would be empty: {got} of {total} (subset {config.subset or 'all'}, "
+                       f"val_fraction {vf:g}, test_fraction {tf:g}); needs {' or '.join(hints) or 'more samples'}")
+
+
 def prepare(config: TrainConfig, dataset: Dataset | None = None) -> Splits:
-    """Train / validation / test splits for ``config``: seeded, disjoint, normalisation from train only."""
+    """Train / validation / test splits for ``config``: seeded, disjoint, normalisation from train only.
+
+    DatasetError up front when a split would be empty, saying what subset or fraction would fill it."""
     ds = dataset or load_dataset(config)
+    _refuse_empty_splits(config, ds)
     x, y, tx, ty = _pool_and_test(ds, config)
     val_fraction = config.val_fraction / (1 - config.test_fraction) if ds.test_images is None else config.val_fraction
     train, val = split_indices(len(y), (1 - val_fraction, val_fraction), config.seed + 1)
@@ -145,10 +282,9 @@ def prepare(config: TrainConfig, dataset: Dataset | None = None) -> Splits:
 def kfold_splits(config: TrainConfig, dataset: Dataset | None = None) -> Iterator[Splits]:
     """The k splits of k-fold cross-validation: each fold is the validation set once, the others train."""
     ds = dataset or load_dataset(config)
+    _refuse_empty_splits(config, ds, config.kfold)
     x, y, tx, ty = _pool_and_test(ds, config)
     k = config.kfold
-    if len(y) < k:
-        raise DatasetError(f"Cannot make {k} folds from {len(y)} samples")
     folds = np.array_split(np.random.default_rng(config.seed + 1).permutation(len(y)), k)
     for i in range(k):
         train = np.sort(np.concatenate([f for j, f in enumerate(folds) if j != i]))

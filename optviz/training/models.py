@@ -3,23 +3,30 @@
 Every model names its layers readably (``conv1``, ``stage2.0.conv1``, ``classifier``); :func:`layer_names` lists
 the conv and linear layers input → output, the layers whose gradient norms the trainer reports. Weights keep
 PyTorch's default initialisation, so PlainNet shows the vanishing gradients the skips of ResNet avoid.
+:data:`MODELS` is the registry (name → :class:`ModelSpec`) that the config, the CLI and the panel read;
+:func:`build_model` dispatches through it.
 :func:`feature_maps` rebuilds a model from a CPU state-dict snapshot and returns every conv layer's output.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable, Mapping
 
 import numpy as np
 import torch
 from torch import nn
 
-from optviz.training.config import TrainConfig
+if TYPE_CHECKING:
+    from optviz.training.config import TrainConfig
+
+_ACTIVATIONS: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid, "gelu": nn.GELU}
+ACTIVATIONS = tuple(_ACTIVATIONS)
 
 
 def activation(name: str) -> nn.Module:
-    return {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid, "gelu": nn.GELU}[name]()
+    return _ACTIVATIONS[name]()
 
 
 def _norm2d(config: TrainConfig, channels: int) -> nn.Module:
@@ -125,17 +132,58 @@ class ResNet(nn.Module):
         return self.classifier(self.drop(torch.flatten(self.pool(x), 1)))
 
 
+@dataclass(frozen=True)
+class ModelSpec:
+    """A registry entry: a name, the title a form shows, its family and depth, and the builder."""
+
+    name: str
+    title: str
+    family: str  # "mlp", "lenet", "resnet" or "plain": the panel's model type
+    depth: int | None  # weighted layers, for the families that come in several depths
+    uses_width: bool  # whether TrainConfig.width changes the network
+    build: Callable[[TrainConfig, int, int, int], nn.Module]  # (config, in_channels, n_classes, image_size)
+    doc: str = ""
+
+
+FAMILY_TITLES = {"mlp": "MLP", "lenet": "LeNet-5", "resnet": "ResNet", "plain": "PlainNet (ResNet without skips)"}
+
+
+def _resnet(depth: int, skip: bool) -> ModelSpec:
+    family = "resnet" if skip else "plain"
+
+    def build(config: TrainConfig, in_channels: int, n_classes: int, image_size: int) -> nn.Module:
+        return ResNet(config, depth, skip, in_channels, n_classes)
+
+    doc = (f"{depth} weighted layers: a stem conv, three stages of {(depth - 2) // 6} two-conv blocks"
+           + (" with skips" if skip else ", no skips") + ", the classifier; base width channels")
+    return ModelSpec(f"{family}{depth}", f"{'ResNet' if skip else 'PlainNet'}-{depth}", family, depth, True, build,
+                     doc)
+
+
+MODELS: dict[str, ModelSpec] = {m.name: m for m in (
+    ModelSpec("mlp", "MLP", "mlp", None, True, mlp, doc="two hidden layers of 8 × width units"),
+    ModelSpec("lenet", "LeNet-5", "lenet", None, False, lenet,
+              doc="conv(6, 5×5) – pool – conv(16, 5×5) – pool – fc 120 – fc 84 – classifier"),
+    *(_resnet(d, skip) for skip in (True, False) for d in (8, 14, 20)),
+)}
+
+
+def find_model(family: str, depth: int | None = None) -> ModelSpec | None:
+    """The registry entry of ``family`` (at ``depth``, for the families with several depths), or None."""
+    return next((m for m in MODELS.values() if m.family == family and (m.depth is None or m.depth == depth)), None)
+
+
+def depths(family: str) -> tuple[int, ...]:
+    """The depths the registry has for ``family`` (empty for a family of one fixed depth)."""
+    return tuple(sorted(m.depth for m in MODELS.values() if m.family == family and m.depth is not None))
+
+
 def build_model(config: TrainConfig, in_channels: int, n_classes: int, image_size: int = 28) -> nn.Module:
     """The network ``config.model`` names, for ``in_channels``-channel square images of ``image_size`` pixels."""
-    name = config.model
-    if name == "mlp":
-        return mlp(config, in_channels, n_classes, image_size)
-    if name == "lenet":
-        return lenet(config, in_channels, n_classes, image_size)
-    if name.startswith(("resnet", "plain")):
-        skip = name.startswith("resnet")
-        return ResNet(config, int(name.removeprefix("resnet" if skip else "plain")), skip, in_channels, n_classes)
-    raise ValueError(f"Unknown model {name!r}")
+    spec = MODELS.get(config.model)
+    if spec is None:
+        raise ValueError(f"Unknown model {config.model!r} (allowed: {', '.join(MODELS)})")
+    return spec.build(config, in_channels, n_classes, image_size)
 
 
 def layers(model: nn.Module) -> list[tuple[str, nn.Module]]:

@@ -1,16 +1,47 @@
 """Readers for the standard dataset files: IDX (MNIST, Fashion-MNIST), gzipped or not, and CIFAR-10's
-"python version" batches. Every problem with a file is a :class:`DatasetError` naming the file and what was expected.
+"python version" batches. Every problem with a file is a one-line :class:`DatasetError` that names the file and
+what was expected; no other exception leaves a reader.
+
+Limits, each checked before the data it guards is read:
+
+* One file holds at most ``MAX_FILE_BYTES`` = 128 MiB once un-gzipped (the largest real ones: MNIST's training
+  images, 47 MB; a CIFAR-10 batch, 31 MB, about 47 MB re-pickled with protocol 2). gzip is decompressed as a
+  stream and never past what is needed, so a gzip bomb costs at most the bytes the reader was going to read anyway.
+* IDX: the header (magic number, type code, at most ``MAX_IDX_DIMS`` = 8 dimensions) is read first. The data size
+  it declares is computed exactly (a header cannot overflow it) and must be within the file limit; then exactly
+  that many bytes are read, one more byte shows whether anything follows, and anything that does is refused.
+* MNIST-format pairs: both headers are checked before either file's data is read: images uint8 (N, 28, 28) — the
+  size the shipped datasets have and the models are built for —, labels uint8 (N,), the same N, at least 1 image;
+  labels 0–9.
+* CIFAR-10 batches: the whole file (within the limit) is scanned opcode by opcode before it is unpickled: at most
+  ``MAX_PICKLE_OPS`` = 500,000 opcodes (a real batch has 30,000 to 120,000), every declared length inside the file,
+  memo indices no larger than the opcode count. Unpickling then builds dicts, lists, tuples, str, bytes, numbers and
+  numpy arrays and scalars of plain numeric dtypes (bool, int, uint, float; no object, string or structured dtypes),
+  through checked stand-ins for the few numpy and codecs functions a batch refers to. Nothing is imported and no
+  other class or function named in the file is called; the arrays of one file hold at most ``MAX_FILE_BYTES``
+  together. 'data' must be uint8 (N, 3072), 'labels' N integers 0–9; an empty batch is read, an empty test batch
+  or training set is refused.
 """
 
 from __future__ import annotations
 
 import gzip
 import io
+import math
 import os
 import pickle
+import pickletools
+import stat
+import struct
 import zlib
+from typing import BinaryIO
 
 import numpy as np
+
+MAX_FILE_BYTES = 128 * 2**20
+MAX_IDX_DIMS = 8
+MAX_PICKLE_OPS = 500_000
+_CHUNK = 2**20  # bytes per read
 
 
 class DatasetError(ValueError):
@@ -19,49 +50,117 @@ class DatasetError(ValueError):
 
 # IDX type codes → numpy big-endian dtypes (http://yann.lecun.com/exdb/mnist/, "THE IDX FILE FORMAT")
 _IDX_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+MNIST_IMAGE = (28, 28)
 
 
-def _read_bytes(path: str, what: str) -> bytes:
-    """The file's bytes, un-gzipped when it is gzipped (by content, not by name)."""
-    try:
-        with open(path, "rb") as fh:
-            raw = fh.read()
-    except FileNotFoundError:
-        raise DatasetError(f"{path}: file not found (expected {what})") from None
-    except OSError as exc:
-        raise DatasetError(f"{path}: cannot read ({exc.strerror or exc}; expected {what})") from None
-    if raw[:2] != b"\x1f\x8b":
-        return raw
-    try:
-        return gzip.decompress(raw)
-    except (OSError, EOFError, zlib.error) as exc:
-        raise DatasetError(f"{path}: damaged or truncated gzip data ({exc}; expected {what})") from None
+def brief(text: object, limit: int = 160) -> str:
+    """Foreign text (from a file, or a library's message about one) as one short printable line."""
+    out = "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text)[:limit])
+    return out + "…" if len(str(text)) > limit else out
+
+
+def _shape_text(shape: tuple[int, ...]) -> str:
+    return "×".join(str(s) for s in shape)
+
+
+class _Source:
+    """A dataset file opened for bounded reads, un-gzipped on the fly when it is gzipped (by content, not by name)."""
+
+    def __init__(self, path: str, what: str) -> None:
+        self.path, self.what = path, what
+        self.plain_size: int | None = None  # the file's size when it is not gzipped
+        self._file: BinaryIO | None = None
+        self._stream: BinaryIO | None = None
+
+    def fail(self, problem: str, expected: str | None = None) -> DatasetError:
+        return DatasetError(f"{self.path}: {problem} (expected {expected or self.what})")
+
+    def __enter__(self) -> _Source:
+        try:
+            info = os.stat(self.path)
+            if not stat.S_ISREG(info.st_mode):
+                raise self.fail("not a regular file")
+            self._file = open(self.path, "rb")
+            gzipped = self._file.read(2) == b"\x1f\x8b"
+            self._file.seek(0)
+        except FileNotFoundError:
+            raise self.fail("file not found") from None
+        except OSError as exc:
+            self.__exit__()
+            raise self.fail(f"cannot read ({brief(exc.strerror or exc)})") from None
+        if gzipped:
+            self._stream = gzip.GzipFile(fileobj=self._file, mode="rb")
+        else:
+            self._stream, self.plain_size = self._file, info.st_size
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._file is not None:
+            self._file.close()
+
+    def read(self, n: int) -> bytes:
+        """At most ``n`` bytes (fewer only at the end of the data); decompresses no further than that.
+
+        Read in chunks, as one ``read(n)`` would set aside ``n`` bytes before knowing how many there are."""
+        chunks: list[bytes] = []
+        try:
+            while n > 0:
+                chunk = self._stream.read(min(n, _CHUNK))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                n -= len(chunk)
+            return b"".join(chunks)
+        except (OSError, EOFError, zlib.error) as exc:
+            if self.plain_size is None:
+                raise self.fail(f"damaged or truncated gzip data ({brief(exc)})") from None
+            raise self.fail(f"cannot read ({brief(exc)})") from None
+
+
+# ---- IDX -----------------------------------------------------------------------------------------------------------
+
+def _idx_header(src: _Source, ndim: int | None) -> tuple[np.dtype, tuple[int, ...]]:
+    """The dtype and shape an IDX file declares, checked against ``ndim`` and the size limit; no data is read."""
+    head = src.read(4)
+    if len(head) < 4:
+        raise src.fail(f"truncated: {len(head)} bytes, too short for an IDX header")
+    if head[:2] != b"\x00\x00" or head[2] not in _IDX_TYPES or head[3] == 0:
+        raise src.fail(f"not an IDX file (bad magic number 0x{head.hex()})")
+    dims = head[3]
+    if ndim is not None and dims != ndim:
+        raise src.fail(f"has {dims} dimension{'s' if dims != 1 else ''}")
+    if dims > MAX_IDX_DIMS:
+        raise src.fail(f"has {dims} dimensions, more than the {MAX_IDX_DIMS} read")
+    raw = src.read(4 * dims)
+    if len(raw) < 4 * dims:
+        raise src.fail(f"truncated IDX header ({4 + len(raw)} bytes of the {4 + 4 * dims} it declares)")
+    shape = struct.unpack(f">{dims}I", raw)
+    dtype = np.dtype(_IDX_TYPES[head[2]])
+    size = math.prod(shape) * dtype.itemsize  # Python integers: no header can overflow them
+    if size > MAX_FILE_BYTES:
+        raise src.fail(f"header declares {_shape_text(shape)} values of {dtype.itemsize} byte(s), {size:,} bytes, "
+                       f"more than the limit of {MAX_FILE_BYTES:,}")
+    return dtype, shape
+
+
+def _idx_data(src: _Source, dtype: np.dtype, shape: tuple[int, ...]) -> np.ndarray:
+    """The data after a header read by :func:`_idx_header`: exactly the declared size, native byte order."""
+    need = math.prod(shape) * dtype.itemsize
+    data = src.read(need)
+    if len(data) < need:
+        raise src.fail(f"truncated: {len(data)} bytes of data, {need} needed for shape {shape}")
+    if src.read(1):
+        extra = "" if src.plain_size is None else f"{src.plain_size - 4 - 4 * len(shape) - need} "
+        raise src.fail(f"{extra or 'more '}bytes after the data, which should be exactly {need} for shape {shape}")
+    return np.frombuffer(data, dtype).reshape(shape).astype(dtype.newbyteorder("="))
 
 
 def read_idx(path: str, ndim: int | None = None) -> np.ndarray:
     """An IDX file as a numpy array (native byte order); ``ndim`` is the number of dimensions expected."""
     what = f"an IDX file with {ndim} dimension{'s' if ndim != 1 else ''}" if ndim else "an IDX file"
-    data = _read_bytes(path, what)
-    if len(data) < 4:
-        raise DatasetError(f"{path}: truncated: {len(data)} bytes, too short for an IDX header (expected {what})")
-    zero, code, dims = data[:2], data[2], data[3]
-    if zero != b"\x00\x00" or code not in _IDX_TYPES or dims == 0:
-        raise DatasetError(f"{path}: not an IDX file (bad magic number 0x{data[:4].hex()}; expected {what})")
-    if ndim is not None and dims != ndim:
-        raise DatasetError(f"{path}: has {dims} dimensions, expected {ndim} ({what})")
-    header = 4 + 4 * dims
-    if len(data) < header:
-        raise DatasetError(f"{path}: truncated IDX header ({len(data)} bytes, expected {header})")
-    shape = tuple(int(s) for s in np.frombuffer(data, ">u4", count=dims, offset=4))
-    dtype = np.dtype(_IDX_TYPES[code])
-    need = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-    have = len(data) - header
-    if have < need:
-        raise DatasetError(f"{path}: truncated: {have} bytes of data, expected {need} for shape {shape}")
-    if have > need:
-        raise DatasetError(f"{path}: {have - need} bytes after the data, expected exactly {need} for shape {shape}")
-    array = np.frombuffer(data, dtype, offset=header).reshape(shape)
-    return array.astype(dtype.newbyteorder("="))
+    with _Source(path, what) as src:
+        dtype, shape = _idx_header(src, ndim)
+        return _idx_data(src, dtype, shape)
 
 
 def find_file(folder: str, names: tuple[str, ...], what: str) -> str:
@@ -76,68 +175,221 @@ def find_file(folder: str, names: tuple[str, ...], what: str) -> str:
 
 def read_idx_pair(folder: str, split: str) -> tuple[np.ndarray, np.ndarray]:
     """MNIST-format images (N, 28, 28) uint8 and labels (N,) of ``split`` ("train" or "t10k") from ``folder``."""
-    img_path = find_file(folder, (f"{split}-images-idx3-ubyte", f"{split}-images.idx3-ubyte"),
-                         f"the {split} images as an IDX file of uint8, shape (N, 28, 28)")
-    lab_path = find_file(folder, (f"{split}-labels-idx1-ubyte", f"{split}-labels.idx1-ubyte"),
-                         f"the {split} labels as an IDX file of uint8, shape (N,)")
-    images, labels = read_idx(img_path, 3), read_idx(lab_path, 1)
-    if images.dtype != np.uint8 or labels.dtype != np.uint8:
-        bad = img_path if images.dtype != np.uint8 else lab_path
-        raise DatasetError(f"{bad}: holds {np.dtype(images.dtype if bad == img_path else labels.dtype)} values, "
-                           "expected unsigned bytes (type code 0x08)")
-    if len(images) != len(labels):
-        raise DatasetError(f"{lab_path}: {len(labels)} labels for {len(images)} images in {img_path}")
-    if labels.size and labels.max() > 9:
+    img_what = f"the {split} images as an IDX file of uint8, shape (N, 28, 28), N ≥ 1"
+    lab_what = f"the {split} labels as an IDX file of uint8, shape (N,), values 0–9"
+    img_path = find_file(folder, (f"{split}-images-idx3-ubyte", f"{split}-images.idx3-ubyte"), img_what)
+    lab_path = find_file(folder, (f"{split}-labels-idx1-ubyte", f"{split}-labels.idx1-ubyte"), lab_what)
+    with _Source(img_path, img_what) as img, _Source(lab_path, lab_what) as lab:
+        headers = {img: _idx_header(img, 3), lab: _idx_header(lab, 1)}
+        for src, (dtype, _) in headers.items():
+            if dtype != np.uint8:
+                raise src.fail(f"holds {dtype.newbyteorder('=')} values, not unsigned bytes (type code 0x08)")
+        n, *size = headers[img][1]
+        if tuple(size) != MNIST_IMAGE:
+            raise img.fail(f"images of {_shape_text(tuple(size))} pixels")
+        if n == 0:
+            raise img.fail("no images")
+        if headers[lab][1][0] != n:
+            raise lab.fail(f"{headers[lab][1][0]} labels for {n} images in {img_path}", "one label per image")
+        images, labels = _idx_data(img, *headers[img]), _idx_data(lab, *headers[lab])
+    if labels.max() > 9:
         raise DatasetError(f"{lab_path}: label {int(labels.max())} out of range (expected digits 0–9)")
     return images, labels.astype(np.int64)
 
 
+# ---- CIFAR-10 ------------------------------------------------------------------------------------------------------
+
+_PLAIN_DTYPES = {"b1", "i1", "i2", "i4", "i8", "u1", "u2", "u4", "u8", "f2", "f4", "f8"}
+
+
+class _NotCallable:
+    """What the pickle's "numpy.ndarray" resolves to: only _reconstruct accepts it; calling it is refused."""
+
+    def __call__(self, *args: object) -> None:
+        raise _refuse("refusing to call numpy.ndarray")
+
+
+_NDARRAY = _NotCallable()
+_MEMO_PUTS = {"PUT", "BINPUT", "LONG_BINPUT"}
+
+
+def _refuse(problem: str) -> pickle.UnpicklingError:
+    return pickle.UnpicklingError(problem)
+
+
+def _dtype(spec: object, *_: object) -> np.dtype:
+    """numpy.dtype as numpy pickles it, for plain numeric types only; always a fresh copy (BUILD may alter it)."""
+    if isinstance(spec, bytes):
+        spec = spec.decode("latin-1")
+    if not isinstance(spec, str) or spec.lstrip("<>|=") not in _PLAIN_DTYPES:
+        raise _refuse(f"refusing dtype {brief(repr(spec), 40)}")
+    return np.dtype(spec, False, True)
+
+
+def _check_array(shape: object, dtype: object, raw: object) -> int:
+    """The byte size of an array about to be built from ``raw``, after checking all three; else UnpicklingError."""
+    if not (isinstance(dtype, np.dtype) and dtype.kind in "biuf" and dtype.fields is None and dtype.subdtype is None
+            and not dtype.hasobject and 0 < dtype.itemsize <= 8):
+        raise _refuse(f"refusing array dtype {brief(dtype, 60)}")
+    if not (isinstance(shape, tuple) and len(shape) <= MAX_IDX_DIMS
+            and all(type(s) is int and s >= 0 for s in shape)):
+        raise _refuse("malformed array shape")
+    size = math.prod(shape) * dtype.itemsize
+    if not isinstance(raw, (bytes, bytearray)) or len(raw) != size:
+        raise _refuse(f"array data does not match shape {brief(shape, 60)}")
+    return size
+
+
+class _Budget:
+    """The bytes the stand-ins may still build for one file: reusing one big string many times cannot add up."""
+
+    def __init__(self, left: int) -> None:
+        self.left = left
+
+    def charge(self, n: int) -> None:
+        self.left -= n
+        if self.left < 0:
+            raise _refuse(f"arrays and strings of more than {MAX_FILE_BYTES:,} bytes")
+
+
+class _CheckedArray(np.ndarray):
+    """numpy's array reconstruction with the state checked before numpy sees it."""
+
+    budget: _Budget
+
+    def __setstate__(self, state: object) -> None:
+        if not (isinstance(state, tuple) and len(state) in (4, 5)):
+            raise _refuse("malformed array state")
+        shape, dtype, _, raw = state[-4:]
+        self.budget.charge(_check_array(shape, dtype, raw))
+        super().__setstate__(state)
+
+
 class _SafeUnpickler(pickle.Unpickler):
-    """Unpickles plain containers and numpy arrays only: a CIFAR batch must not run code."""
+    """Resolves the names a CIFAR batch uses to checked stand-ins; imports nothing and calls nothing else."""
 
-    _ALLOWED = {
-        ("numpy", "ndarray"), ("numpy", "dtype"),
-        ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
-        ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
-        ("numpy.core.numeric", "_frombuffer"), ("numpy._core.numeric", "_frombuffer"),
-        ("_codecs", "encode"), ("collections", "OrderedDict"),
-    }
+    def __init__(self, data: bytes) -> None:
+        super().__init__(io.BytesIO(data), encoding="bytes")
+        self.budget = _Budget(MAX_FILE_BYTES)
+        self.names = {("numpy", "ndarray"): _NDARRAY, ("numpy", "dtype"): _dtype,
+                      ("_codecs", "encode"): self._encode,
+                      ("__builtin__", "bytes"): self._empty_bytes, ("builtins", "bytes"): self._empty_bytes}
+        for core in ("numpy.core", "numpy._core"):
+            self.names[(f"{core}.multiarray", "_reconstruct")] = self._reconstruct
+            self.names[(f"{core}.multiarray", "scalar")] = self._scalar
+            self.names[(f"{core}.numeric", "_frombuffer")] = self._frombuffer
 
-    def find_class(self, module: str, name: str):
-        if (module, name) in self._ALLOWED:
-            return super().find_class(module, name)
-        raise pickle.UnpicklingError(f"refusing to load {module}.{name}")
+    def find_class(self, module: str, name: str) -> object:
+        found = self.names.get((module, name))
+        if found is None:
+            raise _refuse(f"refusing to load {brief(module, 60)}.{brief(name, 60)}")
+        return found
+
+    def _reconstruct(self, cls: object, shape: object, typecode: object) -> np.ndarray:
+        if cls is not _NDARRAY or shape != (0,) or typecode not in (b"b", "b"):
+            raise _refuse("unexpected array reconstruction")
+        array = np.ndarray.__new__(_CheckedArray, (0,), np.int8)
+        array.budget = self.budget
+        return array
+
+    def _frombuffer(self, buf: object, dtype: object, shape: object, order: object) -> np.ndarray:
+        self.budget.charge(_check_array(shape, dtype, buf))
+        if order not in ("C", "F"):
+            raise _refuse("malformed array order")
+        return np.frombuffer(buf, dtype).reshape(shape, order=order)
+
+    def _scalar(self, dtype: object, raw: object) -> np.generic:
+        _check_array((), dtype, raw)
+        return np.frombuffer(raw, dtype)[0]
+
+    def _encode(self, text: object, encoding: object = "utf-8") -> bytes:
+        if not isinstance(text, str) or encoding not in ("latin1", "latin-1"):
+            raise _refuse("unexpected _codecs.encode")
+        self.budget.charge(len(text))
+        return text.encode("latin-1")
+
+    @staticmethod
+    def _empty_bytes(*args: object) -> bytes:
+        if args:  # bytes(n) would make n zero bytes
+            raise _refuse("unexpected bytes(…)")
+        return b""
 
 
-def _unpickle(path: str, what: str) -> dict:
-    data = _read_bytes(path, what)
+def _scan_pickle(src: _Source, data: bytes) -> None:
+    """Refuses a pickle whose opcodes are malformed, too many, declare lengths past the end or memo slots far out."""
+    problem = None
     try:
-        obj = _SafeUnpickler(io.BytesIO(data), encoding="bytes").load()
+        for count, (op, arg, _) in enumerate(pickletools.genops(data)):
+            if count >= MAX_PICKLE_OPS:
+                problem = f"more than {MAX_PICKLE_OPS:,} pickle opcodes"
+            elif op.name in _MEMO_PUTS and not 0 <= arg <= count:
+                problem = f"pickle memo index {arg} out of range"
+            if problem:
+                break
+    except ValueError as exc:
+        problem = f"not a readable pickle ({brief(exc)})"
+    if problem:
+        raise src.fail(problem)
+
+
+def _unpickle(src: _Source) -> dict:
+    if src.plain_size is not None and src.plain_size > MAX_FILE_BYTES:
+        raise src.fail(f"{src.plain_size:,} bytes, more than the limit of {MAX_FILE_BYTES:,}")
+    data = src.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        raise src.fail(f"more than the limit of {MAX_FILE_BYTES:,} bytes once un-gzipped")
+    _scan_pickle(src, data)
+    try:
+        obj = _SafeUnpickler(data).load()
     except Exception as exc:  # noqa: BLE001 — any unpickling failure means the file is not a CIFAR batch
-        raise DatasetError(f"{path}: not a readable CIFAR-10 batch ({type(exc).__name__}: {exc}; expected {what})") \
-            from None
+        raise src.fail(f"not a readable CIFAR-10 batch ({type(exc).__name__}: {brief(exc)})") from None
     if not isinstance(obj, dict):
-        raise DatasetError(f"{path}: holds a {type(obj).__name__}, expected a dict ({what})")
-    return {k.decode() if isinstance(k, bytes) else k: v for k, v in obj.items()}
+        raise src.fail(f"holds {_describe(obj)}, not a dict")
+    return {k.decode("latin-1") if isinstance(k, bytes) else k: v for k, v in obj.items()}
+
+
+def _describe(value: object) -> str:
+    if isinstance(value, np.ndarray):
+        return f"a {value.dtype} array of shape {value.shape}"
+    if type(value) is int or isinstance(value, np.integer):
+        return str(value) if abs(value) < 10**9 else "a large integer"
+    return f"a {type(value).__name__}"
+
+
+def _labels(src: _Source, labels: object, n: int) -> np.ndarray:
+    """'labels' as int64, checked: a list of n ints (as the originals) or a 1-D integer array, values 0–9."""
+    expected = f"{n} integers 0–9, one per row of 'data'"
+    if isinstance(labels, np.ndarray):
+        labels = np.asarray(labels)
+        if labels.shape != (n,) or labels.dtype.kind not in "iu":
+            raise src.fail(f"'labels' is {_describe(labels)}", expected)
+        bad = np.flatnonzero((labels < 0) | (labels > 9))
+    elif isinstance(labels, (list, tuple)):
+        if len(labels) != n:
+            raise src.fail(f"'labels' has {len(labels)} entries", expected)
+        bad = [i for i, v in enumerate(labels)
+               if not ((type(v) is int or isinstance(v, np.integer)) and 0 <= v <= 9)][:1]
+    else:
+        raise src.fail(f"'labels' is {_describe(labels)}", expected)
+    if len(bad):
+        raise src.fail(f"label {int(bad[0])} is {_describe(labels[int(bad[0])])}", expected)
+    return np.array(labels, np.int64)
 
 
 def read_cifar_batch(path: str) -> tuple[np.ndarray, np.ndarray]:
     """One CIFAR-10 python batch: images (N, 3, 32, 32) uint8 and labels (N,) int64."""
-    what = "a CIFAR-10 python batch: a pickled dict with 'data' (N, 3072) uint8 and 'labels' (N,)"
-    batch = _unpickle(path, what)
-    data, labels = batch.get("data"), batch.get("labels")
-    if data is None or labels is None:
-        raise DatasetError(f"{path}: missing key {'data' if data is None else 'labels'} (expected {what})")
-    data = np.asarray(data)
-    labels = np.asarray(labels)
-    if data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3072:
-        raise DatasetError(f"{path}: 'data' is {data.dtype} with shape {data.shape}, expected uint8 (N, 3072)")
-    if labels.shape != (len(data),) or not np.issubdtype(labels.dtype, np.integer):
-        raise DatasetError(f"{path}: 'labels' has shape {labels.shape}, expected {len(data)} integers")
-    bad = labels[(labels < 0) | (labels > 9)]
-    if bad.size:
-        raise DatasetError(f"{path}: label {int(bad[0])} out of range (expected 0–9)")
-    return data.reshape(-1, 3, 32, 32), labels.astype(np.int64)
+    what = "a CIFAR-10 python batch: a pickled dict with 'data' uint8 (N, 3072) and 'labels' N integers 0–9"
+    with _Source(path, what) as src:
+        batch = _unpickle(src)
+        for key in ("data", "labels"):
+            if key not in batch:
+                raise src.fail(f"missing key {key!r}")
+        data = batch["data"]
+        if not (isinstance(data, np.ndarray) and data.dtype == np.uint8 and data.ndim == 2
+                and data.shape[1] == 3072):
+            raise src.fail(f"'data' is {_describe(data)}", "uint8 (N, 3072)")
+        labels = _labels(src, batch["labels"], len(data))
+    return np.array(data, np.uint8, order="C").reshape(-1, 3, 32, 32), labels
 
 
 CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
@@ -149,7 +401,13 @@ def read_cifar10(folder: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.nd
     if not os.path.isfile(os.path.join(folder, "data_batch_1")) and os.path.isdir(inner):
         folder = inner
     parts = [read_cifar_batch(os.path.join(folder, f"data_batch_{i}")) for i in range(1, 6)]
-    test_x, test_y = read_cifar_batch(os.path.join(folder, "test_batch"))
+    test_path = os.path.join(folder, "test_batch")
+    test_x, test_y = read_cifar_batch(test_path)
+    if not len(test_y):
+        raise DatasetError(f"{test_path}: holds no images (expected the test split, at least 1 image)")
+    if not sum(len(p[1]) for p in parts):
+        raise DatasetError(f"{os.path.join(folder, 'data_batch_1')}…5: hold no images "
+                           "(expected the training split, at least 1 image)")
     train_x = np.concatenate([p[0] for p in parts])
     train_y = np.concatenate([p[1] for p in parts])
     return train_x, train_y, test_x, test_y

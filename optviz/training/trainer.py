@@ -8,7 +8,7 @@ Public API (no Qt; the training tab runs it in a worker thread)::
     config = TrainConfig(model="lenet", optimizers=(OptimizerChoice("adam"), OptimizerChoice("sgd", {"lr": 0.1})))
     control = Control()                       # keep it in the GUI thread
     trainer = Trainer(config)                 # ConfigError (a ValueError, one line) if the config cannot run
-    metrics = trainer.run(on_event, control)  # in the worker; blocks until the run ends; list[RunMetrics]
+    result = trainer.run(on_event, control)   # in the worker; blocks until the run ends; a TrainResult
 
     control.pause(); control.resume(); control.stop()   # from any thread; honoured between batches
 
@@ -38,9 +38,11 @@ Around it:
   ``run = fold``, plus ``FoldFinished`` per fold and ``CrossValFinished`` (mean ± std) at the end.
 - ``models.feature_maps(config, pictures.weights, pictures.images[i], mean=started.mean, std=started.std)`` →
   ``[(conv layer name, (C, h, w) float32)]``, on the CPU, in a worker.
-- After ``run``: ``trainer.runs`` holds the models and optimizers, ``trainer.metrics`` the :class:`RunMetrics`;
-  ``checkpoint.save_checkpoint(path, trainer)`` / ``load_checkpoint(path)`` and
-  ``checkpoint.write_metrics_csv(path, trainer.metrics)``.
+- ``run`` returns a frozen :class:`~optviz.training.results.TrainResult`: the config, the data statistics and per
+  run a :class:`~optviz.training.results.RunResult` (CPU copies of the weights and optimizer state, and the
+  run's :class:`~optviz.training.metrics.RunMetrics`). It holds no live model and can cross threads;
+  ``checkpoint.save_checkpoint(path, result.config, result.runs, result.data)`` / ``load_checkpoint(path)`` and
+  ``checkpoint.write_metrics_csv(path, result.metrics)``. ``trainer.runs`` keeps the live models (for tests).
 """
 
 from __future__ import annotations
@@ -55,8 +57,10 @@ import torch
 
 from optviz.training.config import TrainConfig, validate
 from optviz.training.data import Loader, Splits, prepare
-from optviz.training.events import EpochEvent, Event, RunFinished, RunMetrics, RunStarted
+from optviz.training.events import EpochEvent, Event, Pictures, RunFinished, RunStarted
+from optviz.training.metrics import RunMetrics
 from optviz.training.models import build_model
+from optviz.training.results import DataStats, RunResult, TrainResult, cpu_copy
 from optviz.training.runstate import RunState, confusion_matrix
 
 N_PICTURES = 16  # test images in the predictions grid
@@ -137,21 +141,20 @@ class Trainer:
         self.splits = splits
         self.device = pick_device(self.config.device)
         self.runs: list[RunState] = []
-        self.metrics: list[RunMetrics] = []
-        self.seconds = 0.0
+        self._metrics: list[RunMetrics] = []
 
-    def run(self, on_event: Callable[[Event], None] | None = None, control: Control | None = None) -> list[RunMetrics]:
+    def run(self, on_event: Callable[[Event], None] | None = None, control: Control | None = None) -> TrainResult:
+        """Train every run to its end; the events go to ``on_event`` as they happen (see the module docstring)."""
         cfg, control = self.config, control or Control()
         torch.manual_seed(cfg.seed)
         splits = self.splits = self.splits or prepare(cfg)
         loaders = self._loaders(splits)
         self._make_runs(splits, len(loaders["train"]))
-        self.metrics = [RunMetrics() for _ in self.runs]
+        self._metrics = [RunMetrics() for _ in self.runs]
         t0 = time.perf_counter()
 
         def emit(event: Event) -> None:
-            index = getattr(event, "run", 0) - (self.fold or 0)
-            self.metrics[index].add(event)
+            self._metrics[event.run - (self.fold or 0)].add(event)
             if on_event is not None:
                 on_event(event)
 
@@ -163,8 +166,13 @@ class Trainer:
         stopped = self._epochs(loaders, control)
         for r in self._live():
             self._finish(r, loaders, "stopped" if stopped else "finished")
-        self.seconds = time.perf_counter() - t0
-        return self.metrics
+        return self._result(splits, time.perf_counter() - t0)
+
+    def _result(self, splits: Splits, seconds: float) -> TrainResult:
+        runs = tuple(RunResult(r.label, r.status, r.step, cpu_copy(r.model.state_dict()),
+                               cpu_copy(r.optimizer.state_dict()), m) for r, m in zip(self.runs, self._metrics))
+        data = DataStats(tuple(splits.classes), tuple(splits.mean), tuple(splits.std), tuple(splits.image_shape))
+        return TrainResult(self.config, data, runs, describe_device(self.device), seconds)
 
     # ---- setup ----------------------------------------------------------------------------------------------
 
@@ -240,7 +248,7 @@ class Trainer:
                               time.perf_counter() - self._t0))
         self._emit(self._pictures(r, epoch))
 
-    def _pictures(self, r: RunState, epoch: int):
+    def _pictures(self, r: RunState, epoch: int) -> Pictures:
         shown = self._shown
         return r.pictures(epoch, shown.images, shown.normalise(shown.images), shown.labels)
 

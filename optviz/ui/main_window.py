@@ -84,11 +84,15 @@ class MainWindow(QMainWindow):
         fit_action = QAction("&Fit to surface", self, shortcut=QKeySequence("Ctrl+0"))
         fit_action.triggered.connect(self.playground.surface_view.fit_to_surface)
         view_menu.addAction(fit_action)
+        self.saddles_action = QAction("Show &saddle points", self, checkable=True, checked=True)
+        self.saddles_action.setToolTip("Mark the saddle points of the surface (crosses)")
+        self.saddles_action.toggled.connect(self.playground.surface_view.set_saddles_visible)
+        view_menu.addAction(self.saddles_action)
 
     # -- sessions ---------------------------------------------------------------------------------------------
     def current_session(self) -> Session:
         """The playground's session with the training tab's configuration under "training"."""
-        return self.playground.session().with_(training=self.training.config_dict())
+        return self.playground.session().with_(training=self.training.config())
 
     def open_session(self, path: str | Path) -> bool:
         """Open a session file; a bad file shows a message and changes nothing."""

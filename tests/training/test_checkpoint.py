@@ -22,9 +22,9 @@ from optviz.training.trainer import Trainer
 def test_checkpoint_round_trip(tiny: TrainConfig, tmp_path: Path) -> None:
     config = dataclasses.replace(tiny, optimizers=(OptimizerChoice("adam"), OptimizerChoice("momentum")))
     trainer = Trainer(config)
-    trainer.run()
+    result = trainer.run()
     path = tmp_path / "run.pt"
-    save_checkpoint(str(path), trainer)
+    save_checkpoint(str(path), result.config, result.runs, result.data)
     ck = load_checkpoint(str(path))
     assert ck.config == trainer.config and ck.classes == tuple("0123456789") and ck.image_shape == (1, 28, 28)
     assert [r["label"] for r in ck.runs] == ["adam", "momentum"]
@@ -37,9 +37,35 @@ def test_checkpoint_round_trip(tiny: TrainConfig, tmp_path: Path) -> None:
         assert type(opt) is type(run.optimizer)
         assert opt.state_dict()["state"].keys() == run.optimizer.state_dict()["state"].keys()
     metrics = ck.metrics(1)
-    assert metrics.batch_loss == trainer.metrics[1].batch_loss
-    np.testing.assert_array_equal(metrics.finished.confusion, trainer.metrics[1].finished.confusion)
-    assert metrics.epochs == trainer.metrics[1].epochs
+    np.testing.assert_array_equal(metrics.batch_loss, result.metrics[1].batch_loss)
+    np.testing.assert_array_equal(metrics.grad_norms, result.metrics[1].grad_norms)
+    np.testing.assert_array_equal(metrics.finished.confusion, result.metrics[1].finished.confusion)
+    assert metrics.epochs == result.metrics[1].epochs and metrics.summary() == result.metrics[1].summary()
+
+
+def test_one_run_of_a_race_saved_alone(tiny: TrainConfig, tmp_path: Path) -> None:
+    config = dataclasses.replace(tiny, optimizers=(OptimizerChoice("adam"), OptimizerChoice("momentum")))
+    result = Trainer(config).run()
+    alone = result.alone(1)
+    save_checkpoint(str(tmp_path / "one.pt"), alone.config, alone.runs, alone.data)
+    ck = load_checkpoint(str(tmp_path / "one.pt"))
+    assert ck.config.optimizers == (OptimizerChoice("momentum"),) and [r["label"] for r in ck.runs] == ["momentum"]
+    x = torch.randn(3, 1, 28, 28)
+    torch.testing.assert_close(ck.model(0)(x), result.model(1)(x))
+    with pytest.raises(ValueError, match="2 run"):
+        save_checkpoint(str(tmp_path / "bad.pt"), alone.config, result.runs, result.data)
+
+
+def test_a_checkpoint_of_the_old_metrics_layout_still_loads(tiny: TrainConfig, tmp_path: Path) -> None:
+    result = Trainer(tiny).run()
+    path = tmp_path / "old.pt"
+    save_checkpoint(str(path), result.config, result.runs, result.data)
+    data = torch.load(path, weights_only=True)
+    del data["runs"][0]["metrics"]["batch_accuracy"]  # files from before batch accuracies were recorded
+    torch.save(data, path)
+    metrics = load_checkpoint(str(path)).metrics(0)
+    assert len(metrics.batch_accuracy) == len(metrics.steps) and np.isnan(metrics.batch_accuracy).all()
+    np.testing.assert_array_equal(metrics.steps, result.metrics[0].steps)
 
 
 def test_not_a_checkpoint(tmp_path: Path) -> None:
@@ -54,16 +80,16 @@ def test_not_a_checkpoint(tmp_path: Path) -> None:
 
 
 def test_metrics_csv(tiny: TrainConfig, tmp_path: Path) -> None:
-    trainer = Trainer(dataclasses.replace(tiny, epochs=2))
-    metrics = trainer.run()
+    metrics = Trainer(dataclasses.replace(tiny, epochs=2)).run().metrics
     path = tmp_path / "m.csv"
     write_metrics_csv(str(path), metrics)
     with open(path, newline="") as fh:
         rows = list(csv.DictReader(fh))
     m = metrics[0]
-    assert len(rows) == 18 and [int(r["step"]) for r in rows] == m.steps
+    assert len(rows) == 18 and [int(r["step"]) for r in rows] == m.steps.tolist()
     assert [int(r["epoch"]) for r in rows] == [0] * 9 + [1] * 9
-    assert [float(r["batch_loss"]) for r in rows] == m.batch_loss
+    assert [float(r["batch_loss"]) for r in rows] == m.batch_loss.tolist()
+    assert [float(r["batch_accuracy"]) for r in rows] == m.batch_accuracy.tolist()
     assert [r["val_loss"] != "" for r in rows].count(True) == 2
     assert float(rows[8]["val_accuracy"]) == m.epochs[0].val_accuracy
     assert float(rows[0]["grad_norm:fc1"]) == m.grad_norms[0][0]

@@ -11,6 +11,8 @@ import pytest
 
 from training_files import write_idx_folder
 from optviz.cli import main
+from optviz.core.params import Spec
+from optviz.training.config import ConfigError, TrainConfig, specs
 
 TINY = ["--subset", "200", "--epochs", "1", "--model", "mlp", "--width", "4", "--device", "cpu"]
 
@@ -35,7 +37,7 @@ def test_json_race_and_kfold() -> None:
     race = optviz(*TINY, "--json", "--optimizer", "adam", "--optimizer", "sgd:lr=0.1", "--schedule", "cosine:warmup=0.5")
     assert race.returncode == 0, race.stderr
     runs = json.loads(race.stdout)["runs"]
-    assert [r["label"] for r in runs] == ["adam", "sgd:lr=0.1"] and all("test_accuracy" in r for r in runs)
+    assert [r["label"] for r in runs] == ["adam", "sgd"] and all("test_accuracy" in r for r in runs)
     folds = optviz(*TINY, "--json", "--kfold", "2")
     assert folds.returncode == 0, folds.stderr
     report = json.loads(folds.stdout)
@@ -55,11 +57,15 @@ def test_text_output_per_epoch(tmp_path: Path) -> None:
 @pytest.mark.parametrize("args, words", [
     (["--optimizer", "adamm"], "Unknown optimizer 'adamm'"),
     (["--optimizer", "adam:lr=-1"], "Invalid learning rate: -1"),
-    (["--batch-size", "0"], "Invalid --batch-size: 0"),
+    (["--batch-size", "0"], "argument --batch-size: Invalid batch size: 0 (allowed: an integer in [1, 65536])"),
+    (["--optimizer", "adam:weight_decay=0.1"], "(allowed: 0; a training has one weight decay for every optimizer"),
+    (["--optimizer", "adam", "--kfold", "2", "--save", "x.pt"], "--save stores the runs of one training"),
+    (["--warmup-epochs", "1", "--schedule", "cosine:warmup=1"], "The warm-up is given twice"),
+    (["--schedule", "step:gamma=0.5,gamma=0.2"], "Repeated schedule option 'gamma'"),
     (["--dataset", "mnist"], "needs a data folder"),
     (["--dataset", "mnist", "--data-dir", "."], "train-images-idx3-ubyte[.gz]: file not found"),
     (["--schedule", "step:gama=0.5"], "Unknown parameter 'gama' for schedule step"),
-    (["--model", "vgg"], "argument --model: invalid choice: 'vgg'"),
+    (["--model", "vgg"], "argument --model: Invalid model: 'vgg' (allowed: mlp, lenet, resnet8"),
 ])
 def test_bad_input_exits_2_with_one_line(args: list[str], words: str, tmp_path: Path, capsys, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)
@@ -74,3 +80,54 @@ def test_bad_input_in_a_subprocess_has_no_traceback(tmp_path: Path) -> None:
     assert result.stderr.strip().splitlines() == [
         f"optviz: error: {tmp_path}/train-images-idx3-ubyte[.gz]: file not found (expected the train images as an "
         "IDX file of uint8, shape (N, 28, 28))"]
+
+
+def _bad_values(spec: Spec) -> list:
+    """Values a spec refuses: past each end of its range, a fraction for an integer, an unknown choice."""
+    if spec.kind == "choice":
+        return ["nope"]
+    if spec.kind == "str":
+        return [""]
+    if spec.kind == "bool":
+        return ["maybe", 1]
+    out: list = [2.5] if spec.kind == "int" else []
+    if spec.high is not None:
+        out.append(spec.high if spec.high_open else spec.high * 2 + 1)
+    if spec.low is not None:
+        out.append(spec.low if spec.low_open else spec.low - 1)
+    return out + ([1] if spec.name == "kfold" else [])
+
+
+@pytest.mark.parametrize("name, value", [(n, v) for n, s in specs().items() for v in _bad_values(s)])
+def test_cli_and_session_files_refuse_the_same_values_with_the_same_message(name: str, value, capsys) -> None:
+    spec = specs()[name]
+    with pytest.raises(ConfigError) as info:
+        TrainConfig.from_dict({name: value})
+    message = str(info.value)
+    assert message.startswith(f"Invalid {spec.words}: ") and "(allowed: " in message
+    assert main(["train", *TINY, f"{spec.option}={value}"]) == 2
+    out, err = capsys.readouterr()
+    if spec.kind == "bool":  # a flag takes no value at all
+        assert out == "" and len(err.splitlines()) == 1 and spec.option in err
+    else:
+        assert out == "" and err == f"optviz: error: argument {spec.option}: {message}\n"
+
+
+def test_help_lists_every_setting(capsys) -> None:
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for spec in specs().values():
+        assert spec.option in text
+    for option in ("--optimizer", "--save", "--csv", "--json"):
+        assert option in text
+    assert "(an integer in [1, 65536]; default 32)" in text and "(0 (off) or an integer in [2, 100]; default 0)" in text
+
+
+def test_a_race_is_labelled_by_the_core_scheme() -> None:
+    from optviz.cli import _sub_parser
+    from optviz.commands.train import config_from_args
+
+    args = _sub_parser("train").parse_args(["train", "--optimizer", "adam", "--optimizer", "adam:lr=0.01",
+                                            "--optimizer", "sgd", "--device", "cpu"])
+    assert [c.label for c in config_from_args(args).optimizers] == ["adam", "adam#2", "sgd"]

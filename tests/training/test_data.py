@@ -12,8 +12,8 @@ import torch
 
 from training_files import idx_bytes, write_cifar_folder, write_idx_folder
 from optviz.training.config import TrainConfig
-from optviz.training.data import (Loader, channel_stats, kfold_splits, load_dataset, load_mnist5k, prepare,
-                                  split_indices)
+from optviz.training.data import (DATASETS, Loader, channel_stats, kfold_splits, load_dataset, load_mnist5k,
+                                  prepare, split_indices)
 from optviz.training.readers import DatasetError, read_cifar_batch, read_idx, read_idx_pair
 from optviz.training.shapes import SHAPE_CLASSES, make_shapes
 
@@ -69,7 +69,7 @@ def test_idx_bad_magic_and_wrong_dimensions(tmp_path: Path) -> None:
     path.write_bytes(b"\x12\x34\x08\x03" + bytes(20))
     assert "bad magic number 0x12340803" in one_error(lambda: read_idx(str(path), 3))
     path.write_bytes(idx_bytes(np.zeros(7, np.uint8)))
-    assert "has 1 dimensions, expected 3" in one_error(lambda: read_idx(str(path), 3))
+    assert "has 1 dimension (expected an IDX file with 3 dimensions)" in one_error(lambda: read_idx(str(path), 3))
 
 
 def test_idx_label_count_mismatch(tmp_path: Path) -> None:
@@ -114,6 +114,32 @@ def test_fashion_mnist_from_a_named_folder(tmp_path: Path) -> None:
     write_idx_folder(tmp_path, gz=True)
     ds = load_dataset(TrainConfig(dataset="fashion-mnist", data_dir=str(tmp_path)))
     assert ds.classes[0] == "T-shirt/top" and ds.images.shape == (120, 1, 28, 28)
+
+
+# ---- the registry -----------------------------------------------------------------------------------------------
+
+def test_the_registry_titles_and_facts() -> None:
+    assert {n: d.title for n, d in DATASETS.items()} == {
+        "mnist5k": "MNIST 5k (shipped)", "shapes": "Shapes (generated)", "fashion-mnist": "Fashion-MNIST",
+        "mnist": "MNIST (folder)", "cifar10": "CIFAR-10 (folder)"}
+    assert [n for n, d in DATASETS.items() if d.needs_folder] == ["fashion-mnist", "mnist", "cifar10"]
+    assert [n for n, d in DATASETS.items() if d.own_test_split] == ["fashion-mnist", "mnist", "cifar10"]
+    assert {n: d.default_dir for n, d in DATASETS.items() if d.default_dir} == {
+        "fashion-mnist": "/usr/share/datasets/fashion-mnist"}
+    assert all(d.name == n and d.doc for n, d in DATASETS.items())
+
+
+@pytest.mark.parametrize("name", ["fashion-mnist", "mnist", "cifar10"])
+def test_own_test_split_is_what_the_loader_gives(name: str, tmp_path: Path) -> None:
+    (write_cifar_folder if name == "cifar10" else write_idx_folder)(tmp_path)
+    ds = load_dataset(TrainConfig(dataset=name, data_dir=str(tmp_path)))
+    assert ds.name == name and (ds.test_images is not None) == DATASETS[name].own_test_split
+    assert load_dataset(TrainConfig(subset=30, dataset="shapes")).test_images is None
+
+
+def test_a_dataset_that_needs_a_folder_says_so() -> None:
+    assert "needs a data folder" in one_error(lambda: load_dataset(TrainConfig(dataset="mnist")))
+    assert "Unknown dataset 'nope'" in one_error(lambda: load_dataset(TrainConfig(dataset="nope")))
 
 
 # ---- shipped digits and shapes ----------------------------------------------------------------------------------

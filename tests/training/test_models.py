@@ -1,4 +1,4 @@
-"""Models: output shapes for 1- and 3-channel inputs, layer naming, skips, switches, feature maps."""
+"""Models: the registry, output shapes for 1- and 3-channel inputs, layer naming, skips, switches, feature maps."""
 
 from __future__ import annotations
 
@@ -9,8 +9,28 @@ import pytest
 import torch
 from torch import nn
 
-from optviz.training.config import MODELS, TrainConfig
-from optviz.training.models import build_model, feature_maps, layer_names
+from optviz.training.config import TrainConfig
+from optviz.training.models import FAMILY_TITLES, MODELS, build_model, depths, feature_maps, find_model, layer_names
+
+
+def test_the_registry_names_each_model_once_by_family_and_depth() -> None:
+    assert list(MODELS) == ["mlp", "lenet", "resnet8", "resnet14", "resnet20", "plain8", "plain14", "plain20"]
+    for name, spec in MODELS.items():
+        assert spec.name == name and spec.title and spec.doc and spec.family in FAMILY_TITLES
+        assert find_model(spec.family, spec.depth) is spec
+    assert depths("resnet") == depths("plain") == (8, 14, 20) and depths("lenet") == ()
+    assert find_model("lenet", 14) is MODELS["lenet"] and find_model("resnet", 9) is None
+    assert [m.name for m in MODELS.values() if not m.uses_width] == ["lenet"]
+
+
+def test_build_model_dispatches_through_the_registry(monkeypatch) -> None:
+    calls = []
+    toy = dataclasses.replace(MODELS["mlp"], name="toy", build=lambda *a: calls.append(a) or nn.Identity())
+    monkeypatch.setitem(MODELS, "toy", toy)
+    config = TrainConfig(model="toy")
+    assert isinstance(build_model(config, 3, 7, 32), nn.Identity) and calls == [(config, 3, 7, 32)]
+    with pytest.raises(ValueError, match="Unknown model 'vgg'"):
+        build_model(TrainConfig(model="vgg"), 1, 10)
 
 
 @pytest.mark.parametrize("name", MODELS)
@@ -29,8 +49,8 @@ def test_resnet_depths_and_plainnet_has_no_skips() -> None:
         return sum(isinstance(m, nn.Conv2d) for m in build_model(TrainConfig(model=name, width=4), 1, 10).modules())
 
     # 6n + 2 weighted layers: stem, 6n block convs, the classifier (+ 2 projection shortcuts in a ResNet)
-    assert [convs(f"plain{d}") for d in (8, 14, 20)] == [7, 13, 19]
-    assert [convs(f"resnet{d}") for d in (8, 14, 20)] == [9, 15, 21]
+    assert [convs(find_model("plain", d).name) for d in (8, 14, 20)] == [7, 13, 19]
+    assert [convs(find_model("resnet", d).name) for d in (8, 14, 20)] == [9, 15, 21]
     assert "stage2.0.shortcut.0" in layer_names(build_model(TrainConfig(model="resnet8", width=4), 1, 10))
 
 

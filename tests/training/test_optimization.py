@@ -1,4 +1,4 @@
-"""Schedules against their closed forms, weight decay against torch, the L1 penalty."""
+"""Schedules (every registry entry) against their closed forms, weight decay against torch, the L1 penalty."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ import pytest
 import torch
 
 from optviz.core.optimizers import REGISTRY, OptimizerChoice
-from optviz.training.config import TrainConfig
+from optviz.training.config import ConfigError, TrainConfig
 from optviz.training.optimization import build_optimizer, build_scheduler, decoupled_decay, l1_penalty
+from optviz.training.schedules import SCHEDULES
 
 N = 5  # batches per epoch
 EPOCHS = 4
@@ -41,6 +42,13 @@ CLOSED_FORMS = {
     ("cosine", ()): lambda s: BASE * (1 + math.cos(math.pi * s / (EPOCHS * N))) / 2,
     ("cosine", (("eta_min", 0.01),)): lambda s: 0.01 + (BASE - 0.01) * (1 + math.cos(math.pi * s / (EPOCHS * N))) / 2,
 }
+
+
+def test_every_schedule_has_a_closed_form_here() -> None:
+    assert {name for name, _ in CLOSED_FORMS} == set(SCHEDULES)
+    for name, spec in SCHEDULES.items():
+        assert spec.name == name and spec.title and spec.doc
+    assert [s.title for s in SCHEDULES.values()] == ["constant", "step", "exponential", "1/t (time-based)", "cosine"]
 
 
 @pytest.mark.parametrize("schedule, params", list(CLOSED_FORMS))
@@ -102,6 +110,12 @@ def test_l2_weight_decay_is_torch_weight_decay(name: str) -> None:
                                                                          "weight_decay": 0.05}))
     for a, b in zip(ours.parameters(), reference.parameters()):
         torch.testing.assert_close(a, b)
+
+
+def test_an_optimizer_with_its_own_weight_decay_is_refused() -> None:
+    param = torch.nn.Parameter(torch.zeros(1))
+    with pytest.raises(ConfigError, match="--weight-decay"):
+        build_optimizer(OptimizerChoice("sgd", {"weight_decay": 0.1}), [param], TrainConfig())
 
 
 def test_l1_penalty_is_sum_of_absolute_weights() -> None:

@@ -42,3 +42,29 @@ def write_cifar_folder(folder: Path, n_per_batch: int = 20, seed: int = 0) -> No
         data = rng.integers(0, 256, (n_per_batch, 3072)).astype(np.uint8)
         with open(folder / name, "wb") as fh:
             pickle.dump({b"batch_label": name.encode(), b"labels": labels, b"data": data}, fh, protocol=2)
+
+
+def idx_header(shape: tuple[int, ...], code: int = 0x08) -> bytes:
+    """An IDX header declaring ``shape`` of type ``code``, with no data after it."""
+    return bytes([0, 0, code, len(shape)]) + struct.pack(f">{len(shape)}I", *shape)
+
+
+def gzip_bomb(prefix: bytes, mib: int) -> bytes:
+    """``prefix`` gzipped, then ``mib`` MiB of zeros as repeated gzip members: a few kB that expand without end."""
+    return gzip.compress(prefix) + gzip.compress(bytes(2**20)) * mib
+
+
+def py2_cifar_pickle(data: np.ndarray, labels: list[int]) -> bytes:
+    """A batch as Python 2's cPickle wrote the CIFAR-10 files: protocol 2, str (not unicode) keys and data."""
+    def short(s: bytes) -> bytes:
+        return b"U" + bytes([len(s)]) + s
+
+    raw = np.ascontiguousarray(data, np.uint8).tobytes()
+    dtype = (b"cnumpy\ndtype\n" + short(b"u1") + b"K\x00K\x01\x87R(K\x03" + short(b"|")
+             + b"NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK\x00tb")
+    array = (b"cnumpy.core.multiarray\n_reconstruct\ncnumpy\nndarray\nK\x00\x85" + short(b"b") + b"\x87R"
+             + b"(K\x01" + b"J" + struct.pack("<i", data.shape[0]) + b"M\x00\x0c\x86" + dtype + b"\x89T"
+             + struct.pack("<I", len(raw)) + raw + b"tb")
+    label_ops = b"](" + b"".join(b"K" + bytes([v]) for v in labels) + b"e"
+    return (b"\x80\x02}(" + short(b"batch_label") + short(b"training batch 1 of 5") + short(b"data") + array
+            + short(b"labels") + label_ops + b"u.")

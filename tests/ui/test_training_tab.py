@@ -11,6 +11,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from PySide6.QtCore import Qt  # noqa: E402
 
+from optviz.core.optimizers import REGISTRY  # noqa: E402
 from optviz.training.checkpoint import load_checkpoint  # noqa: E402
 from optviz.ui.training.tab import TrainingTab  # noqa: E402
 
@@ -48,7 +49,7 @@ def run_to_end(qtbot, tab: TrainingTab, config: dict) -> None:
 
 def test_one_epoch_run_fills_the_plots_and_the_runs_list(qtbot, tab):
     run_to_end(qtbot, tab, TINY)
-    [record] = list(tab.store)
+    [record] = list(tab.model.runs)
     assert record.status == "finished"
     assert tab.runs.tree.topLevelItemCount() == 1
     assert tab.runs.tree.topLevelItem(0).text(1) == "finished"
@@ -71,12 +72,12 @@ def test_one_epoch_run_fills_the_plots_and_the_runs_list(qtbot, tab):
 def test_stop_midway_ends_the_thread(qtbot, tab):
     tab.set_config({**TINY, "subset": 3000, "epochs": 20})
     assert tab.start()
-    qtbot.waitUntil(lambda: tab.tracker.last_batch is not None and tab.tracker.last_batch.step >= 3,
+    qtbot.waitUntil(lambda: tab.model.last_batch is not None and tab.model.last_batch.step >= 3,
                     timeout=TIMEOUT_MS)
     thread_name = training_threads()[0]
     with qtbot.waitSignal(tab.runs_finished, timeout=TIMEOUT_MS):
         qtbot.mouseClick(tab.stop_button, Qt.MouseButton.LeftButton)
-    [record] = list(tab.store)
+    [record] = list(tab.model.runs)
     assert record.status == "stopped"
     assert record.status_text().startswith("stopped at step")
     assert thread_name not in training_threads()
@@ -87,16 +88,16 @@ def test_stop_midway_ends_the_thread(qtbot, tab):
 def test_pause_and_resume(qtbot, tab):
     tab.set_config({**TINY, "subset": 3000, "epochs": 20})
     assert tab.start()
-    qtbot.waitUntil(lambda: tab.tracker.last_batch is not None, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: tab.model.last_batch is not None, timeout=TIMEOUT_MS)
     qtbot.mouseClick(tab.pause_button, Qt.MouseButton.LeftButton)
     assert tab.pause_button.text() == "Resume"
     qtbot.waitUntil(lambda: tab.progress.format().startswith("paused"), timeout=5_000)
     qtbot.wait(1200)  # events queued before the pause, and the batch in flight, may still arrive
-    held = tab.tracker.last_batch.step
+    held = tab.model.last_batch.step
     qtbot.wait(600)
-    assert tab.tracker.last_batch.step == held
+    assert tab.model.last_batch.step == held
     qtbot.mouseClick(tab.pause_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: tab.tracker.last_batch.step > held, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: tab.model.last_batch.step > held, timeout=TIMEOUT_MS)
     with qtbot.waitSignal(tab.runs_finished, timeout=TIMEOUT_MS):
         tab.stop()
 
@@ -110,12 +111,12 @@ def test_closing_the_window_during_a_run_leaves_no_thread(qtbot):
     window.show_tab("training")
     window.training.set_config({**TINY, "subset": 3000, "epochs": 20})
     assert window.training.start()
-    qtbot.waitUntil(lambda: window.training.tracker.last_batch is not None, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: window.training.model.last_batch is not None, timeout=TIMEOUT_MS)
     assert training_threads()
     window.close()
     assert not training_threads()
     assert not window.training.is_running() and not window.training.job.alive
-    assert list(window.training.store)[0].status == "stopped"
+    assert list(window.training.model.runs)[0].status == "stopped"
 
 
 def test_invalid_folder_shows_the_error_and_starts_nothing(qtbot, tab):
@@ -125,42 +126,42 @@ def test_invalid_folder_shows_the_error_and_starts_nothing(qtbot, tab):
     assert "not found" in tab.start_button.toolTip()
     with qtbot.waitSignal(tab.runs_finished, timeout=1_000):  # nothing to wait for
         assert tab.start() is False
-    assert tab.job is None and not training_threads() and len(tab.store) == 0
+    assert tab.job is None and not training_threads() and len(tab.model.runs) == 0
 
 
 def test_a_folder_without_the_files_reports_the_reader_error(qtbot, tab, tmp_path):
     run_to_end(qtbot, tab, {**TINY, "dataset": "mnist", "data_dir": str(tmp_path)})
-    assert len(tab.store) == 0  # nothing reached the runs list
+    assert len(tab.model.runs) == 0  # nothing reached the runs list
     assert "file not found" in tab.panel.problems.text()
     assert tab.job.error and not tab.job.alive
 
 
 def test_race_overlays_every_optimizer_in_its_own_colour(qtbot, tab):
     run_to_end(qtbot, tab, {**TINY, "optimizers": ["sgd:lr=0.05", "momentum:lr=0.01", "adam"]})
-    records = list(tab.store)
+    records = list(tab.model.runs)
     assert [r.started.label for r in records] == ["sgd", "momentum", "adam"]
-    assert len({r.color for r in records}) == 3
+    assert [r.color for r in records] == [REGISTRY[name].color for name in ("sgd", "momentum", "adam")]
     assert tab.curves.shown_ids() == [r.id for r in records]
     assert tab.gradflow.shown_ids() == [r.id for r in records]
     steps = [tab.curves.curve_data(r.id, "raw")[0] for r in records]
     assert all(np.array_equal(steps[0], s) for s in steps)  # the curves grew together, batch by batch
-    losses = [r.loss.values[0] for r in records]
+    losses = [r.metrics.batch_loss[0] for r in records]
     assert losses[0] == pytest.approx(losses[1]) == pytest.approx(losses[2])  # same initial weights and batch
 
 
 def test_diverging_run_is_marked_with_its_step(qtbot, tab):
     run_to_end(qtbot, tab, {**TINY, "model": "mlp", "optimizers": ["sgd:lr=10", "adam"], "subset": 600})
-    bad, good = list(tab.store)
+    bad, good = list(tab.model.runs)
     assert bad.status == "diverged", bad.status_text()
     assert bad.status_text() == f"diverged at step {bad.finished.step}"
     assert tab.runs.tree.topLevelItem(0).text(1).startswith("diverged at step")
-    assert np.all(np.isfinite(bad.loss.values)) and bad.pictures is not None  # last finite state kept
+    assert np.all(np.isfinite(bad.metrics.batch_loss)) and bad.pictures is not None  # last finite state kept
     assert good.status == "finished"
 
 
 def test_cross_validation_table_and_bars(qtbot, tab):
     run_to_end(qtbot, tab, {**TINY, "model": "mlp", "kfold": 3, "subset": 240})
-    folds = list(tab.store)
+    folds = list(tab.model.runs)
     assert [r.started.fold for r in folds] == [0, 1, 2]
     view = tab.crossval
     assert view.table.rowCount() == 4
@@ -177,7 +178,7 @@ def test_cross_validation_table_and_bars(qtbot, tab):
 
 def test_runs_list_actions(qtbot, tab, tmp_path):
     run_to_end(qtbot, tab, TINY)
-    [record] = list(tab.store)
+    [record] = list(tab.model.runs)
     tab.runs.select([record.id])
     assert tab.runs.export_checkpoint.isEnabled()
     tab.runs.rename(record.id, "baseline")
@@ -188,18 +189,16 @@ def test_runs_list_actions(qtbot, tab, tmp_path):
         qtbot.mouseClick(tab.runs.same_but, Qt.MouseButton.LeftButton)
     assert tab.panel.config() == record.config
     csv_path, pt_path = tmp_path / "m.csv", tmp_path / "m.pt"
-    from optviz.ui.training.export import write_checkpoint, write_csv
-
-    assert write_csv(record, str(csv_path)) == ""
+    assert tab.model.export_csv(record.id, str(csv_path)) == ""
     lines = csv_path.read_text().splitlines()
     assert len(lines) == 1 + record.started.n_batches and lines[0].startswith("run,label,step")
-    assert write_checkpoint(record, str(pt_path)) == ""
+    assert tab.model.export_checkpoint(record.id, str(pt_path)) == ""
     checkpoint = load_checkpoint(str(pt_path))
     assert checkpoint.config.optimizers == record.config.optimizers
     assert checkpoint.model(0) is not None
     tab.runs.select([record.id])
     qtbot.mouseClick(tab.runs.delete_button, Qt.MouseButton.LeftButton)
-    assert len(tab.store) == 0 and tab.runs.tree.topLevelItemCount() == 0 and tab.curves.shown_ids() == []
+    assert len(tab.model.runs) == 0 and tab.runs.tree.topLevelItemCount() == 0 and tab.curves.shown_ids() == []
 
 
 def test_feature_maps_of_a_picked_image(qtbot, tab):
@@ -215,7 +214,7 @@ def test_resnet_and_plainnet_gradient_flow_side_by_side(qtbot, tab):
     small = {**TINY, "subset": 120, "width": 4}
     run_to_end(qtbot, tab, {**small, "model": "resnet8"})
     run_to_end(qtbot, tab, {**small, "model": "plain8"})
-    resnet, plain = list(tab.store)
+    resnet, plain = list(tab.model.runs)
     assert tab.gradflow.shown_ids() == [resnet.id, plain.id]  # new runs join the selection
     assert tab.gradflow.image_data(0).shape[1] == len(resnet.started.layer_names)
     assert tab.gradflow.image_data(1).shape[1] == len(plain.started.layer_names)

@@ -69,7 +69,7 @@ def run_fake(qtbot, tab, runner):
     tab.runner_factory = lambda config: runner
     with qtbot.waitSignal(tab.runs_finished, timeout=TIMEOUT_MS):
         assert tab.start()
-    [record] = list(tab.store)
+    [record] = list(tab.model.runs)
     return record
 
 
@@ -210,6 +210,9 @@ def test_config_round_trip_through_the_panel(tab):
     from optviz.training.config import TrainConfig
 
     assert TrainConfig.from_dict(out) == TrainConfig.from_dict(data)
+    tab.set_config(TrainConfig())  # a session's typed training settings load as they are
+    tab.set_config(TrainConfig.from_dict(data))
+    assert tab.config() == TrainConfig.from_dict(data)
     assert set(tab.panel.schedule.params()) == {"step_size", "gamma"}
 
 

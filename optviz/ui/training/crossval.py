@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (QHBoxLayout, QHeaderView, QLabel, QTableWidget, Q
                                QWidget)
 
 from optviz.training.events import CrossValFinished, FoldFinished
+from optviz.ui.training.model import TrainingModel
 
 
 def _pct(x: float) -> str:
@@ -24,8 +25,9 @@ def _num(x: float) -> str:
 class CrossValView(QWidget):
     """Folds as they finish, then the summary; the bars are validation accuracy, the band mean ± std."""
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, model: TrainingModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self._model = model
         self.summary = QLabel("Set k-fold above 0 in the panel to cross-validate: each fold is the validation set "
                               "once, the scores show how much the result depends on the split.")
         self.summary.setWordWrap(True)
@@ -60,6 +62,20 @@ class CrossValView(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.summary)
         layout.addLayout(row, 1)
+        model.run_added.connect(self._on_model_run_added)
+        model.fold_finished.connect(self._on_model_fold_finished)
+        model.crossval_finished.connect(self._on_model_crossval_finished)
+
+    def _on_model_run_added(self, run_id: int) -> None:
+        if self._model.runs.get(run_id).started.fold == 0:  # a new cross-validation begins
+            self.clear()
+
+    def _on_model_fold_finished(self, run_id: int) -> None:
+        record = self._model.runs.get(run_id)
+        self.add_fold(record.fold_result, record.color)
+
+    def _on_model_crossval_finished(self, result: CrossValFinished) -> None:
+        self.finish(result)
 
     def clear(self) -> None:
         self.folds, self.result, self.colors = [], None, {}

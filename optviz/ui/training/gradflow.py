@@ -14,7 +14,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from optviz.ui.training.store import RunRecord
+from optviz.training.records import RunRecord
+from optviz.ui.training.model import TrainingModel
 
 MAX_COLUMNS = 600  # steps are averaged (in log space) into at most this many columns
 MAX_SHOWN = 4  # heatmaps stacked; more selected runs show the last four selected
@@ -47,10 +48,11 @@ def layer_ticks(names: tuple[str, ...], height_px: float) -> list[tuple[float, s
 
 
 class GradientFlowView(QWidget):
-    """Heatmaps of log10 gradient norm (layers × steps) for the selected runs, with one colour bar."""
+    """Heatmaps of log10 gradient norm (layers × steps) for the model's selected runs, with one colour bar."""
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, model: TrainingModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self._model = model
         self.graphics = pg.GraphicsLayoutWidget()
         self._hint = QLabel("Gradient flow: select runs in the runs list. Dark rows = vanishing gradients.")
         self._hint.setWordWrap(True)
@@ -67,6 +69,14 @@ class GradientFlowView(QWidget):
         self._extent: tuple = ()
         self._levels_shown: tuple = ()
         self.unit = "steps"
+        model.selection_changed.connect(self._on_model_selection_changed)
+        model.run_renamed.connect(self._on_model_run_renamed)
+
+    def _on_model_selection_changed(self) -> None:
+        self.set_runs(self._model.selected_records())
+
+    def _on_model_run_renamed(self, _run_id: int) -> None:
+        self.refresh(force=True)
 
     def set_runs(self, records: list[RunRecord]) -> None:
         records = records[-MAX_SHOWN:]
@@ -103,7 +113,7 @@ class GradientFlowView(QWidget):
         if not force and drawn == self._drawn:
             return
         self._drawn = drawn
-        images = [log_norms(r.grads.values) if r.grads is not None and len(r.grads) else None for r in self._records]
+        images = [log_norms(r.metrics.grad_norms) if len(r.metrics) else None for r in self._records]
         levels = self._levels([im for im in images if im is not None])
         extent = max((r.started.epochs * (1 if self.unit == "epochs" else r.started.n_batches)
                       for r in self._records), default=0)
@@ -114,7 +124,7 @@ class GradientFlowView(QWidget):
             if logs is None:
                 item.clear()
                 continue
-            n_steps = len(r.grads)
+            n_steps = len(r.metrics)
             span = n_steps / max(r.started.n_batches, 1) if self.unit == "epochs" else n_steps
             item.setImage(logs, autoLevels=False, levels=levels)
             item.setRect(QRectF(0.0, 0.0, span, logs.shape[1]))

@@ -9,8 +9,9 @@ from PySide6.QtWidgets import QScrollArea, QSplitter, QTabWidget, QWidget
 
 from optviz.training.events import Pictures
 from optviz.training.models import feature_maps
+from optviz.training.records import RunRecord
 from optviz.ui.training.confusion import ConfusionView
-from optviz.ui.training.store import RunRecord
+from optviz.ui.training.model import TrainingModel
 from optviz.ui.training.tiles import Tile, TileGrid, diverging, normalised
 from optviz.ui.workers import LatestRunner
 
@@ -69,12 +70,13 @@ def _scrolled(widget: QWidget) -> QScrollArea:
 
 
 class PicturesView(QTabWidget):
-    """Tabs of pictures for the current run (the first selected); feature maps are computed in a worker thread."""
+    """Tabs of pictures for the model's current run; feature maps are computed in a worker thread."""
 
     feature_maps_ready = Signal()  # the feature maps of the picked image are shown
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, model: TrainingModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self._model = model
         self.predictions = TileGrid(columns=4, min_px=36, max_px=72)
         self.predictions.tile_clicked.connect(self._on_predictions_tile_clicked)
         self.confusion = ConfusionView()
@@ -96,7 +98,15 @@ class PicturesView(QTabWidget):
         self._maps_runner = LatestRunner(_compute_maps, delay_ms=0, parent=self)
         self._maps_runner.finished.connect(self._on_maps_runner_finished)
         self._maps_runner.failed.connect(self._on_maps_runner_failed)
+        model.selection_changed.connect(self._on_model_selection_changed)
+        model.run_renamed.connect(self._on_model_run_renamed)
         self.show_run(None)
+
+    def _on_model_selection_changed(self) -> None:
+        self.show_run(self._model.current_record())
+
+    def _on_model_run_renamed(self, _run_id: int) -> None:
+        self.refresh()
 
     @property
     def picked(self) -> int:

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
 
 from optviz.training.analysis import EmaSmoother, overfit_epoch, thin
-from optviz.ui.training.store import RunRecord
+from optviz.training.records import RunRecord
+from optviz.ui.training.curve_items import RunItems, points
+from optviz.ui.training.model import TrainingModel
 
 DEFAULT_SMOOTHING = 0.9
 MAX_POINTS = 1200  # per curve drawn: about the plot's width in pixels
@@ -27,57 +27,16 @@ def weight_to_slider(weight: float) -> int:
     return 0 if weight <= 0 else int(round(-50.0 * math.log10(1.0 - weight)))
 
 
-def _pen(color: str, width: float = 2.0, alpha: int = 255, style=Qt.PenStyle.SolidLine):
-    c = QColor(color)
-    c.setAlpha(alpha)
-    return pg.mkPen(c, width=width, style=style)
-
-
-def _points(x: np.ndarray, y: np.ndarray, log: bool) -> tuple[np.ndarray, np.ndarray]:
-    """The points a plot can show, in view coordinates: finite ones, and on a log axis positive ones as log10."""
-    if not log:
-        keep = np.isfinite(y)
-        return x[keep], y[keep]
-    keep = np.isfinite(y) & (y > 0)
-    return x[keep], np.log10(y[keep])
-
-
-def _curve(plot: pg.PlotItem, pen, name: str | None = None, antialias: bool | None = None) -> pg.PlotCurveItem:
-    options = {} if antialias is None else {"antialias": antialias}
-    item = pg.PlotCurveItem(pen=pen, name=name, **options)
-    plot.addItem(item)  # a named curve joins the legend
-    return item
-
-
-@dataclass
-class _RunItems:
-    """The plot items of one run and what they were last drawn from."""
-
-    raw: pg.PlotCurveItem  # plain curves: a third of PlotDataItem's cost per setData
-    smooth: pg.PlotCurveItem
-    val: pg.PlotDataItem  # with symbols; redrawn only when an epoch ends
-    acc: pg.PlotCurveItem
-    val_acc: pg.PlotDataItem
-    lr: pg.PlotCurveItem
-    marker: pg.InfiniteLine
-    loss_smoother: EmaSmoother = field(default_factory=lambda: EmaSmoother(0.0))
-    acc_smoother: EmaSmoother = field(default_factory=lambda: EmaSmoother(0.0))
-    drawn: tuple = ()
-    drawn_epochs: tuple = ()
-    bounds: dict = field(default_factory=dict)  # "batches"/"epochs" → plot → [(low, high)] of the curves shown
-
-    def plot_bounds(self, plot: str) -> list[tuple[float, float]]:
-        return [b for part in self.bounds.values() for b in part.get(plot, ())]
-
-
 class CurvesView(QWidget):
-    """Three plots of the selected runs (one colour per run), redrawn by :meth:`refresh` when their data changed."""
+    """Three plots of the model's selected runs (one colour per run), redrawn by :meth:`refresh` when their data
+    changed."""
 
     unit_changed = Signal(str)  # "steps" | "epochs"
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, model: TrainingModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._runs: dict[int, tuple[RunRecord, _RunItems]] = {}
+        self._model = model
+        self._runs: dict[int, tuple[RunRecord, RunItems]] = {}
         self._weight = DEFAULT_SMOOTHING
         self._extent = 0.0  # the x range shown: where the longest shown run will end
         self._ranges: dict[str, tuple[float, float]] = {}  # y range set on each plot
@@ -93,6 +52,14 @@ class CurvesView(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(self._controls())
         layout.addWidget(self.graphics, 1)
+        model.selection_changed.connect(self._on_model_selection_changed)
+        model.run_renamed.connect(self._on_model_run_renamed)
+
+    def _on_model_selection_changed(self) -> None:
+        self.set_runs(self._model.selected_records())
+
+    def _on_model_run_renamed(self, run_id: int) -> None:
+        self.rename(self._model.runs.get(run_id))
 
     def _plot(self, row: int, col: int, title: str, ylabel: str, rowspan: int = 1) -> pg.PlotItem:
         plot = self.graphics.addPlot(row=row, col=col, rowspan=rowspan)
@@ -174,7 +141,7 @@ class CurvesView(QWidget):
     # ---- runs ---------------------------------------------------------------------------------------------------
 
     def set_runs(self, records: list[RunRecord]) -> None:
-        """Show exactly ``records`` (the runs selected in the runs list)."""
+        """Show exactly ``records`` (the selected runs)."""
         wanted = {r.id: r for r in records}
         for run_id in [i for i in self._runs if i not in wanted]:
             self._remove(run_id)
@@ -187,31 +154,12 @@ class CurvesView(QWidget):
     def shown_ids(self) -> list[int]:
         return list(self._runs)
 
-    def _add(self, r: RunRecord) -> _RunItems:
-        c = r.color
-        dash = Qt.PenStyle.DashLine
-        items = _RunItems(
-            raw=_curve(self.loss_plot, _pen(c, 1, 60), antialias=False),  # a faint zigzag: aliasing is invisible
-            smooth=_curve(self.loss_plot, _pen(c, 2), name=r.name),
-            val=self.loss_plot.plot(pen=_pen(c, 2, 255, dash), symbol="o", symbolSize=7, symbolBrush=c, symbolPen=c),
-            acc=_curve(self.accuracy_plot, _pen(c, 2)),
-            val_acc=self.accuracy_plot.plot(pen=_pen(c, 2, 255, dash), symbol="o", symbolSize=7, symbolBrush=c,
-                                            symbolPen=c),
-            lr=_curve(self.lr_plot, _pen(c, 2)),
-            marker=pg.InfiniteLine(angle=90, movable=False, pen=_pen(c, 1.5, 200, Qt.PenStyle.DotLine),
-                                   label="overfitting", labelOpts={"position": 0.95, "color": c, "anchors":
-                                                                   [(0, 0), (0, 0)]}),
-        )
-        self.loss_plot.addItem(items.marker)
-        items.marker.hide()
-        return items
+    def _add(self, r: RunRecord) -> RunItems:
+        return RunItems.create(self.loss_plot, self.accuracy_plot, self.lr_plot, r.color, r.name)
 
     def _remove(self, run_id: int) -> None:
         _record, items = self._runs.pop(run_id)
-        for plot, names in ((self.loss_plot, ("raw", "smooth", "val", "marker")),
-                            (self.accuracy_plot, ("acc", "val_acc")), (self.lr_plot, ("lr",))):
-            for name in names:
-                plot.removeItem(getattr(items, name))
+        items.remove(self.loss_plot, self.accuracy_plot, self.lr_plot)
 
     def rename(self, record: RunRecord) -> None:
         if record.id in self._runs:
@@ -259,21 +207,22 @@ class CurvesView(QWidget):
         self._ranges[name] = (lo - pad, hi + pad)
         plot.setYRange(lo - pad, hi + pad, padding=0)
 
-    def _draw_batches(self, r: RunRecord, items: _RunItems) -> None:
+    def _draw_batches(self, r: RunRecord, items: RunItems) -> None:
         """The per-batch curves, thinned to about MAX_POINTS each (their cost stays flat as a run grows)."""
         log_loss = self.log_loss.isChecked()
         x = r.batch_x(self.unit)
         for name in ("loss_smoother", "acc_smoother"):
             if getattr(items, name).weight != self._weight:
                 setattr(items, name, EmaSmoother(self._weight))
-        loss = r.loss.values
+        m = r.metrics
+        loss = m.batch_loss
         smooth = items.loss_smoother.update(loss)
-        accuracy = 100.0 * items.acc_smoother.update(r.accuracy.values)
+        accuracy = 100.0 * items.acc_smoother.update(m.batch_accuracy)
         wide, narrow = self._budget(self.loss_plot, x), self._budget(self.accuracy_plot, x)
-        curves = [("loss", items.raw, thin(*_points(x, loss, log_loss), 2 * wide, peaks=True)),
-                  ("loss", items.smooth, thin(*_points(x, smooth, log_loss), wide)),
-                  ("accuracy", items.acc, thin(*_points(x, accuracy, False), narrow)),
-                  ("lr", items.lr, thin(*_points(x, r.lr.values, self.log_lr.isChecked()), narrow))]
+        curves = [("loss", items.raw, thin(*points(x, loss, log_loss), 2 * wide, peaks=True)),
+                  ("loss", items.smooth, thin(*points(x, smooth, log_loss), wide)),
+                  ("accuracy", items.acc, thin(*points(x, accuracy, False), narrow)),
+                  ("lr", items.lr, thin(*points(x, m.lr, self.log_lr.isChecked()), narrow))]
         items.raw.setVisible(self._weight > 0)
         self._set_curves(items, "batches", curves)
 
@@ -287,7 +236,7 @@ class CurvesView(QWidget):
         return int(np.clip(plot.getViewBox().width() * fraction, 100, MAX_POINTS))
 
     @staticmethod
-    def _set_curves(items: _RunItems, kind: str, curves: list) -> None:
+    def _set_curves(items: RunItems, kind: str, curves: list) -> None:
         """setData each curve and remember the y bounds of the visible ones under ``kind``."""
         found: dict[str, list] = {}
         for plot, item, (x, y) in curves:
@@ -296,16 +245,16 @@ class CurvesView(QWidget):
                 found.setdefault(plot, []).append((float(np.min(y)), float(np.max(y))))
         items.bounds[kind] = found
 
-    def _draw_epochs(self, r: RunRecord, items: _RunItems) -> None:
+    def _draw_epochs(self, r: RunRecord, items: RunItems) -> None:
         ex = r.epoch_x(self.unit)
         self._set_curves(items, "epochs", [
-            ("loss", items.val, _points(ex, r.epoch_values("val_loss"), self.log_loss.isChecked())),
-            ("accuracy", items.val_acc, _points(ex, 100.0 * r.epoch_values("val_accuracy"), False))])
+            ("loss", items.val, points(ex, r.metrics.epoch_values("val_loss"), self.log_loss.isChecked())),
+            ("accuracy", items.val_acc, points(ex, 100.0 * r.metrics.epoch_values("val_accuracy"), False))])
         self._place_marker(r, items.marker, ex)
 
     @staticmethod
     def _place_marker(r: RunRecord, marker: pg.InfiniteLine, ex: np.ndarray) -> None:
-        epoch = overfit_epoch(r.epoch_values("train_loss"), r.epoch_values("val_loss"))
+        epoch = overfit_epoch(r.metrics.epoch_values("train_loss"), r.metrics.epoch_values("val_loss"))
         if epoch is None:
             marker.hide()
             return

@@ -9,8 +9,8 @@ from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import (QAbstractItemView, QGridLayout, QPushButton, QTreeWidget, QTreeWidgetItem,
                                QVBoxLayout, QWidget)
 
-from optviz.ui.training.export import checkpoint_problem
-from optviz.ui.training.store import RunRecord, RunStore
+from optviz.training.records import RunRecord
+from optviz.ui.training.model import TrainingModel
 
 STATUS_COLORS = {"diverged": "#ff4d4d", "failed": "#ff4d4d", "stopped": "#ffb000", "running": "#8fd18f"}
 _ID = Qt.ItemDataRole.UserRole
@@ -27,18 +27,16 @@ def _swatch(color: str) -> QIcon:
 
 
 class RunsView(QWidget):
-    """A list over a :class:`RunStore`; the buttons act on the selected runs."""
+    """A list over the model's runs; selecting in it selects in the model; the buttons act on the selected runs."""
 
-    selection_changed = Signal(list)  # run ids, in list order
-    renamed = Signal(int)  # run id
-    delete_requested = Signal(list)
-    same_but_requested = Signal(int)
-    export_csv_requested = Signal(int)
+    same_but_requested = Signal(int)  # run id: the tab copies its config into the panel
+    export_csv_requested = Signal(int)  # run id: the tab asks where to write
     export_checkpoint_requested = Signal(int)
 
-    def __init__(self, store: RunStore, parent: QWidget | None = None) -> None:
+    def __init__(self, model: TrainingModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._store = store
+        self._model = model
+        self._from_tree = False
         self._items: dict[int, QTreeWidgetItem] = {}
         self._drawn: dict[int, tuple] = {}
         self.tree = QTreeWidget()
@@ -66,7 +64,7 @@ class RunsView(QWidget):
         self.export_checkpoint.setToolTip("The selected run's model and optimizer state (torch.save), with its config")
         self.same_but.clicked.connect(lambda: self._emit_current(self.same_but_requested))
         self.rename_button.clicked.connect(self._on_rename_clicked)
-        self.delete_button.clicked.connect(lambda: self.delete_requested.emit(self.selected_ids()))
+        self.delete_button.clicked.connect(self._on_delete_clicked)
         self.export_csv.clicked.connect(lambda: self._emit_current(self.export_csv_requested))
         self.export_checkpoint.clicked.connect(lambda: self._emit_current(self.export_checkpoint_requested))
         self._tips = {b: b.toolTip() for b in (self.same_but, self.rename_button, self.delete_button,
@@ -79,17 +77,26 @@ class RunsView(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.tree, 1)
         layout.addLayout(buttons)
+        model.run_added.connect(self._on_model_runs_changed)
+        model.runs_updated.connect(self._on_model_runs_changed)
+        model.run_renamed.connect(self._on_model_runs_changed)
+        model.run_removed.connect(self._on_model_runs_changed)
+        model.job_ended.connect(self._on_model_runs_changed)
+        model.selection_changed.connect(self._on_model_selection_changed)
         self._update_buttons()
 
     # ---- model → view -----------------------------------------------------------------------------------------
 
+    def _on_model_runs_changed(self, *_args) -> None:
+        self.refresh()
+
     def refresh(self) -> None:
-        """Add, update and remove rows to match the store (cheap when nothing changed)."""
+        """Add, update and remove rows to match the model (cheap when nothing changed)."""
         self.tree.blockSignals(True)
-        for run_id in [i for i in self._items if i not in self._store]:
+        for run_id in [i for i in self._items if i not in self._model.runs]:
             self.tree.takeTopLevelItem(self.tree.indexOfTopLevelItem(self._items.pop(run_id)))
             self._drawn.pop(run_id, None)
-        for record in self._store:
+        for record in self._model.runs:
             if record.id not in self._items:
                 self._items[record.id] = self._new_item(record)
             drawn = (record.version, record.name)
@@ -129,34 +136,41 @@ class RunsView(QWidget):
                 if self.tree.topLevelItem(i).isSelected()]
 
     def select(self, run_ids: list[int], current: int | None = None) -> None:
-        """Select exactly ``run_ids``, ``current`` (default: the first) as the current run; emits once."""
-        self.tree.blockSignals(True)  # also silences itemSelectionChanged: one emit at the end
+        """Select exactly ``run_ids`` in the model, ``current`` (default: the first) as the run pictured."""
+        self._model.select(run_ids, current)
+
+    def _on_model_selection_changed(self) -> None:
+        if self._from_tree:  # the tree shows it already; re-selecting would move Qt's shift-click anchor
+            return
+        self.tree.blockSignals(True)  # silences itemSelectionChanged: the model already knows
         self.tree.selectionModel().clearSelection()  # (QTreeWidget.clearSelection() kept the items selected)
-        for run_id in run_ids:
+        for run_id in self._model.selected:
             if run_id in self._items:
                 self._items[run_id].setSelected(True)
-        current = current if current is not None else (run_ids[0] if run_ids else None)
+        current = self._model.current
         if current in self._items:
             self.tree.setCurrentItem(self._items[current], 0, QItemSelectionModel.SelectionFlag.NoUpdate)
         self.tree.blockSignals(False)
-        self._on_tree_selection_changed()
-
-    def current_id(self) -> int | None:
-        """The run the pictures show: the current (last clicked) run if selected, else the first selected one."""
-        item = self.tree.currentItem()
-        if item is not None and item.isSelected():
-            return int(item.data(0, _ID))
-        ids = self.selected_ids()
-        return ids[0] if ids else None
+        self._update_buttons()
 
     def _on_tree_selection_changed(self) -> None:
+        item = self.tree.currentItem()
+        current = int(item.data(0, _ID)) if item is not None and item.isSelected() else None
+        self._from_tree = True
+        try:
+            self._model.select(self.selected_ids(), current)
+        finally:
+            self._from_tree = False
         self._update_buttons()
-        self.selection_changed.emit(self.selected_ids())
+
+    def _on_delete_clicked(self) -> None:
+        self._model.remove(self.selected_ids())
 
     def _update_buttons(self) -> None:
-        ids = [i for i in self.selected_ids() if i in self._store]
-        running = any(self._store.get(i).running for i in ids)
-        no_checkpoint = checkpoint_problem(self._store.get(ids[0])) if len(ids) == 1 else "select one run"
+        runs = self._model.runs
+        ids = [i for i in self.selected_ids() if i in runs]
+        running = any(runs.get(i).running for i in ids)
+        no_checkpoint = self._model.checkpoint_problem(ids[0]) if len(ids) == 1 else "select one run"
         states = {self.same_but: (len(ids) == 1, "select one run"),
                   self.rename_button: (len(ids) == 1, "select one run"),
                   self.export_csv: (len(ids) == 1, "select one run"),
@@ -183,15 +197,10 @@ class RunsView(QWidget):
         if column != 0:
             return
         run_id = int(item.data(0, _ID))
-        record = self._store.get(run_id)
-        name = item.text(0).strip()
-        if name and name != record.name:
-            record.name = name
-            record.version += 1
-            self.renamed.emit(run_id)
-        elif not name:
+        self._model.rename(run_id, item.text(0))
+        if item.text(0) != self._model.runs.get(run_id).name:  # an empty name is refused: show the old one
             self.tree.blockSignals(True)
-            item.setText(0, record.name)
+            item.setText(0, self._model.runs.get(run_id).name)
             self.tree.blockSignals(False)
 
     def rename(self, run_id: int, name: str) -> None:

@@ -1,9 +1,9 @@
-"""One start() of the training tab: the trainer running in a Python thread, its events landing in a queue.
+"""One training job: the trainer (or k-fold cross-validation) running in a Python thread, its events in a queue.
 
-The worker thread never touches a widget: it only puts the trainer's frozen events into a ``queue.SimpleQueue``
-(an O(1), lock-free put that costs the training nothing measurable). The tab's timer drains the queue on the GUI
-thread at its own pace, so plot cost stays off the training loop. The last item of every job is
-:class:`JobEnded`.
+The worker thread only puts the trainer's frozen events into a ``queue.SimpleQueue`` (an O(1), lock-free put that
+costs the training nothing measurable); whoever shows them drains the queue at its own pace (the training tab: a
+timer on the GUI thread), so drawing never lands on the training loop. The last item of every job is
+:class:`JobEnded`, which carries what the runner returned (a frozen ``TrainResult`` for a plain training).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import torch
 from optviz.training.config import TrainConfig
 from optviz.training.events import Event
 from optviz.training.trainer import Control, Trainer
+
 
 def training_threads() -> int:
     """Intra-op threads for training on the CPU: every core but one, which the GUI thread keeps for redraws.
@@ -43,9 +44,11 @@ Runner = Callable[[Callable[[Event], None], Control], object]  # runner(on_event
 
 @dataclass(frozen=True)
 class JobEnded:
-    """The worker thread is about to end; ``error`` is one line when the trainer raised."""
+    """The worker thread is about to end; ``error`` is one line when the runner raised, else ``result`` is what
+    it returned (a ``TrainResult``, a ``CrossValResult``, or whatever a test's runner gives back)."""
 
     error: str = ""
+    result: object = None
 
 
 def _one_line(exc: BaseException) -> str:
@@ -53,27 +56,27 @@ def _one_line(exc: BaseException) -> str:
     return text[0] if text else type(exc).__name__
 
 
-def default_runner(config: TrainConfig) -> tuple[Runner, list[Trainer]]:
-    """The runner for ``config`` (cross-validation when ``kfold``) and the list its trainers will be put in.
+def default_runner(config: TrainConfig) -> Runner:
+    """The runner for ``config``: the trainer, or cross-validation when ``kfold``.
 
-    Raises ConfigError (one line) when the config cannot run; built in the GUI thread so that nothing starts then.
+    Raises ConfigError (one line) when the config cannot run: call it before starting a thread.
     """
-    trainers: list[Trainer] = []
+    trainer = Trainer(config)  # validates the config now
     if config.kfold:
         from optviz.training.crossval import cross_validate
 
         def run_folds(on_event: Callable[[Event], None], control: Control) -> object:
             return cross_validate(config, on_event, control)
 
-        Trainer(config)  # validates the config now
-        return run_folds, trainers
-    trainer = Trainer(config)
-    trainers.append(trainer)
-    return trainer.run, trainers
+        return run_folds
+    return trainer.run
 
 
 class TrainingJob:
-    """A thread running ``runner`` with a :class:`Control`; ``drain()`` hands its events to the GUI thread."""
+    """A thread running ``runner`` with a :class:`Control`; ``drain()`` hands its events to another thread.
+
+    Without ``runner``, :func:`default_runner` (ConfigError when the config cannot run, before any thread).
+    """
 
     def __init__(self, job_id: int, config: TrainConfig, runner: Runner | None = None) -> None:
         self.id = job_id
@@ -81,11 +84,7 @@ class TrainingJob:
         self.control = Control()
         self.error = ""
         self.ended = False  # JobEnded has been drained
-        if runner is None:
-            runner, self.trainers = default_runner(config)
-        else:
-            self.trainers = []
-        self._runner = runner
+        self._runner: Runner | None = runner if runner is not None else default_runner(config)
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._main, name=f"optviz-training-{job_id}", daemon=True)
         self._active = 0.0  # seconds spent running, pauses excluded
@@ -96,15 +95,16 @@ class TrainingJob:
         self._thread.start()
 
     def _main(self) -> None:
-        error = ""
+        error, result = "", None
         try:
             if _on_cpu(self.config):
                 torch.set_num_threads(training_threads())  # in this thread, before its first op
-            self._runner(self._queue.put, self.control)
-        except Exception as exc:  # noqa: BLE001 — any failure is reported in the panel, never raised in Qt
+            result = self._runner(self._queue.put, self.control)
+        except Exception as exc:  # noqa: BLE001 — a failure is reported to whoever drains the queue, never raised
             error = _one_line(exc)
         finally:
-            self._queue.put(JobEnded(error))
+            self._runner = None  # the trainer, its data and live models go as soon as the result is out
+            self._queue.put(JobEnded(error, None if error else result))
 
     def drain(self, limit: int = 100_000) -> list[Event | JobEnded]:
         """The events queued since the last call (at most ``limit``), oldest first."""

@@ -1,21 +1,18 @@
-"""Export one run: its metrics as CSV, its model and optimizer as a checkpoint (the CLI's formats, no Qt).
+"""Export one run of the runs list: its metrics as CSV, its model and optimizer as a checkpoint (the CLI's formats).
 
-Both return "" on success or one line saying what went wrong, for the panel.
+Both writers return "" on success or one line saying what went wrong, for the training panel.
 """
 
 from __future__ import annotations
 
-import dataclasses
-from types import SimpleNamespace
-
 from optviz.training.checkpoint import save_checkpoint, write_metrics_csv
-from optviz.ui.training.store import RunRecord
+from optviz.training.records import RunRecord
 
 
 def write_csv(record: RunRecord, path: str) -> str:
     """``optviz train --csv``'s format: one row per step, epoch metrics on the step that ended the epoch."""
     try:
-        write_metrics_csv(path, [record.full_metrics()])
+        write_metrics_csv(path, [record.metrics])
     except OSError as exc:
         return f"Cannot write {path}: {exc.strerror or exc}"
     return ""
@@ -27,7 +24,7 @@ def checkpoint_problem(record: RunRecord) -> str:
         return "The run is still running: export its checkpoint when it has ended"
     if record.started.fold is not None:
         return "Cross-validation folds keep no model: train the config without k-fold to export a checkpoint"
-    if record.trainer is None:
+    if record.result is None:
         return "This run's model is not available (its training failed)"
     return ""
 
@@ -41,13 +38,9 @@ def write_checkpoint(record: RunRecord, path: str) -> str:
     problem = checkpoint_problem(record)
     if problem:
         return problem
-    trainer = record.trainer
-    index = record.index
-    config = dataclasses.replace(trainer.config, optimizers=(trainer.config.optimizers[index],))
-    one = SimpleNamespace(config=config, splits=trainer.splits, runs=[trainer.runs[index]],
-                          metrics=[record.full_metrics()])
     try:
-        save_checkpoint(path, one)
+        result = record.result
+        save_checkpoint(path, result.config, result.runs, result.data)
     except OSError as exc:
         return f"Cannot write {path}: {exc.strerror or exc}"
     return ""
