@@ -8,6 +8,8 @@ import sys
 import time
 from typing import Any, Callable, TextIO
 
+from optviz.commands import UsageError
+from optviz.core.files import check_output
 from optviz.core.optimizers import parse_optimizer, unique_choices
 from optviz.core.params import ParamError, Spec, fmt, parse_named
 from optviz.training.config import TrainConfig, allowed, check, specs, training_choice, validate
@@ -81,7 +83,6 @@ def parse_schedule(text: str) -> tuple[str, dict[str, Any], float | None]:
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
     """The TrainConfig the arguments describe (each option already checked by its spec), validated as a whole."""
-    from optviz.cli import UsageError
 
     d: dict[str, Any] = {name: getattr(args, name) for name in specs() if name != "schedule" and hasattr(args, name)}
     if args.optimizer:
@@ -153,7 +154,12 @@ def _num(x: float) -> float | None:
 
 def run(args: argparse.Namespace) -> int:
     config = config_from_args(args)
-    from optviz.training.trainer import Trainer  # torch loads only once the arguments are good
+    for path in (args.save, args.csv):  # before any work: a bad path costs no training
+        if path is not None:
+            check_output(path)
+    from optviz.training.trainer import Trainer, use_training_threads  # torch loads once the arguments are good
+
+    use_training_threads(config)
 
     on_event = None if args.json else _Printer(config)
     t0 = time.perf_counter()
@@ -176,6 +182,8 @@ def run(args: argparse.Namespace) -> int:
         report = dict(runs[0]) if len(runs) == 1 else {"runs": runs, "device": runs[0]["device"]}
     report["seconds"] = time.perf_counter() - t0
     report["config"] = config.to_dict()
+    if args.json:  # first: a file that then fails to write does not cost the result
+        print(json.dumps(report), flush=True)
     if args.save and trained is not None:
         from optviz.training.checkpoint import save_checkpoint
 
@@ -184,6 +192,4 @@ def run(args: argparse.Namespace) -> int:
         from optviz.training.checkpoint import write_metrics_csv
 
         write_metrics_csv(args.csv, metrics)
-    if args.json:
-        print(json.dumps(report))
     return 0

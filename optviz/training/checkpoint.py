@@ -9,6 +9,7 @@ only tensors and plain containers, never code.
 from __future__ import annotations
 
 import csv
+import io
 import math
 from dataclasses import dataclass
 from typing import Any, Sequence
@@ -16,6 +17,7 @@ from typing import Any, Sequence
 import torch
 from torch import nn
 
+from optviz.core.files import write_atomic
 from optviz.training.config import ConfigError, TrainConfig
 from optviz.training.metrics import RunMetrics
 from optviz.training.results import DataStats, RunResult, load_model
@@ -42,7 +44,7 @@ def save_checkpoint(path: str, config: TrainConfig, runs: Sequence[RunResult], d
         "runs": [{"label": r.label, "status": r.status, "step": r.step, "model": dict(r.model_state),
                   "optimizer": r.optimizer_state, "metrics": r.metrics.to_dict()} for r in runs],
     }
-    torch.save(payload, path)
+    write_atomic(path, lambda fh: torch.save(payload, fh))  # OutputError naming the file; the old file stays
 
 
 @dataclass
@@ -76,6 +78,7 @@ class Checkpoint:
 
 
 def load_checkpoint(path: str) -> Checkpoint:
+    """Read a checkpoint written by ``save_checkpoint``; CheckpointError (one line naming the file) otherwise."""
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:
@@ -88,11 +91,19 @@ def load_checkpoint(path: str) -> Checkpoint:
         raise CheckpointError(f"{path}: checkpoint version {data.get('version')!r}, this optviz reads {VERSION}")
     try:
         config = TrainConfig.from_dict(data["config"])
+        d = data["data"]
+        checkpoint = Checkpoint(config, tuple(d["classes"]), tuple(d["mean"]), tuple(d["std"]),
+                                tuple(d["image_shape"]), list(data["runs"]))
+        if len(checkpoint.runs) != len(config.optimizers) or not checkpoint.runs:
+            raise ValueError(f"{len(checkpoint.runs)} runs for {len(config.optimizers)} optimizers")
+        for i in range(len(checkpoint.runs)):
+            checkpoint.model(i)  # the weights must fit the config's network
     except ConfigError as exc:
         raise CheckpointError(f"{path}: bad config in checkpoint ({exc})") from None
-    d = data["data"]
-    return Checkpoint(config, tuple(d["classes"]), tuple(d["mean"]), tuple(d["std"]), tuple(d["image_shape"]),
-                      list(data["runs"]))
+    except (KeyError, TypeError, ValueError, RuntimeError, IndexError) as exc:
+        what = f"missing {exc}" if isinstance(exc, KeyError) else str(exc).strip().splitlines()[0][:160]
+        raise CheckpointError(f"{path}: damaged optviz checkpoint ({what})") from None
+    return checkpoint
 
 
 def write_metrics_csv(path: str, runs: Sequence[RunMetrics]) -> None:
@@ -104,15 +115,16 @@ def write_metrics_csv(path: str, runs: Sequence[RunMetrics]) -> None:
     def cell(x: float | None) -> str:
         return "" if x is None or not math.isfinite(x) else repr(float(x))
 
-    with open(path, "w", newline="", encoding="utf-8") as fh:
-        out = csv.writer(fh)
-        out.writerow(head)
-        for i, m in enumerate(runs):
-            by_step = {e.step: e for e in m.epochs}
-            columns = zip(m.steps.tolist(), m.epoch_of_steps().tolist(), m.batch_loss.tolist(), m.lr.tolist(),
-                          m.batch_accuracy.tolist(), m.grad_norms.tolist())
-            for step, epoch, loss, lr, acc, norms in columns:
-                e = by_step.get(step)
-                ends = [e.train_loss, e.train_accuracy, e.val_loss, e.val_accuracy] if e else [None] * 4
-                out.writerow([i, m.label, step, epoch, cell(loss), cell(lr), cell(acc), *map(cell, ends),
-                              *map(cell, norms)])
+    fh = io.StringIO(newline="")
+    out = csv.writer(fh)
+    out.writerow(head)
+    for i, m in enumerate(runs):
+        by_step = {e.step: e for e in m.epochs}
+        columns = zip(m.steps.tolist(), m.epoch_of_steps().tolist(), m.batch_loss.tolist(), m.lr.tolist(),
+                      m.batch_accuracy.tolist(), m.grad_norms.tolist())
+        for step, epoch, loss, lr, acc, norms in columns:
+            e = by_step.get(step)
+            ends = [e.train_loss, e.train_accuracy, e.val_loss, e.val_accuracy] if e else [None] * 4
+            out.writerow([i, m.label, step, epoch, cell(loss), cell(lr), cell(acc), *map(cell, ends),
+                          *map(cell, norms)])
+    write_atomic(path, fh.getvalue())

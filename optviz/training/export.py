@@ -5,6 +5,7 @@ Both writers return "" on success or one line saying what went wrong, for the tr
 
 from __future__ import annotations
 
+from optviz.core.files import OutputError
 from optviz.training.checkpoint import save_checkpoint, write_metrics_csv
 from optviz.training.records import RunRecord
 
@@ -13,8 +14,8 @@ def write_csv(record: RunRecord, path: str) -> str:
     """``optviz train --csv``'s format: one row per step, epoch metrics on the step that ended the epoch."""
     try:
         write_metrics_csv(path, [record.metrics])
-    except OSError as exc:
-        return f"Cannot write {path}: {exc.strerror or exc}"
+    except OutputError as exc:
+        return str(exc)
     return ""
 
 
@@ -41,6 +42,6 @@ def write_checkpoint(record: RunRecord, path: str) -> str:
     try:
         result = record.result
         save_checkpoint(path, result.config, result.runs, result.data)
-    except OSError as exc:
-        return f"Cannot write {path}: {exc.strerror or exc}"
+    except OutputError as exc:  # torch.save's RuntimeError on a full disk included
+        return str(exc)
     return ""

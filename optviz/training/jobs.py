@@ -8,35 +8,15 @@ timer on the GUI thread), so drawing never lands on the training loop. The last 
 
 from __future__ import annotations
 
-import os
 import queue
 import threading
 import time
 from dataclasses import dataclass
 from typing import Callable
 
-import torch
-
 from optviz.training.config import TrainConfig
 from optviz.training.events import Event
-from optviz.training.trainer import Control, Trainer
-
-
-def training_threads() -> int:
-    """Intra-op threads for training on the CPU: every core but one, which the GUI thread keeps for redraws.
-
-    torch's intra-op threads meet at a barrier after every op, so a GUI that preempts one of them stalls them all:
-    on 2 busy cores, LeNet trained at ~4000 samples/s with 1 thread and ~100–700 with 2 (benchmarks/plot_refresh.py).
-    """
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cores = os.cpu_count() or 2
-    return max(1, cores - 1)
-
-
-def _on_cpu(config: TrainConfig) -> bool:
-    return config.device == "cpu" or (config.device == "auto" and not torch.cuda.is_available())
+from optviz.training.trainer import Control, Trainer, use_training_threads
 
 
 Runner = Callable[[Callable[[Event], None], Control], object]  # runner(on_event, control), blocks until done
@@ -97,8 +77,7 @@ class TrainingJob:
     def _main(self) -> None:
         error, result = "", None
         try:
-            if _on_cpu(self.config):
-                torch.set_num_threads(training_threads())  # in this thread, before its first op
+            use_training_threads(self.config)  # in this thread, before its first op
             result = self._runner(self._queue.put, self.control)
         except Exception as exc:  # noqa: BLE001 — a failure is reported to whoever drains the queue, never raised
             error = _one_line(exc)

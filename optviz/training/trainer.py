@@ -48,6 +48,7 @@ Around it:
 from __future__ import annotations
 
 import copy
+import os
 import threading
 import time
 from typing import Callable, Iterator
@@ -55,6 +56,7 @@ from typing import Callable, Iterator
 import numpy as np
 import torch
 
+from optviz.core.devices import cuda_available
 from optviz.training.config import TrainConfig, validate
 from optviz.training.data import Loader, Splits, prepare
 from optviz.training.events import EpochEvent, Event, Pictures, RunFinished, RunStarted
@@ -64,6 +66,26 @@ from optviz.training.results import DataStats, RunResult, TrainResult, cpu_copy
 from optviz.training.runstate import RunState, confusion_matrix
 
 N_PICTURES = 16  # test images in the predictions grid
+
+
+def training_threads() -> int:
+    """Intra-op threads for training on the CPU: every core but one (the GUI's, or the rest of the machine's).
+
+    torch's intra-op threads meet at a barrier after every op, so one preempted thread stalls them all: on 2 busy
+    cores, LeNet trained at ~4000 samples/s with 1 thread and ~100–700 with 2 (benchmarks/plot_refresh.py), and the
+    CLI with torch's default was 20–50× slower than the GUI. The CLI and the GUI share this one policy.
+    """
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 2
+    return max(1, cores - 1)
+
+
+def use_training_threads(config: TrainConfig) -> None:
+    """Apply :func:`training_threads` when ``config`` trains on the CPU (call in the training's thread)."""
+    if config.device == "cpu" or (config.device == "auto" and not cuda_available()):
+        torch.set_num_threads(training_threads())
 
 
 class Control:

@@ -10,6 +10,7 @@ from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox, QScrollArea, QTabWidget, QWidget
 
 from optviz.core.presets import PRESETS
+from optviz.core.files import OutputError
 from optviz.core.session import (Session, SessionError, load_session, save_session, session_from_dict,
                                  session_to_dict)
 from optviz.ui.playground.tab import PlaygroundTab
@@ -120,8 +121,8 @@ class MainWindow(QMainWindow):
     def save_session(self, path: str | Path) -> bool:
         try:
             save_session(self.current_session(), path)
-        except OSError as exc:
-            self.show_error("Cannot save session", f"Cannot write {str(path)!r}: {exc.strerror or exc}")
+        except OutputError as exc:
+            self.show_error("Cannot save session", str(exc))
             return False
         self.settings.setValue("session/dir", str(Path(path).resolve().parent))
         self.setWindowTitle(f"optviz — {Path(path).name}")

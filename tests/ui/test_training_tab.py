@@ -176,7 +176,7 @@ def test_cross_validation_table_and_bars(qtbot, tab):
     assert "Cross-validation folds keep no model" in tab.runs.export_checkpoint.toolTip()
 
 
-def test_runs_list_actions(qtbot, tab, tmp_path):
+def test_runs_list_actions(qtbot, tab, tmp_path, monkeypatch):
     run_to_end(qtbot, tab, TINY)
     [record] = list(tab.model.runs)
     tab.runs.select([record.id])
@@ -196,6 +196,13 @@ def test_runs_list_actions(qtbot, tab, tmp_path):
     checkpoint = load_checkpoint(str(pt_path))
     assert checkpoint.config.optimizers == record.config.optimizers
     assert checkpoint.model(0) is not None
+    (tmp_path / "taken.pt").mkdir()  # a target the export cannot replace: a message box, the old file intact
+    monkeypatch.setattr("optviz.ui.training.tab.QFileDialog.getSaveFileName",
+                        lambda *a, **k: (str(tmp_path / "taken.pt"), ""))
+    tab._on_runs_export_checkpoint_requested(record.id)
+    assert tab.last_message is not None and tab.last_message.isVisible()
+    assert tab.last_message.text().startswith(f"cannot write {str(tmp_path / 'taken.pt')!r}: ")
+    tab.last_message.close()
     tab.runs.select([record.id])
     qtbot.mouseClick(tab.runs.delete_button, Qt.MouseButton.LeftButton)
     assert len(tab.model.runs) == 0 and tab.runs.tree.topLevelItemCount() == 0 and tab.curves.shown_ids() == []

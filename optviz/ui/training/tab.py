@@ -9,8 +9,8 @@ from __future__ import annotations
 from typing import Any, Callable, Mapping
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QProgressBar, QPushButton, QScrollArea, QSplitter,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QMessageBox, QProgressBar, QPushButton, QScrollArea,
+                               QSplitter, QVBoxLayout, QWidget)
 
 from optviz.training.config import ConfigError, TrainConfig, problems
 from optviz.training.jobs import Runner, TrainingJob
@@ -35,6 +35,7 @@ class TrainingTab(QWidget):
         self.model = TrainingModel(self)
         self.runner_factory: Callable[[TrainConfig], Runner] | None = None  # tests/benchmarks: instead of the trainer
         self.live_plots = True  # the benchmark switches redraws off to measure their cost
+        self.last_message: QMessageBox | None = None  # the latest export error shown
         self.panel = TrainingPanel()
         self.curves = CurvesView(self.model)
         self.runs = RunsView(self.model)
@@ -247,4 +248,8 @@ class TrainingTab(QWidget):
             self._report(self.model.export_checkpoint(run_id, path))
 
     def _report(self, error: str) -> None:
-        self.panel.show_problems([error] if error else [])
+        """An export that failed: a message box naming the file and the reason (the previous file is intact)."""
+        if error:
+            box = QMessageBox(QMessageBox.Icon.Warning, "Export failed", error, QMessageBox.StandardButton.Ok, self)
+            box.open()  # window-modal, without blocking the event loop
+            self.last_message = box
