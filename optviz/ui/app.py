@@ -10,8 +10,12 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 from argparse import Namespace
 from pathlib import Path
+
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
+from PySide6.QtWidgets import QApplication, QLabel, QMainWindow
 
 SCREENSHOT_TIMEOUT_S = 120.0  # playground paths (5,000 steps × 64 starts take about 10 s on a laptop CPU)
 TRAINING_TIMEOUT_S = 900.0
@@ -33,36 +37,130 @@ def _needs_offscreen() -> bool:
 
 
 def run_gui(args: Namespace) -> int:
-    """Entry point of ``optviz`` without a subcommand; returns the exit status."""
-    from optviz.core.session import SessionError, load_session
+    """Entry point of ``optviz`` without a subcommand; returns the exit status.
 
+    Without ``--session`` or ``--screenshot`` the window appears at once, saying "starting…", while torch and the
+    core load in a background thread; the tabs are built once they have. A session file is read first (its
+    errors end the command before any window).
+    """
     screenshot = getattr(args, "screenshot", None)
+    session = None
     try:
         size = parse_size(getattr(args, "size", None) or "1400x900")
-        session = load_session(args.session) if getattr(args, "session", None) else None
-    except (SessionError, ValueError) as exc:
+        if getattr(args, "session", None):
+            from optviz.core.session import load_session
+
+            session = load_session(args.session)
+    except ValueError as exc:  # SessionError is a ValueError
         print(f"optviz: error: {exc}", file=sys.stderr)
         return 2
     if screenshot and _needs_offscreen():
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
 
-    import pyqtgraph as pg
-    from PySide6.QtWidgets import QApplication
-
-    from optviz.ui.main_window import MainWindow
-
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setOrganizationName("optviz")
     app.setApplicationName("optviz")
-    pg.setConfigOptions(antialias=True)
-    window = MainWindow(session, remember=not screenshot, autoplay=not screenshot)
-    if getattr(args, "tab", None):
-        window.show_tab(args.tab)
     if screenshot:
+        window = _main_window(session, remember=False, tab=getattr(args, "tab", None))
         return screenshot_window(window, Path(screenshot), size, args.tab or "playground", session)
-    window.show()
-    _close_on_ctrl_c(window)
-    return int(app.exec())
+    starting = _StartingWindow()
+    starting.show()
+    trace_when_shown("window_shown")
+    _close_on_ctrl_c(starting)
+    loader = threading.Thread(target=_preload, name="optviz-preload", daemon=True)
+    loader.start()
+    holder: list = []
+
+    def build() -> None:
+        if loader.is_alive():
+            return
+        poll.stop()
+        if not starting.isVisible():  # closed while starting: nothing to build
+            return
+        window = _main_window(session, remember=True, tab=getattr(args, "tab", None))
+        if window.settings.value("window/geometry") is None:
+            window.setGeometry(starting.geometry())
+        window.show()
+        starting.hide()
+        starting.deleteLater()
+        _trace_startup(window)
+        _close_on_ctrl_c(window)
+        holder.append(window)
+
+    poll = QTimer(interval=10)
+    poll.timeout.connect(build)
+    poll.start()
+    status = int(app.exec())
+    # The window has closed and saved its settings; tearing down torch, Qt and the worker threads object by
+    # object took ~2 s more (measured with benchmarks/startup.py), so leave at once.
+    QSettings("optviz", "optviz").sync()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)
+
+
+def _preload() -> None:
+    """Import what the tabs need (torch first, the slowest) off the GUI thread; no Qt here."""
+    import torch  # noqa: F401
+
+    import optviz.core.critical  # noqa: F401
+    import optviz.core.presets  # noqa: F401
+    import optviz.core.simulate  # noqa: F401
+    import optviz.training.jobs  # noqa: F401
+
+
+def _main_window(session, *, remember: bool, tab: str | None):
+    import pyqtgraph as pg
+
+    from optviz.ui.main_window import MainWindow
+
+    pg.setConfigOptions(antialias=True)
+    window = MainWindow(session, remember=remember, autoplay=remember)
+    if tab:
+        window.show_tab(tab)
+    return window
+
+
+class _StartingWindow(QMainWindow):
+    """What the user sees for the second or two while torch loads: the window, in its place, saying so."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setWindowTitle("optviz")
+        label = QLabel("Starting optviz…\nloading PyTorch")
+        label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.setCentralWidget(label)
+        self.statusBar().showMessage("starting…")
+        geometry = QSettings("optviz", "optviz").value("window/geometry")
+        if isinstance(geometry, QByteArray):
+            self.restoreGeometry(geometry)
+        else:
+            screen = self.screen().availableGeometry()
+            self.resize(min(1400, int(screen.width() * 0.9)), min(900, int(screen.height() * 0.9)))
+
+
+def trace(event: str) -> None:
+    """Append ``event wall-clock-time`` to the file named by OPTVIZ_TRACE (benchmarks/startup.py reads it)."""
+    path = os.environ.get("OPTVIZ_TRACE")
+    if path:
+        import time
+
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write(f"{event} {time.time()}\n")
+
+
+def trace_when_shown(event: str) -> None:
+    if os.environ.get("OPTVIZ_TRACE"):
+        QTimer.singleShot(0, lambda: trace(event))
+
+
+def _trace_startup(window) -> None:
+    if not os.environ.get("OPTVIZ_TRACE"):
+        return
+    trace("tabs_built")
+    model = window.playground.model
+    model.result_changed.connect(lambda: model.result is not None and not model.result.preview
+                                 and trace("paths_drawn"))
 
 
 def _close_on_ctrl_c(window) -> None:

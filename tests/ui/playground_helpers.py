@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
-from PySide6.QtGui import QMouseEvent
+from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt
+from PySide6.QtGui import QImage, QMouseEvent, QPainter
 from PySide6.QtWidgets import QApplication
 
 from optviz.ui.playground.tab import PlaygroundTab
@@ -45,3 +45,31 @@ def double_click(widget, pos: QPoint) -> None:
     for kind, buttons in ((QEvent.Type.MouseButtonPress, left), (QEvent.Type.MouseButtonRelease, none),
                           (QEvent.Type.MouseButtonDblClick, left), (QEvent.Type.MouseButtonRelease, none)):
         send_mouse(widget, kind, pos, left, buttons)
+
+
+def make_tab(qtbot, session=None, size=(1300, 800), autoplay=False) -> PlaygroundTab:
+    """A shown playground tab on ``session`` with everything computed; the caller shuts it down."""
+    tab = PlaygroundTab(session, autoplay=autoplay)
+    qtbot.addWidget(tab)
+    tab.resize(*size)
+    tab.show()
+    qtbot.waitExposed(tab)
+    wait_computed(qtbot, tab)
+    return tab
+
+
+def widget_rect_of(view, item) -> QRectF:
+    """Where a graphics item is drawn, in the coordinates of the view widget that shows it."""
+    return QRectF(view.mapFromScene(item.sceneBoundingRect()).boundingRect())
+
+
+def axis_texts(axis) -> list[tuple[QRectF, str]]:
+    """The tick labels an AxisItem draws (its own draw specs), with their rectangles in scene coordinates."""
+    image = QImage(10, 10, QImage.Format.Format_ARGB32)
+    painter = QPainter(image)
+    painter.setFont(axis.style["tickFont"] or QApplication.font())
+    try:
+        _, _, texts = axis.generateDrawSpecs(painter)
+    finally:
+        painter.end()
+    return [(axis.mapRectToScene(rect), text) for rect, _, text in texts]

@@ -84,16 +84,21 @@ def test_sgd_lr_1_on_rosenbrock_diverges_and_the_app_stays_responsive(qtbot, pla
     wait_computed(qtbot, playground)
     model.set_step(model.last_step)
     sgd_row = playground.status_table.row_texts()[0]
-    assert sgd_row[0] == "SGD" and sgd_row[1].startswith("diverged at step ")
-    k = int(sgd_row[1].rsplit(" ", 1)[1])
+    state, place = sgd_row[1].split("\n")
+    assert sgd_row[0] == "SGD" and state.startswith("diverged at step ") and place == "left the view"
+    k = int(state.rsplit(" ", 1)[1])
     assert k == model.result.paths.diverged_step[0, 0] >= 1
     assert np.isnan(model.result.paths.positions[0, 0, -1]).all()
     model.set_step(0)  # before the divergence step the status is "still moving"
-    assert playground.status_table.row_texts()[0][1] == "still moving"
+    assert playground.status_table.row_texts()[0][1].startswith("still moving\nat (")
     playground.animation_bar.slider.setValue(k + 1)  # still responding
-    assert playground.status_table.row_texts()[0][1] == f"diverged at step {k}"
-    hx, _ = playground.surface_view.path_items.rows[0].heads.getData()
-    assert len(hx) == 1 and np.isfinite(hx).all()  # the head stays at the last finite point
+    assert playground.status_table.row_texts()[0][1].startswith(f"diverged at step {k}\n")
+    sgd = playground.surface_view.path_items.rows[0]
+    hx, _ = sgd.heads.getData()
+    ax, ay = sgd.exits.getData()
+    assert len(hx) == 0 and len(ax) == 1  # no head any more: an arrow where it left the view
+    (x0, x1), (y0, y1) = model.surface.view
+    assert x0 <= ax[0] <= x1 and y0 <= ay[0] <= y1
 
 
 def test_drag_previews_are_short_and_release_computes_everything(qtbot, playground, monkeypatch):

@@ -1,6 +1,8 @@
 """Animation of the paths: a timer that advances the model's step, and its control bar.
 
 Play/pause, step back/forward, restart, a speed in steps per second and a timeline slider to scrub to any step.
+A new surface or preset starts the animation over: the model goes to step 0 at once, and with ``autoplay`` the
+animation plays as soon as the new paths are in (the trails then grow from the start points).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import time
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSlider, QStyle, QToolButton, QWidget
 
+from optviz.ui.playground.compute import shown_result
 from optviz.ui.playground.model import PlaygroundModel
 
 FRAME_MS = 33
@@ -22,14 +25,18 @@ class Animator(QObject):
 
     playing_changed = Signal(bool)
 
-    def __init__(self, model: PlaygroundModel, parent: QObject | None = None) -> None:
+    def __init__(self, model: PlaygroundModel, *, autoplay: bool = False, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._model = model
         self.speed = float(DEFAULT_SPEED)
+        self.autoplay = autoplay  # play a new surface's paths from step 0 once they are in
+        self._play_when_in = autoplay  # the first paths too
         self._position = 0.0  # fractional step, so slow speeds still move
         self._last_tick = 0.0
         self._timer = QTimer(self, interval=FRAME_MS)
         self._timer.timeout.connect(self._on_timer_timeout)
+        model.surface_changed.connect(self._on_model_surface_changed)
+        model.result_changed.connect(self._on_model_result_changed)
 
     def is_playing(self) -> bool:
         return self._timer.isActive()
@@ -58,6 +65,16 @@ class Animator(QObject):
     def restart(self) -> None:
         self._model.set_step(0)
         self.play()
+
+    def _on_model_surface_changed(self) -> None:
+        self.pause()  # the model goes back to step 0 by itself
+        self._play_when_in = self.autoplay
+
+    def _on_model_result_changed(self) -> None:
+        result = shown_result(self._model)
+        if self._play_when_in and result is not None and not result.preview:
+            self._play_when_in = False
+            self.restart()
 
     def _on_timer_timeout(self) -> None:
         now = time.perf_counter()

@@ -2,63 +2,173 @@
 
 While a start point is dragged, paths are computed for a prefix of the steps that takes about PREVIEW_SECONDS,
 so the paths follow the pointer; the full run follows on release. Stale results are dropped by the runners.
+Paths come clipped to the view box, ready to draw (clipping 64 paths of 5,000 steps takes a while too).
+The surface picture comes first and its critical points (up to a few seconds for a new parameter value) follow
+in a runner of their own, so the heatmap never waits for them; nothing asks for them on the GUI thread.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+import numpy as np
 from PySide6.QtCore import QObject, Signal
 
+from optviz.core.field import Field, field_key, sample, with_points
 from optviz.core.session import Session
 from optviz.core.simulate import simulate
-from optviz.ui.playground.field import Field, sample
+from optviz.core.surfaces import Point
 from optviz.ui.playground.model import PlaygroundModel, Result
 from optviz.ui.workers import LatestRunner
 
 PREVIEW_SECONDS = 0.1  # a drag preview should take about this long: ~10 updates a second
 MIN_PREVIEW_STEPS = 30
 
+Points = tuple[tuple, tuple[Point, ...], tuple[Point, ...]]  # (field key, minima, saddles)
+Box = tuple[tuple[float, float], tuple[float, float]]
+
+
+@dataclass(frozen=True)
+class ClippedPath:
+    """One path as drawn: the parts of its segments inside the box, and where it left the box.
+
+    ``points[:upto[s]]`` is the trail up to and including step s (NaN rows break the line where the path is
+    outside). ``last_exit[s]`` is the last segment k < s that left the box (−1: none); the path left at
+    ``exit_points[k]`` heading ``exit_angles[k]`` degrees (NaN where it jumped to a non-finite point).
+    """
+
+    points: np.ndarray  # (M, 2)
+    upto: np.ndarray  # (L,) int
+    inside: np.ndarray  # (L,) bool: step s lies in the box
+    last_exit: np.ndarray  # (L,) int
+    exit_points: np.ndarray  # (L - 1, 2)
+    exit_angles: np.ndarray  # (L - 1,)
+
+
+def clip_paths(paths: np.ndarray, box: Box) -> list[ClippedPath]:
+    """Clip each path (n, L, 2) to ``box`` ((x0, x1), (y0, y1)), step by step (Liang–Barsky, vectorised)."""
+    p = np.where(np.isfinite(paths), paths, np.nan)
+    a, b = p[:, :-1], p[:, 1:]
+    t0, t1 = np.zeros(a.shape[:2]), np.ones(a.shape[:2])
+    with np.errstate(all="ignore"):  # huge, infinite and NaN coordinates sort themselves out below
+        d = b - a
+        for axis, (lo, hi) in enumerate(box):
+            pa, da = a[..., axis], d[..., axis]
+            within = (pa >= lo) & (pa <= hi)
+            tl, th = (lo - pa) / da, (hi - pa) / da
+            t0 = np.maximum(t0, np.where(da == 0, np.where(within, -np.inf, np.inf), np.minimum(tl, th)))
+            t1 = np.minimum(t1, np.where(da == 0, np.where(within, np.inf, -np.inf), np.maximum(tl, th)))
+        inside = np.isfinite(p).all(-1)
+        for axis, (lo, hi) in enumerate(box):
+            inside &= (p[..., axis] >= lo) & (p[..., axis] <= hi)
+        # A segment between two points outside is not drawn even where it crosses the box: the path is away
+        # (a diverging path's jumps between points 10⁴ apart would cross the whole view).
+        finite = np.isfinite(a).all(-1) & np.isfinite(b).all(-1)
+        visible = finite & (t0 <= t1) & (inside[:, :-1] | inside[:, 1:])
+        enter = a + t0[..., None] * d
+        leave = np.where((t1 == 1)[..., None], b, a + t1[..., None] * d)
+        # A finite point inside followed by a non-finite one: the path left from there, direction unknown.
+        jump = inside[:, :-1] & ~np.isfinite(b).all(-1)
+        exits = (visible & (t1 < 1)) | jump
+        exit_points = np.where(jump[..., None], a, leave)
+        angles = np.where(jump, np.nan, np.degrees(np.arctan2(d[..., 1], d[..., 0])))
+    # Per segment up to three points: where it enters (if it starts outside), where it ends or leaves, a break.
+    slots = np.stack((enter, leave, np.full_like(enter, np.nan)), axis=2)
+    mask = np.stack((visible & (t0 > 0), visible, visible & (t1 < 1)), axis=2)
+    first = inside[:, 0].astype(int)
+    upto = first[:, None] + np.concatenate((np.zeros((len(p), 1), int), np.cumsum(mask.sum(-1), axis=1)), axis=1)
+    flat = slots[mask]  # every start's points, start after start
+    ends = np.cumsum(upto[:, -1] - first)
+    steps = np.arange(d.shape[1])
+    last = np.maximum.accumulate(np.where(exits, steps, -1), axis=1) if len(steps) else np.zeros((len(p), 0), int)
+    last = np.concatenate((np.full((len(p), 1), -1), last), axis=1)
+    out = []
+    for j in range(len(p)):
+        points = flat[ends[j] - (upto[j, -1] - first[j]): ends[j]]
+        if first[j]:
+            points = np.concatenate((p[j, :1], points))
+        out.append(ClippedPath(points, upto[j], inside[j], last[j], exit_points[j], angles[j]))
+    return out
+
+
+@dataclass(frozen=True)
+class DrawnResult(Result):
+    """A Result with its paths already clipped to the view box (per row, per start), as the surface view draws them."""
+
+    clipped: tuple[tuple[ClippedPath, ...], ...] = ()
+
 
 def compute_result(session: Session, steps: int, preview: bool) -> Result:
-    """Run the session's enabled optimizers (in the job thread)."""
+    """Run the session's enabled optimizers and clip the paths to the view box (in the job thread)."""
     entries = tuple(i for i, e in enumerate(session.optimizers) if e.enabled)
-    paths = simulate(session.make_surface(), [session.optimizers[i].choice for i in entries], session.starts,
-                     steps, device=session.device)
-    return Result(paths, session, entries, preview)
+    surface = session.make_surface()
+    paths = simulate(surface, [session.optimizers[i].choice for i in entries], session.starts, steps,
+                     device=session.device)
+    clipped = tuple(tuple(clip_paths(row, surface.view)) for row in paths.positions)
+    return DrawnResult(paths, session, entries, preview, clipped)
 
 
 def compute_field(session: Session) -> Field:
     return sample(session.make_surface())
 
 
+def compute_points(session: Session) -> Points:
+    surface = session.make_surface()
+    return field_key(session.surface, session.surface_params), tuple(surface.minima), tuple(surface.saddles)
+
+
+def surface_key(session: Session) -> tuple:
+    return field_key(session.surface, session.surface_params)
+
+
+def shown_result(model: PlaygroundModel) -> Result | None:
+    """The model's result if it was computed on the current surface and parameters, else None: for a moment after
+    a surface or preset change the old result is still there, and its paths must not be drawn on the new surface."""
+    result = model.result
+    if result is None or surface_key(result.session) != surface_key(model.session):
+        return None
+    return result
+
+
+def shown_field(model: PlaygroundModel) -> Field | None:
+    """The model's surface picture if it is the current surface's (any parameters), else None."""
+    field = model.field
+    return field if field is not None and field.key[0] == model.session.surface else None
+
+
 class PlaygroundComputer(QObject):
     """Listens to the model, runs simulate/sample in worker threads and hands the results back to the model."""
 
-    idle = Signal()  # nothing running or waiting in either runner
+    idle = Signal()  # nothing running or waiting in any runner
 
     def __init__(self, model: PlaygroundModel, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._model = model
         self._seconds_per_step = 1e-3  # refined from every finished run
+        self._points: Points | None = None  # the latest critical points, until their field arrives
         self._paths = LatestRunner(compute_result, delay_ms=15, parent=self)
         self._field = LatestRunner(compute_field, delay_ms=30, parent=self)
+        self._critical = LatestRunner(compute_points, delay_ms=30, parent=self)
         self._paths.finished.connect(self._on_paths_finished)
-        self._paths.failed.connect(self._on_paths_failed)
         self._field.finished.connect(self._on_field_finished)
-        self._field.failed.connect(self._on_paths_failed)
-        self._paths.idle.connect(self._on_runner_idle)
-        self._field.idle.connect(self._on_runner_idle)
+        self._critical.finished.connect(self._on_critical_finished)
+        for runner in self._runners():
+            runner.failed.connect(self._on_runner_failed)
+            runner.idle.connect(self._on_runner_idle)
         model.inputs_changed.connect(self._on_model_inputs_changed)
         model.surface_changed.connect(self._on_model_surface_changed)
         self._on_model_surface_changed()
         self._on_model_inputs_changed(False)
 
+    def _runners(self) -> tuple[LatestRunner, ...]:
+        return self._paths, self._field, self._critical
+
     def is_busy(self) -> bool:
-        return self._paths.is_busy() or self._field.is_busy()
+        return any(runner.is_busy() for runner in self._runners())
 
     def shutdown(self, timeout_s: float = 30.0) -> bool:
         """Stop accepting work and join the running jobs."""
-        ok_paths = self._paths.shutdown(timeout_s)
-        return self._field.shutdown(timeout_s) and ok_paths
+        return all([runner.shutdown(timeout_s) for runner in self._runners()])
 
     def _on_model_inputs_changed(self, dragging: bool) -> None:
         session = self._model.session
@@ -69,6 +179,7 @@ class PlaygroundComputer(QObject):
 
     def _on_model_surface_changed(self) -> None:
         self._field.request(self._model.session)
+        self._critical.request(self._model.session)
 
     def _on_paths_finished(self, result: Result) -> None:
         paths = result.paths
@@ -76,11 +187,19 @@ class PlaygroundComputer(QObject):
             self._seconds_per_step = paths.seconds / (paths.steps + 1)
         self._model.set_result(result)
 
-    def _on_paths_failed(self, message: str) -> None:
+    def _on_runner_failed(self, message: str) -> None:
         self._model.compute_failed.emit(message)
 
     def _on_field_finished(self, field: Field) -> None:
+        if self._points is not None and self._points[0] == field.key:
+            field = with_points(field, *self._points[1:])
         self._model.set_field(field)
+
+    def _on_critical_finished(self, points: Points) -> None:
+        self._points = points
+        field = self._model.field
+        if field is not None and field.key == points[0] and field.minima is None:
+            self._model.set_field(with_points(field, *points[1:]))
 
     def _on_runner_idle(self) -> None:
         if not self.is_busy():

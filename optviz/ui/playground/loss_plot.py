@@ -1,51 +1,129 @@
 """Loss against step, one curve per optimizer and start, with a cursor at the animation step.
 
-Where the surface has a known global minimum f*, the plot shows the gap f − f* on a log axis (a straight line
-means linear convergence); otherwise (the saddle) the raw loss on a linear axis. Hovering shows the nearest
-curve's value; dragging the cursor scrubs the animation.
+Where the surface has a global minimum f*, the plot shows the gap f − f* on a log axis (a straight line means
+linear convergence); otherwise (the saddle) the raw loss on a linear axis. Tick labels are true values: no SI
+prefix or ×10ⁿ factor ever rescales them. The y range covers every path while it is on the surface's view box,
+so a diverging path's 10¹⁸ does not squash the others into one line: its curve leaves through the top and ends
+at its divergence step with a triangle. Hovering shows the nearest curve's value; dragging the cursor scrubs.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import QWidget
 
+from optviz.core.field import format_value
 from optviz.ui.playground.colors import entry_colors, entry_title
+from optviz.ui.playground.compute import shown_field, shown_result, surface_key
 from optviz.ui.playground.model import PlaygroundModel, Result
 
 GAP_FLOOR = 1e-12  # f − f* below this is drawn at this value (f* is known to about 1e-10)
+LOG_PAD = 0.3  # decades of room above and below the curves on a log axis
 
 
-def loss_curves(result: Result) -> tuple[np.ndarray, bool, str]:
-    """The plotted y values (n_opt, n_starts, steps+1) in view units (log10 of the gap f − f* where f* is
-    known), whether they are logarithms, and the axis label."""
-    surface = result.session.make_surface()
-    best = [m.value for m in surface.minima if m.kind == "global"]
+class ValueAxis(pg.AxisItem):
+    """An axis whose tick labels are the true values (10ⁿ on a log axis), never scaled by a prefix or factor."""
+
+    def __init__(self, orientation: str, **kwargs) -> None:
+        super().__init__(orientation, **kwargs)
+        self.enableAutoSIPrefix(False)
+
+    def resizeEvent(self, ev=None) -> None:  # noqa: N802
+        super().resizeEvent(ev)
+        if self.orientation == "left" and self.label is not None and self.label.x() < 0:
+            self.label.setX(0)  # pyqtgraph nudges it 5 px past the widget's edge, cutting the first letter
+
+    def logTickStrings(self, values, scale, spacing):  # noqa: N802 — pyqtgraph's name
+        strings = [format_value(float(10.0 ** v * scale)) for v in values]
+        if len(values) > 6:  # a decade's minor ticks: only 2× and 5× keep a label (1×, 10× are major ticks)
+            keep = [round(10.0 ** (v % 1.0), 6) in (1.0, 2.0, 5.0) for v in values]
+            strings = [s if k else "" for s, k in zip(strings, keep)]
+        return strings
+
+    def tickStrings(self, values, scale, spacing):  # noqa: N802
+        if self.logMode:
+            return self.logTickStrings(values, scale, spacing)
+        return [format_value(round(float(v * scale) / spacing) * spacing) for v in values]
+
+
+def loss_curves(result: Result, minima) -> tuple[np.ndarray, bool, str]:
+    """The plotted y values (n_opt, n_starts, steps+1) in view units (log10 of the gap f − f* where the surface
+    has minima), whether they are logarithms, and the axis label; non-finite losses become NaN."""
     losses = result.paths.losses
+    best = [m.value for m in minima if m.kind == "global"]
     if not best:
-        return losses, False, "loss f"
-    with np.errstate(invalid="ignore"):
+        return np.where(np.isfinite(losses), losses, np.nan), False, "loss f"
+    with np.errstate(all="ignore"):
         gap = np.where(np.isfinite(losses), np.maximum(losses - min(best), GAP_FLOOR), np.nan)
     return np.log10(gap), True, "f − f*"
+
+
+def y_range(values: np.ndarray, result: Result, log: bool) -> tuple[float, float]:
+    """The y range: every finite value of a path while it is inside the surface's view box (a diverged path's
+    values once it left are off the top), with a little room."""
+    (x0, x1), (y0, y1) = result.session.make_surface().view
+    pos = result.paths.positions
+    with np.errstate(invalid="ignore"):
+        inside = (pos[..., 0] >= x0) & (pos[..., 0] <= x1) & (pos[..., 1] >= y0) & (pos[..., 1] <= y1)
+    kept = values[inside & np.isfinite(values)]
+    if kept.size == 0:
+        kept = values[np.isfinite(values)]
+    if kept.size == 0:
+        return (-1.0, 1.0) if not log else (-12.0, 0.0)
+    lo, hi = float(kept.min()), float(kept.max())
+    pad = LOG_PAD if log else 0.05 * (hi - lo)
+    if hi - lo < 1e-9:
+        pad = max(pad, 0.5 if log else 0.5 * max(abs(hi), 1.0))
+    return lo - pad, hi + pad
+
+
+def divergence_spots(values: np.ndarray, result: Result, colors: list, bounds: tuple[float, float]) -> list[dict]:
+    """A marker at each diverged curve's divergence step: a triangle at the edge it left through, else a cross."""
+    lo, hi = bounds
+    inset = 0.03 * (hi - lo)  # a marker at the edge sits just inside it, whole
+    spots = []
+    for row, start in zip(*np.nonzero(result.paths.diverged_step >= 0)):
+        d = int(result.paths.diverged_step[row, start])
+        curve = values[row, start, : d + 1]
+        finite = curve[np.isfinite(curve)]
+        if np.isfinite(curve[-1]):
+            y = float(curve[-1])
+        else:  # it jumped to a non-finite loss: off the side its last finite value was heading for
+            y = np.inf if finite.size == 0 or finite[-1] >= (lo + hi) / 2 else -np.inf
+        symbol = "t1" if y > hi else "t" if y < lo else "x"
+        title = entry_title(result.session.optimizers[result.entries[row]])
+        spots.append({"pos": (d, min(max(y, lo + inset), hi - inset)), "symbol": symbol, "size": 11 + 3 * row,
+                      "brush": pg.mkBrush(colors[row]), "data": f"{title}, start {start + 1}: diverged at step {d}"})
+    return sorted(spots, key=lambda spot: -spot["size"])  # larger first: optimizers diverging together all show
 
 
 class LossPlot(pg.PlotWidget):
     """Loss-vs-step curves of the model's Result, cursor on the model's step."""
 
     def __init__(self, model: PlaygroundModel, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
+        super().__init__(parent, axisItems={"left": ValueAxis("left"), "bottom": ValueAxis("bottom")})
         self._model = model
         self._values: np.ndarray | None = None
+        self._shown: tuple | None = None  # (id of the result, field key) last drawn
         plot = self.getPlotItem()
         plot.setLabel("bottom", "step")
         plot.showGrid(x=True, y=True, alpha=0.2)
         plot.setMenuEnabled(False)
+        self._fit_axis_width()
         self.curves: list[pg.PlotCurveItem] = []
         self.cursor = pg.InfiniteLine(angle=90, movable=True, pen=pg.mkPen("#dddddd", width=1.5),
                                       hoverPen=pg.mkPen("#ffe14d", width=2))
         self.cursor.setZValue(20)
         plot.addItem(self.cursor, ignoreBounds=True)
+        self.divergence = pg.ScatterPlotItem(pen=pg.mkPen("#ffffff", width=1), hoverable=True,
+                                             tip=lambda x, y, data: data)
+        self.divergence.setZValue(25)
+        plot.addItem(self.divergence, ignoreBounds=True)
+        self.computing = pg.TextItem("computing…", anchor=(0.5, 0.5), color="#ffffff")
+        self.computing.setZValue(30)
+        plot.addItem(self.computing, ignoreBounds=True)
         self.hover_label = pg.TextItem(anchor=(0, 1), color="#ffffff", fill=pg.mkBrush(0, 0, 0, 180))
         self.hover_dot = pg.ScatterPlotItem(size=9, pen=pg.mkPen("#ffffff"), brush=pg.mkBrush(None))
         for item in (self.hover_label, self.hover_dot):
@@ -55,11 +133,34 @@ class LossPlot(pg.PlotWidget):
         self.cursor.sigPositionChanged.connect(self._on_cursor_position_changed)
         self._mouse_proxy = pg.SignalProxy(self.scene().sigMouseMoved, rateLimit=30, slot=self._on_scene_mouse_moved)
         model.result_changed.connect(self._on_model_result_changed)
+        model.field_changed.connect(self._on_model_result_changed)
+        model.surface_changed.connect(self._on_model_result_changed)
         model.step_changed.connect(self._on_model_step_changed)
+        self._on_model_result_changed()
+
+    def _fit_axis_width(self) -> None:
+        """Room for the widest tick label and the axis label side by side (pyqtgraph sizes the axis from the
+        labels it drew last, so a new, wider label would overlap the axis title for a frame or for good)."""
+        axis = self.getPlotItem().getAxis("left")
+        metrics = QFontMetrics(axis.style["tickFont"] or self.font())
+        widest = max(metrics.horizontalAdvance(s) for s in ("10⁻¹²", "−0.0001", "2×10⁻¹²", "−1000"))
+        axis.setWidth(widest + metrics.height() + 16)
+
+    def _shown_data(self):
+        """The result and the minima to draw against, or None while either is not in for the current surface."""
+        result, field = shown_result(self._model), shown_field(self._model)
+        if result is None or field is None or field.key != surface_key(result.session) or field.minima is None:
+            return None
+        return result, field
 
     def _on_model_result_changed(self) -> None:
-        result = self._model.result
+        shown = self._shown_data()
+        drawn = None if shown is None else (id(shown[0]), shown[1].key)  # Results hold arrays: compare identity
+        if drawn is not None and drawn == self._shown:
+            return
+        self._shown = drawn
         plot = self.getPlotItem()
+        result = None if shown is None else shown[0]
         colors = [] if result is None else [entry_colors(result.session.optimizers)[i] for i in result.entries]
         if [c.name() for c in colors] != [c.opts["pen"].color().name() for c in self.curves]:
             for curve in self.curves:  # rebuilt only when the optimizers shown change: a drag keeps them
@@ -68,9 +169,14 @@ class LossPlot(pg.PlotWidget):
             for curve in self.curves:
                 plot.addItem(curve)
         self._values = None
-        if result is None:
+        self.computing.setVisible(shown is None and bool(self._model.session.starts))
+        if shown is None:
+            for curve in self.curves:
+                curve.setData([], [])
+            self.divergence.setData([])
+            self.computing.setPos(*plot.getViewBox().viewRect().center().toTuple())
             return
-        values, log, label = loss_curves(result)
+        values, log, label = loss_curves(result, shown[1].minima)
         self._values = values
         plot.getAxis("left").setLogMode(log)  # the values are log10 already; the axis labels them 10ⁿ
         plot.setLabel("left", label)
@@ -79,7 +185,10 @@ class LossPlot(pg.PlotWidget):
         for row, curve in enumerate(self.curves):
             y = np.concatenate([np.append(values[row, j], np.nan) for j in range(n_starts)])
             curve.setData(x, y)
-        plot.setXRange(0, max(1, result.paths.steps), padding=0.02)
+        bounds = y_range(values, result, log)
+        self.divergence.setData(divergence_spots(values, result, colors, bounds))
+        plot.setXRange(0, max(1, result.session.steps), padding=0.02)  # a drag preview's curves grow into it
+        plot.setYRange(*bounds, padding=0.0)
         self._on_model_step_changed(self._model.step)
 
     def _on_model_step_changed(self, step: int) -> None:
@@ -92,8 +201,8 @@ class LossPlot(pg.PlotWidget):
 
     def hover_text(self, step: int, y_view: float) -> tuple[str, float] | None:
         """Text for the curve nearest to ``y_view`` (view units: log10 when log-scaled) at ``step``, and its y."""
-        result, values = self._model.result, self._values
-        if result is None or values is None or not 0 <= step <= result.paths.steps:
+        result, values = shown_result(self._model), self._values
+        if result is None or values is None or not 0 <= step <= min(result.paths.steps, values.shape[2] - 1):
             return None
         shown = values[:, :, step]
         distance = np.abs(np.nan_to_num(shown - y_view, nan=np.inf))

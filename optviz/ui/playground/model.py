@@ -11,12 +11,12 @@ from typing import Any, Mapping
 
 from PySide6.QtCore import QObject, Signal
 
+from optviz.core.field import Field
 from optviz.core.optimizers import REGISTRY, OptimizerChoice
 from optviz.core.presets import default_session
 from optviz.core.session import MAX_STARTS, STEPS, OptimizerEntry, Session
 from optviz.core.simulate import Paths
 from optviz.core.surfaces import Surface, get_surface
-from optviz.ui.playground.field import Field
 
 
 @dataclass(frozen=True)
@@ -115,6 +115,7 @@ class PlaygroundModel(QObject):
         self.steps_changed.emit(self._session.steps)
         self.device_changed.emit(self._session.device)
         self.inputs_changed.emit(False)
+        self._start_over()
 
     def set_surface(self, name: str) -> None:
         """Switch surface (its parameters back to their defaults); start points outside its view are re-placed."""
@@ -128,6 +129,14 @@ class PlaygroundModel(QObject):
         self.starts_changed.emit()
         self.selection_changed.emit(self._selected)
         self.inputs_changed.emit(False)
+        self._start_over()
+
+    def _start_over(self) -> None:
+        """A new surface or session is shown from step 0 (after every other signal: views have hidden the old)."""
+        self._wanted, self._at_end = 0, False
+        if self._step != 0:
+            self._step = 0
+            self.step_changed.emit(0)
 
     def set_surface_param(self, name: str, value: float) -> None:
         params = {**self._session.surface_params, name: float(value)}

@@ -1,14 +1,23 @@
-"""Per optimizer, for the selected start point at the animation step: converged / diverged / still moving, and f."""
+"""Per optimizer, for the selected start point at the animation step: converged / diverged / still moving and,
+on a second line, where the path is (at which minimum, or its coordinates, or that it left the view); and f."""
 
 from __future__ import annotations
 
+import math
+
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout,
-                               QWidget)
+from PySide6.QtGui import QResizeEvent
+from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QLabel, QSizePolicy, QTableWidget, QTableWidgetItem,
+                               QVBoxLayout, QWidget)
 
 from optviz.core.simulate import Paths
+from optviz.core.surfaces import Point
 from optviz.ui.playground.colors import entry_colors, entry_title
+from optviz.ui.playground.compute import shown_field, shown_result, surface_key
 from optviz.ui.playground.model import PlaygroundModel
+
+NEAR = 0.01  # a path within this fraction of the view box's larger side of a critical point is "at" it
+_KIND_WORDS = {"global": "global minimum", "local": "local minimum", "saddle": "saddle point"}
 
 
 def status_text(paths: Paths, row: int, start: int, step: int) -> str:
@@ -21,11 +30,61 @@ def status_text(paths: Paths, row: int, start: int, step: int) -> str:
     return "still moving"
 
 
+def _xy(x: float, y: float) -> str:
+    return f"({x:.3g}, {y:.3g})".replace("-", "−")
+
+
+def place_text(paths: Paths, row: int, start: int, step: int, points: tuple[Point, ...],
+               view: tuple[tuple[float, float], tuple[float, float]]) -> str:
+    """Where the path is at ``step``: 'at local minimum (−2.81, 3.13)' when a listed critical point is within
+    NEAR, else 'at (x, y)'; 'left the view' once it diverged."""
+    (x0, x1), (y0, y1) = view
+    d = int(paths.diverged_step[row, start])
+    if 0 <= d <= step:
+        return "left the view"
+    x, y = (float(v) for v in paths.positions[row, start, step])
+    if not (math.isfinite(x) and math.isfinite(y)):
+        return "left the view"
+    if not (x0 <= x <= x1 and y0 <= y <= y1):
+        return f"outside the view at {_xy(x, y)}"
+    tolerance = NEAR * max(x1 - x0, y1 - y0)
+    near = min(points, key=lambda p: math.hypot(p.x - x, p.y - y), default=None)
+    if near is not None and math.hypot(near.x - x, near.y - y) <= tolerance:
+        return f"at {_KIND_WORDS[near.kind]} {_xy(near.x, near.y)}"
+    return f"at {_xy(x, y)}"
+
+
 def loss_text(paths: Paths, row: int, start: int, step: int) -> str:
     value = paths.losses[row, start, step]
     if value != value:  # NaN: the path diverged before this step
         return "—"
     return f"{value:.6g}"
+
+
+class ElidedLabel(QLabel):
+    """One line that never sets its column's width and never wraps: text that does not fit ends in '…' and the
+    whole text is in the tooltip."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._full = ""
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.setMinimumWidth(1)
+
+    def full_text(self) -> str:
+        return self._full
+
+    def set_full_text(self, text: str) -> None:
+        self._full = text
+        self.setToolTip(text)
+        self._elide()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        self._elide()
+
+    def _elide(self) -> None:
+        self.setText(self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideRight, max(1, self.width())))
 
 
 class StatusTable(QWidget):
@@ -34,18 +93,19 @@ class StatusTable(QWidget):
     def __init__(self, model: PlaygroundModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._model = model
-        self.caption = QLabel()
-        self.caption.setWordWrap(True)  # its text must not set the column's minimum width
+        self.caption = ElidedLabel()
         self.table = QTableWidget(0, 3)
         self.table.setHorizontalHeaderLabels(["Optimizer", "Status", "f"])
         self.table.verticalHeader().hide()
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
         self.table.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.table.setWordWrap(True)
         header = self.table.horizontalHeader()
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
-        header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
+        for column, mode in enumerate((QHeaderView.ResizeMode.ResizeToContents, QHeaderView.ResizeMode.Stretch,
+                                       QHeaderView.ResizeMode.ResizeToContents)):
+            header.setSectionResizeMode(column, mode)
+        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.caption)
@@ -53,29 +113,40 @@ class StatusTable(QWidget):
         model.result_changed.connect(self._on_model_changed)
         model.step_changed.connect(self._on_model_changed)
         model.selection_changed.connect(self._on_model_changed)
+        model.surface_changed.connect(self._on_model_changed)
+        model.field_changed.connect(self._on_model_changed)
         self._on_model_changed()
 
-    def row_texts(self) -> list[tuple[str, str, str]]:
+    def row_texts(self) -> list[tuple[str, ...]]:
         """What the table shows, row by row (for tests and the screenshot check)."""
-        return [tuple(self.table.item(r, c).text() for c in range(3)) for r in range(self.table.rowCount())]
+        return [tuple(self.table.item(r, c).text() for c in range(self.table.columnCount()))
+                for r in range(self.table.rowCount())]
 
     def _on_model_changed(self, *_: object) -> None:
-        model, result = self._model, self._model.result
+        model, result = self._model, shown_result(self._model)
         if result is None or not result.session.starts:
-            self.caption.setText("No paths yet" if result is None else "No start points: double-click the surface")
+            waiting = model.result is not None or bool(model.session.starts)
+            self.caption.set_full_text("computing…" if waiting and result is None
+                                       else "No start points: double-click the surface")
             self.table.setRowCount(0)
             return
         start = min(max(model.selected, 0), len(result.session.starts) - 1)
         step = min(model.step, result.paths.steps)
         x, y = result.session.starts[start]
-        preview = "  (preview while dragging)" if result.preview else ""
-        self.caption.setText(f"Start {start + 1} at ({x:.3g}, {y:.3g}), step {step} of {result.paths.steps}{preview}")
+        preview = f" (preview: first {result.paths.steps} of {result.session.steps} steps)" if result.preview else ""
+        self.caption.set_full_text(f"Start {start + 1} at {_xy(x, y)}, step {step} of {result.paths.steps}{preview}")
+        field = shown_field(model)
+        points = ()
+        if field is not None and field.key == surface_key(result.session):
+            points = (field.minima or ()) + (field.saddles or ())
+        view = model.surface.view
         colors = entry_colors(result.session.optimizers)
         self.table.setRowCount(len(result.entries))
         for row, index in enumerate(result.entries):
             title = QTableWidgetItem(entry_title(result.session.optimizers[index]))
             title.setForeground(colors[index])
-            cells = (title, QTableWidgetItem(status_text(result.paths, row, start, step)),
-                     QTableWidgetItem(loss_text(result.paths, row, start, step)))
+            status = (f"{status_text(result.paths, row, start, step)}\n"
+                      f"{place_text(result.paths, row, start, step, points, view)}")
+            cells = (title, QTableWidgetItem(status), QTableWidgetItem(loss_text(result.paths, row, start, step)))
             for column, item in enumerate(cells):
                 self.table.setItem(row, column, item)

@@ -24,7 +24,7 @@ class PlaygroundTab(QWidget):
         super().__init__(parent)
         self.model = PlaygroundModel(session)
         self.computer = PlaygroundComputer(self.model, self)
-        self.animator = Animator(self.model, self)
+        self.animator = Animator(self.model, autoplay=autoplay, parent=self)
         self.last_error = ""  # the latest computation failure, cleared by the next result
         self.model.compute_failed.connect(self._on_model_compute_failed)
         self.model.result_changed.connect(self._on_model_result_changed)
@@ -41,8 +41,6 @@ class PlaygroundTab(QWidget):
                   context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
         QShortcut(QKeySequence(Qt.Key.Key_Home), self, self.animator.restart,
                   context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        if autoplay:
-            self.animator.play()
 
     def _build_layout(self) -> None:
         bar = QHBoxLayout()
