@@ -218,7 +218,7 @@ _ST_MIN, _ST_LOC, _ST_MID = -2.903534027771, 2.746802770991, 0.156731256780  # 1
 SURFACES: dict[str, Surface] = {s.name: s for s in (
     Surface("rosenbrock", "Rosenbrock", "(a − x)² + b·(y − x²)²", rosenbrock, ((-2.0, 2.0), (-1.0, 3.0)),
             known_minima=_pts("global", (1.0, 1.0, 0.0)), log_scale=True,
-            params=(Spec("a", "float", 1.0, 0.1, 3.0, title="Minimum at (a, a²) (a)", doc="where the valley ends"),
+            params=(Spec("a", "float", 1.0, 0.1, 3.0, title="Valley end (a)", doc="the minimum sits at (a, a²)"),
                     Spec("b", "float", 100.0, 1.0, 1000.0, log=True, title="Valley steepness (b)",
                          doc="how steep the valley's walls are"))),
     Surface("himmelblau", "Himmelblau", "(x² + y − 11)² + (x + y² − 7)²", himmelblau, ((-5.0, 5.0), (-5.0, 5.0)),

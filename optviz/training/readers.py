@@ -4,39 +4,41 @@ what was expected; no other exception leaves a reader.
 
 Limits, each checked before the data it guards is read:
 
-* One file holds at most ``MAX_FILE_BYTES`` = 128 MiB once un-gzipped (the largest real ones: MNIST's training
-  images, 47 MB; a CIFAR-10 batch, 31 MB, about 47 MB re-pickled with protocol 2). gzip is decompressed as a
-  stream and never past what is needed, so a gzip bomb costs at most the bytes the reader was going to read anyway.
+* A file, once un-gzipped, holds at most ``MAX_FILE_BYTES`` = 128 MiB (the largest real ones: MNIST's training
+  images, 47 MB; a CIFAR-10 batch, 31 MB, or 47 MB re-pickled with protocol 2). Only regular files are opened.
+  gzip is decompressed as a stream, in 1 MiB reads, and never past what the reader needs, so a gzip bomb costs at
+  most the bytes the reader was going to read anyway.
 * IDX: the header (magic number, type code, at most ``MAX_IDX_DIMS`` = 8 dimensions) is read first. The data size
-  it declares is computed exactly (a header cannot overflow it) and must be within the file limit; then exactly
-  that many bytes are read, one more byte shows whether anything follows, and anything that does is refused.
-* MNIST-format pairs: both headers are checked before either file's data is read: images uint8 (N, 28, 28) — the
-  size the shipped datasets have and the models are built for —, labels uint8 (N,), the same N, at least 1 image;
-  labels 0–9.
-* CIFAR-10 batches: the whole file (within the limit) is scanned opcode by opcode before it is unpickled: at most
-  ``MAX_PICKLE_OPS`` = 500,000 opcodes (a real batch has 30,000 to 120,000), every declared length inside the file,
-  memo indices no larger than the opcode count. Unpickling then builds dicts, lists, tuples, str, bytes, numbers and
-  numpy arrays and scalars of plain numeric dtypes (bool, int, uint, float; no object, string or structured dtypes),
-  through checked stand-ins for the few numpy and codecs functions a batch refers to. Nothing is imported and no
-  other class or function named in the file is called; the arrays of one file hold at most ``MAX_FILE_BYTES``
-  together. 'data' must be uint8 (N, 3072), 'labels' N integers 0–9; an empty batch is read, an empty test batch
-  or training set is refused.
+  it declares is computed exactly (no header can overflow it) and must be within ``MAX_FILE_BYTES``; exactly that
+  many bytes are then read, and one more shows whether anything follows, which is refused.
+* MNIST-format pairs: both headers are checked before either file's data is read: images uint8 (N, 28, 28) (the
+  size of MNIST and Fashion-MNIST, the size the registry promises the models), labels uint8 (N,) with the same N,
+  N ≥ 1; then labels 0–9.
+* CIFAR-10 batches: the file (within ``MAX_FILE_BYTES``) is read whole and unpickled by
+  :func:`optviz.training.safepickle.load_plain`: at most ``MAX_PICKLE_OPS`` = 500,000 opcodes (real batches have
+  30,000 to 120,000 by protocol), every declared length inside the file, memo indices no larger than the opcode
+  count, checked before unpickling; nothing imported and no function named in the file called, only checked
+  stand-ins that build plain numpy arrays (bool, int, uint, float dtypes), at most ``MAX_FILE_BYTES`` of them in all.
+  'data' must be a uint8 array (N, 3072) and 'labels' N integers 0–9 (a list, as the originals, or an integer
+  array). An empty batch is read; an empty test batch, or five empty training batches, are refused.
+
+So a reader holds at most a few times ``MAX_FILE_BYTES`` whatever a file declares (a real CIFAR batch: about
+3 times its size with protocols 3–5, 5 times with protocols 0–2, whose strings are decoded twice).
 """
 
 from __future__ import annotations
 
 import gzip
-import io
 import math
 import os
-import pickle
-import pickletools
 import stat
 import struct
 import zlib
 from typing import BinaryIO
 
 import numpy as np
+
+from optviz.training.safepickle import PickleRefused, load_plain
 
 MAX_FILE_BYTES = 128 * 2**20
 MAX_IDX_DIMS = 8
@@ -175,8 +177,8 @@ def find_file(folder: str, names: tuple[str, ...], what: str) -> str:
 
 def read_idx_pair(folder: str, split: str) -> tuple[np.ndarray, np.ndarray]:
     """MNIST-format images (N, 28, 28) uint8 and labels (N,) of ``split`` ("train" or "t10k") from ``folder``."""
-    img_what = f"the {split} images as an IDX file of uint8, shape (N, 28, 28), N ≥ 1"
-    lab_what = f"the {split} labels as an IDX file of uint8, shape (N,), values 0–9"
+    img_what = f"the {split} images as an IDX file of uint8, shape (N, 28, 28)"
+    lab_what = f"the {split} labels as an IDX file of uint8, shape (N,)"
     img_path = find_file(folder, (f"{split}-images-idx3-ubyte", f"{split}-images.idx3-ubyte"), img_what)
     lab_path = find_file(folder, (f"{split}-labels-idx1-ubyte", f"{split}-labels.idx1-ubyte"), lab_what)
     with _Source(img_path, img_what) as img, _Source(lab_path, lab_what) as lab:
@@ -188,7 +190,7 @@ def read_idx_pair(folder: str, split: str) -> tuple[np.ndarray, np.ndarray]:
         if tuple(size) != MNIST_IMAGE:
             raise img.fail(f"images of {_shape_text(tuple(size))} pixels")
         if n == 0:
-            raise img.fail("no images")
+            raise img.fail("no images", f"{img_what} with N ≥ 1")
         if headers[lab][1][0] != n:
             raise lab.fail(f"{headers[lab][1][0]} labels for {n} images in {img_path}", "one label per image")
         images, labels = _idx_data(img, *headers[img]), _idx_data(lab, *headers[lab])
@@ -199,150 +201,16 @@ def read_idx_pair(folder: str, split: str) -> tuple[np.ndarray, np.ndarray]:
 
 # ---- CIFAR-10 ------------------------------------------------------------------------------------------------------
 
-_PLAIN_DTYPES = {"b1", "i1", "i2", "i4", "i8", "u1", "u2", "u4", "u8", "f2", "f4", "f8"}
-
-
-class _NotCallable:
-    """What the pickle's "numpy.ndarray" resolves to: only _reconstruct accepts it; calling it is refused."""
-
-    def __call__(self, *args: object) -> None:
-        raise _refuse("refusing to call numpy.ndarray")
-
-
-_NDARRAY = _NotCallable()
-_MEMO_PUTS = {"PUT", "BINPUT", "LONG_BINPUT"}
-
-
-def _refuse(problem: str) -> pickle.UnpicklingError:
-    return pickle.UnpicklingError(problem)
-
-
-def _dtype(spec: object, *_: object) -> np.dtype:
-    """numpy.dtype as numpy pickles it, for plain numeric types only; always a fresh copy (BUILD may alter it)."""
-    if isinstance(spec, bytes):
-        spec = spec.decode("latin-1")
-    if not isinstance(spec, str) or spec.lstrip("<>|=") not in _PLAIN_DTYPES:
-        raise _refuse(f"refusing dtype {brief(repr(spec), 40)}")
-    return np.dtype(spec, False, True)
-
-
-def _check_array(shape: object, dtype: object, raw: object) -> int:
-    """The byte size of an array about to be built from ``raw``, after checking all three; else UnpicklingError."""
-    if not (isinstance(dtype, np.dtype) and dtype.kind in "biuf" and dtype.fields is None and dtype.subdtype is None
-            and not dtype.hasobject and 0 < dtype.itemsize <= 8):
-        raise _refuse(f"refusing array dtype {brief(dtype, 60)}")
-    if not (isinstance(shape, tuple) and len(shape) <= MAX_IDX_DIMS
-            and all(type(s) is int and s >= 0 for s in shape)):
-        raise _refuse("malformed array shape")
-    size = math.prod(shape) * dtype.itemsize
-    if not isinstance(raw, (bytes, bytearray)) or len(raw) != size:
-        raise _refuse(f"array data does not match shape {brief(shape, 60)}")
-    return size
-
-
-class _Budget:
-    """The bytes the stand-ins may still build for one file: reusing one big string many times cannot add up."""
-
-    def __init__(self, left: int) -> None:
-        self.left = left
-
-    def charge(self, n: int) -> None:
-        self.left -= n
-        if self.left < 0:
-            raise _refuse(f"arrays and strings of more than {MAX_FILE_BYTES:,} bytes")
-
-
-class _CheckedArray(np.ndarray):
-    """numpy's array reconstruction with the state checked before numpy sees it."""
-
-    budget: _Budget
-
-    def __setstate__(self, state: object) -> None:
-        if not (isinstance(state, tuple) and len(state) in (4, 5)):
-            raise _refuse("malformed array state")
-        shape, dtype, _, raw = state[-4:]
-        self.budget.charge(_check_array(shape, dtype, raw))
-        super().__setstate__(state)
-
-
-class _SafeUnpickler(pickle.Unpickler):
-    """Resolves the names a CIFAR batch uses to checked stand-ins; imports nothing and calls nothing else."""
-
-    def __init__(self, data: bytes) -> None:
-        super().__init__(io.BytesIO(data), encoding="bytes")
-        self.budget = _Budget(MAX_FILE_BYTES)
-        self.names = {("numpy", "ndarray"): _NDARRAY, ("numpy", "dtype"): _dtype,
-                      ("_codecs", "encode"): self._encode,
-                      ("__builtin__", "bytes"): self._empty_bytes, ("builtins", "bytes"): self._empty_bytes}
-        for core in ("numpy.core", "numpy._core"):
-            self.names[(f"{core}.multiarray", "_reconstruct")] = self._reconstruct
-            self.names[(f"{core}.multiarray", "scalar")] = self._scalar
-            self.names[(f"{core}.numeric", "_frombuffer")] = self._frombuffer
-
-    def find_class(self, module: str, name: str) -> object:
-        found = self.names.get((module, name))
-        if found is None:
-            raise _refuse(f"refusing to load {brief(module, 60)}.{brief(name, 60)}")
-        return found
-
-    def _reconstruct(self, cls: object, shape: object, typecode: object) -> np.ndarray:
-        if cls is not _NDARRAY or shape != (0,) or typecode not in (b"b", "b"):
-            raise _refuse("unexpected array reconstruction")
-        array = np.ndarray.__new__(_CheckedArray, (0,), np.int8)
-        array.budget = self.budget
-        return array
-
-    def _frombuffer(self, buf: object, dtype: object, shape: object, order: object) -> np.ndarray:
-        self.budget.charge(_check_array(shape, dtype, buf))
-        if order not in ("C", "F"):
-            raise _refuse("malformed array order")
-        return np.frombuffer(buf, dtype).reshape(shape, order=order)
-
-    def _scalar(self, dtype: object, raw: object) -> np.generic:
-        _check_array((), dtype, raw)
-        return np.frombuffer(raw, dtype)[0]
-
-    def _encode(self, text: object, encoding: object = "utf-8") -> bytes:
-        if not isinstance(text, str) or encoding not in ("latin1", "latin-1"):
-            raise _refuse("unexpected _codecs.encode")
-        self.budget.charge(len(text))
-        return text.encode("latin-1")
-
-    @staticmethod
-    def _empty_bytes(*args: object) -> bytes:
-        if args:  # bytes(n) would make n zero bytes
-            raise _refuse("unexpected bytes(…)")
-        return b""
-
-
-def _scan_pickle(src: _Source, data: bytes) -> None:
-    """Refuses a pickle whose opcodes are malformed, too many, declare lengths past the end or memo slots far out."""
-    problem = None
-    try:
-        for count, (op, arg, _) in enumerate(pickletools.genops(data)):
-            if count >= MAX_PICKLE_OPS:
-                problem = f"more than {MAX_PICKLE_OPS:,} pickle opcodes"
-            elif op.name in _MEMO_PUTS and not 0 <= arg <= count:
-                problem = f"pickle memo index {arg} out of range"
-            if problem:
-                break
-    except ValueError as exc:
-        problem = f"not a readable pickle ({brief(exc)})"
-    if problem:
-        raise src.fail(problem)
-
-
 def _unpickle(src: _Source) -> dict:
     if src.plain_size is not None and src.plain_size > MAX_FILE_BYTES:
         raise src.fail(f"{src.plain_size:,} bytes, more than the limit of {MAX_FILE_BYTES:,}")
     data = src.read(MAX_FILE_BYTES + 1)
     if len(data) > MAX_FILE_BYTES:
         raise src.fail(f"more than the limit of {MAX_FILE_BYTES:,} bytes once un-gzipped")
-    _scan_pickle(src, data)
     try:
-        obj = _SafeUnpickler(data).load()
-    except Exception as exc:  # noqa: BLE001 — any unpickling failure means the file is not a CIFAR batch
-        raise src.fail(f"not a readable CIFAR-10 batch ({type(exc).__name__}: {brief(exc)})") from None
+        obj = load_plain(data, max_ops=MAX_PICKLE_OPS, max_bytes=MAX_FILE_BYTES)
+    except PickleRefused as exc:
+        raise src.fail(brief(exc, 200)) from None
     if not isinstance(obj, dict):
         raise src.fail(f"holds {_describe(obj)}, not a dict")
     return {k.decode("latin-1") if isinstance(k, bytes) else k: v for k, v in obj.items()}

@@ -83,6 +83,12 @@ class RunRecord:
         return self.metrics.epochs
 
     @property
+    def planned_steps(self) -> int:
+        """The steps the run will take if nothing ends it early: every batch of every epoch, or max steps."""
+        total = self.started.epochs * self.started.n_batches
+        return min(total, self.config.max_steps) if self.config.max_steps else total
+
+    @property
     def running(self) -> bool:
         return self.finished is None and not self.error
 
@@ -116,11 +122,14 @@ class RunRecord:
         if fin is None:
             if self.error:
                 return "failed"
-            total = self.started.epochs * self.started.n_batches
-            return f"running {100 * self.metrics.step / max(total, 1):.0f}%"
+            return f"running {100 * self.metrics.step / max(self.planned_steps, 1):.0f}%"
         if fin.status == "finished":
             return "finished"
         return f"{fin.status} at step {fin.step}"
+
+    def extent(self, unit: str) -> float:
+        """Where the run will end on the x axis: its planned steps, or those in epochs."""
+        return self.planned_steps / max(self.started.n_batches, 1) if unit == "epochs" else float(self.planned_steps)
 
     def epoch_x(self, unit: str) -> np.ndarray:
         """Where each epoch's values sit on the x axis: the step ending it, or its end in epochs (1, 2, …)."""
@@ -160,10 +169,22 @@ class RunRecords:
                 return record
         return None
 
+    def unique_name(self, name: str, run_id: int | None = None) -> str:
+        """``name``, or ``name #2``, ``name #3``…: the first that no run but ``run_id`` has (legends and the list
+        tell runs apart by name)."""
+        taken = {r.name for r in self._records.values() if r.id != run_id}
+        n = 1
+        found = name
+        while found in taken:
+            n += 1
+            found = f"{name} #{n}"
+        return found
+
     def add(self, config: TrainConfig, job: int, started: RunStarted) -> RunRecord:
         name = f"{started.label} · {config.model}" + (f" · fold {started.fold + 1}" if started.fold is not None else "")
         used = {r.color for r in self._records.values()}
-        record = RunRecord(self._next_id, name, run_color(_optimizer(config, started), used), config, job, started)
+        record = RunRecord(self._next_id, self.unique_name(name), run_color(_optimizer(config, started), used), config,
+                           job, started)
         self._records[record.id] = record
         self._next_id += 1
         return record

@@ -87,7 +87,7 @@ class JobTracker:
 
     def per_run_steps(self) -> int:
         first = next(iter(self.runs.values()), None)
-        return first.started.epochs * first.started.n_batches if first else 0
+        return first.planned_steps if first else 0  # max steps, when set, ends every run early
 
     def fraction(self) -> float:
         """Done / planned steps over every run of the job (an ended run counts as done)."""

@@ -168,7 +168,8 @@ class TrainingModel(QObject):
             self.selection_changed.emit()
 
     def rename(self, run_id: int, name: str) -> None:
-        name = name.strip()
+        """Rename a run; an empty name is refused, a name another run has gets a ``#2`` (names stay distinct)."""
+        name = self.runs.unique_name(name.strip(), run_id) if name.strip() else ""
         record = self.runs.get(run_id)
         if name and name != record.name:
             record.rename(name)
