@@ -20,7 +20,7 @@ def _modules(package: str) -> list[str]:
 
 
 def test_core_and_training_load_without_qt_in_a_fresh_interpreter():
-    modules = ["optviz", "optviz.cli", "optviz.commands.paths", "optviz.commands.surfaces"]
+    modules = ["optviz", "optviz.cli"] + _modules("optviz.commands")
     modules += _modules("optviz.core") + _modules("optviz.training")
     code = (
         "import sys, importlib\n"
