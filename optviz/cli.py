@@ -15,7 +15,7 @@ import sys
 from typing import Sequence
 
 from optviz import __version__
-from optviz.commands import UsageError
+from optviz.commands import RunError, UsageError
 from optviz.core.files import OutputError
 
 SUBCOMMANDS = ("surfaces", "paths", "train")
@@ -70,7 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_gui(args)
     except (UsageError, ValueError) as exc:  # ParamError, SessionError, DatasetError, … from the core
         return _error(exc, 2)
-    except OutputError as exc:  # a file that cannot be written: not bad arguments, an I/O problem
+    except (OutputError, RunError) as exc:  # a file that cannot be written, a run out of memory: not bad input
         return _error(exc, 1)
     except KeyboardInterrupt:
         return 130

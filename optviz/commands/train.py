@@ -8,7 +8,7 @@ import sys
 import time
 from typing import Any, Callable, TextIO
 
-from optviz.commands import UsageError
+from optviz.commands import RunError, UsageError
 from optviz.core.files import check_output
 from optviz.core.optimizers import parse_optimizer, unique_choices
 from optviz.core.params import ParamError, Spec, fmt, parse_named
@@ -157,7 +157,7 @@ def run(args: argparse.Namespace) -> int:
     for path in (args.save, args.csv):  # before any work: a bad path costs no training
         if path is not None:
             check_output(path)
-    from optviz.training.trainer import Trainer, use_training_threads  # torch loads once the arguments are good
+    from optviz.training.trainer import Trainer, out_of_memory, use_training_threads  # torch: once args are good
 
     use_training_threads(config)
 
@@ -176,7 +176,13 @@ def run(args: argparse.Namespace) -> int:
         metrics: list = list(result.folds)
         trained = None
     else:
-        trained = Trainer(config).run(on_event)
+        try:
+            trained = Trainer(config).run(on_event)
+        except (RuntimeError, MemoryError) as exc:  # out of memory: one line saying what to try, status 1
+            message = out_of_memory(exc, config)
+            if not message:
+                raise
+            raise RunError(message) from None
         metrics = trained.metrics
         runs = [m.summary() for m in metrics]
         report = dict(runs[0]) if len(runs) == 1 else {"runs": runs, "device": runs[0]["device"]}

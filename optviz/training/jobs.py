@@ -16,7 +16,7 @@ from typing import Callable
 
 from optviz.training.config import TrainConfig
 from optviz.training.events import Event
-from optviz.training.trainer import Control, Trainer, use_training_threads
+from optviz.training.trainer import Control, Trainer, out_of_memory, use_training_threads
 
 
 Runner = Callable[[Callable[[Event], None], Control], object]  # runner(on_event, control), blocks until done
@@ -80,7 +80,7 @@ class TrainingJob:
             use_training_threads(self.config)  # in this thread, before its first op
             result = self._runner(self._queue.put, self.control)
         except Exception as exc:  # noqa: BLE001 — a failure is reported to whoever drains the queue, never raised
-            error = _one_line(exc)
+            error = out_of_memory(exc, self.config) or _one_line(exc)
         finally:
             self._runner = None  # the trainer, its data and live models go as soon as the result is out
             self._queue.put(JobEnded(error, None if error else result))

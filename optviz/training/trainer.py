@@ -88,6 +88,17 @@ def use_training_threads(config: TrainConfig) -> None:
         torch.set_num_threads(training_threads())
 
 
+def out_of_memory(exc: BaseException, config: TrainConfig) -> str:
+    """What to tell the user when ``exc`` is torch's out-of-memory error (on the GPU or the CPU), else ""."""
+    text = str(exc).lower()
+    if not (isinstance(exc, (torch.OutOfMemoryError, MemoryError)) or "out of memory" in text):
+        return ""
+    gpu = isinstance(exc, torch.OutOfMemoryError) or "cuda" in text
+    return (f"Out of memory on {'the GPU' if gpu else 'this machine'} (batch size {config.batch_size}, model "
+            f"{config.model}, width {config.width}): try a smaller batch size, a narrower or shallower model"
+            + (", or the CPU" if gpu else ""))
+
+
 class Control:
     """Stop / pause / resume a run from another thread; the trainer checks it between batches."""
 

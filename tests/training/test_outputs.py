@@ -119,3 +119,27 @@ def test_gui_export_reports_a_failed_torch_save(tmp_path, tiny, monkeypatch):
     monkeypatch.setattr(checkpoint.torch, "save", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("disk full")))
     message = write_checkpoint(record, str(target))
     assert message == f"cannot write {str(target)!r}: disk full" and target.read_bytes() == before
+
+
+def test_out_of_memory_is_one_line_with_what_to_try(capsys, monkeypatch):
+    def oom(self, *args, **kwargs):
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB (GPU 0; 79.1 GiB total)")
+
+    monkeypatch.setattr(Trainer, "run", oom)
+    assert main([*TINY, "--batch-size", "64"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["optviz: error: Out of memory on the GPU (batch size 64, model mlp, width 4): try a smaller batch "
+                   "size, a narrower or shallower model, or the CPU"]
+
+
+def test_out_of_memory_in_the_gui_job_ends_the_job_with_the_advice(tiny):
+    from optviz.training.jobs import JobEnded, TrainingJob
+
+    def runner(on_event, control):
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+    job = TrainingJob(1, tiny, runner)
+    job.start()
+    assert job.join(30)
+    ended = [e for e in job.drain() if isinstance(e, JobEnded)]
+    assert ended and ended[0].error.startswith("Out of memory on the GPU (batch size 32")
