@@ -2,7 +2,10 @@
 
 ``load_dataset(config)`` gives a :class:`Dataset` of uint8 images; ``prepare(config)`` turns it into
 :class:`Splits` (train / validation / test, normalisation from the training split only); ``kfold_splits``
-gives the k splits of cross-validation; :class:`Loader` serves normalised batches. :data:`DATASETS` is the
+gives the k splits of cross-validation; :class:`Loader` serves normalised batches. Both refuse, before any work,
+a split that would be empty, with the ``--subset`` or fraction that would fill it (:func:`split_sizes` gives the
+sizes). A registry entry's ``image_shape`` is checked against what its loader gives; the file readers, their limits
+and their checks are in :mod:`optviz.training.readers`. :data:`DATASETS` is the
 registry (name → :class:`DatasetSpec`) that the config, the CLI and the panel read; to add a dataset, add an entry.
 """
 
@@ -108,7 +111,7 @@ class DatasetSpec:
     loader: Callable[[TrainConfig, str | None], Dataset]  # (config, folder) → Dataset; DatasetError if unreadable
     doc: str = ""
     package: str = ""  # the Debian/Ubuntu package that fills default_dir
-    image_shape: tuple[int, int, int] = (1, 28, 28)  # (C, H, W) of every image, what the models are built for
+    image_shape: tuple[int, int, int] | None = None  # (C, H, W) of every image, checked after loading when given
 
     def folder(self, data_dir: str | None) -> str | None:
         """The folder the files are read from: ``data_dir`` (``~`` expanded), else the default, else None."""
@@ -119,13 +122,15 @@ class DatasetSpec:
 
 DATASETS: dict[str, DatasetSpec] = {d.name: d for d in (
     DatasetSpec("mnist5k", "MNIST 5k (shipped)", False, None, False, _mnist5k,
-                doc="5,000 MNIST digits shipped with optviz"),
+                doc="5,000 MNIST digits shipped with optviz", image_shape=(1, 28, 28)),
     DatasetSpec("shapes", "Shapes (generated)", False, None, False, _shapes,
-                doc=f"generated 28×28 shapes ({', '.join(SHAPE_CLASSES)}); {SHAPES_DEFAULT_SIZE} without a subset"),
+                doc=f"generated 28×28 shapes ({', '.join(SHAPE_CLASSES)}); {SHAPES_DEFAULT_SIZE} without a subset",
+                image_shape=(1, 28, 28)),
     DatasetSpec("fashion-mnist", "Fashion-MNIST", True, "/usr/share/datasets/fashion-mnist", True,
                 _idx(FASHION_CLASSES), doc="Zalando's clothes, IDX files (gzipped or not)",
-                package="dataset-fashion-mnist"),
-    DatasetSpec("mnist", "MNIST (folder)", True, None, True, _idx(DIGITS), doc="MNIST's IDX files (gzipped or not)"),
+                package="dataset-fashion-mnist", image_shape=(1, 28, 28)),
+    DatasetSpec("mnist", "MNIST (folder)", True, None, True, _idx(DIGITS), doc="MNIST's IDX files (gzipped or not)",
+                image_shape=(1, 28, 28)),
     DatasetSpec("cifar10", "CIFAR-10 (folder)", True, None, True, _cifar10,
                 doc="CIFAR-10's python batches (the folder or its cifar-10-batches-py)", image_shape=(3, 32, 32)),
 )}
@@ -141,7 +146,7 @@ def load_dataset(config: TrainConfig) -> Dataset:
         raise DatasetError(f"Dataset {config.dataset} needs a data folder (--data-dir)")
     ds = spec.loader(config, folder)
     for images in (ds.images, ds.test_images):
-        if images is not None and images.shape[1:] != spec.image_shape:
+        if spec.image_shape and images is not None and images.shape[1:] != spec.image_shape:
             raise DatasetError(f"{folder or spec.name}: images of shape {images.shape[1:]} "
                                f"(expected {spec.image_shape}, channels × height × width, for {spec.title})")
     return ds

@@ -97,8 +97,9 @@ class _Source:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._file is not None:
-            self._file.close()
+        for stream in (self._stream, self._file):
+            if stream is not None:
+                stream.close()
 
     def read(self, n: int) -> bytes:
         """At most ``n`` bytes (fewer only at the end of the data); decompresses no further than that.
@@ -139,9 +140,11 @@ def _idx_header(src: _Source, ndim: int | None) -> tuple[np.dtype, tuple[int, ..
     shape = struct.unpack(f">{dims}I", raw)
     dtype = np.dtype(_IDX_TYPES[head[2]])
     size = math.prod(shape) * dtype.itemsize  # Python integers: no header can overflow them
-    if size > MAX_FILE_BYTES:
-        raise src.fail(f"header declares {_shape_text(shape)} values of {dtype.itemsize} byte(s), {size:,} bytes, "
-                       f"more than the limit of {MAX_FILE_BYTES:,}")
+    span = math.prod(max(s, 1) for s in shape) * dtype.itemsize  # and no empty array may have vast dimensions
+    if span > MAX_FILE_BYTES:
+        declares = f"header declares {_shape_text(shape)} values of {dtype.itemsize} byte(s)"
+        raise src.fail(f"{declares}, {size:,} bytes, more than the limit of {MAX_FILE_BYTES:,}" if size else
+                       f"{declares}: no values, but dimensions past the limit of {MAX_FILE_BYTES:,} bytes")
     return dtype, shape
 
 

@@ -80,6 +80,14 @@ def test_a_header_whose_size_overflows_names_the_file(pair, shape) -> None:
     refusal(lambda: read_idx_pair(str(images.parent), "train"), images)
 
 
+def test_an_empty_array_with_vast_dimensions(tmp_path: Path) -> None:
+    path = tmp_path / "f"  # found by the generated tests: 0 values, but no array can have these dimensions
+    path.write_bytes(idx_header((0, 2**32 - 1, 2**32 - 1)))
+    assert "no values, but dimensions past the limit" in refusal(lambda: read_idx(str(path)), path)
+    path.write_bytes(idx_header((0, 2**16, 2**10)))  # 2^26 bytes per row: an ordinary empty array
+    assert read_idx(str(path)).shape == (0, 2**16, 2**10)
+
+
 @pytest.mark.parametrize("code", [0x0C, 0x0E])
 def test_a_wide_type_that_overflows_only_with_its_item_size(tmp_path: Path, code) -> None:
     path = tmp_path / "f"
@@ -153,7 +161,8 @@ def test_a_folder_or_fifo_in_place_of_a_file(tmp_path: Path) -> None:
 def test_every_idx_type_reads_in_native_byte_order(tmp_path: Path, code, dtype) -> None:
     values = np.arange(-3, 3).astype(dtype).reshape(2, 3)
     path = tmp_path / "v.gz"
-    path.write_bytes(gzip.compress(idx_header((2, 3), code) + values.astype(np.dtype(dtype).newbyteorder(">")).tobytes()))
+    big_endian = values.astype(np.dtype(dtype).newbyteorder(">")).tobytes()
+    path.write_bytes(gzip.compress(idx_header((2, 3), code) + big_endian))
     out = read_idx(str(path), 2)
     assert out.dtype == dtype and out.dtype.isnative and out.flags.writeable
     np.testing.assert_array_equal(out, values)
