@@ -183,8 +183,8 @@ class RunRecords:
     def add(self, config: TrainConfig, job: int, started: RunStarted) -> RunRecord:
         name = f"{started.label} · {config.model}" + (f" · fold {started.fold + 1}" if started.fold is not None else "")
         used = {r.color for r in self._records.values()}
-        record = RunRecord(self._next_id, self.unique_name(name), run_color(_optimizer(config, started), used), config,
-                           job, started)
+        color = run_color(_optimizer(config, started), used)
+        record = RunRecord(self._next_id, self.unique_name(name), color, config, job, started)
         self._records[record.id] = record
         self._next_id += 1
         return record

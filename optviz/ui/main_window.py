@@ -74,7 +74,7 @@ class MainWindow(QMainWindow):
         file_menu.addActions([self.open_action, self.save_action])
         file_menu.addSeparator()
         file_menu.addAction(quit_action)
-        presets_menu = self.menuBar().addMenu("&Presets")
+        self.presets_menu = presets_menu = self.menuBar().addMenu("&Presets")  # playground presets: hidden on training
         presets_menu.setToolTipsVisible(True)
         for preset in PRESETS.values():
             action = QAction(preset.title, self)
@@ -163,6 +163,7 @@ class MainWindow(QMainWindow):
 
     def _on_tabs_current_changed(self, index: int) -> None:
         self.device_label.setVisible(index == TABS.index("playground"))  # it describes the playground's paths
+        self.presets_menu.menuAction().setVisible(index == TABS.index("playground"))  # they load the playground only
 
     def _on_model_compute_failed(self, message: str) -> None:
         self.statusBar().showMessage(f"Could not compute the paths: {message}", 10_000)

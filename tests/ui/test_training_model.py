@@ -140,7 +140,7 @@ def test_the_frozen_result_outlives_the_trainer(qtbot, model, tmp_path):
         with torch.no_grad():
             torch.testing.assert_close(checkpoint.model(0)(runner.x), runner.outputs[i])
         assert checkpoint.metrics(0).summary() == record.metrics.summary()
-    assert model.export_csv(first.id, str(tmp_path / "no" / "such" / "dir.csv")).startswith("Cannot write")
+    assert model.export_csv(first.id, str(tmp_path / "no" / "such" / "dir.csv")).startswith("cannot write")
 
 
 def test_cross_validation_folds_and_summary(qtbot, model):

@@ -183,7 +183,7 @@ def test_runs_list_actions(qtbot, tab, tmp_path, monkeypatch):
     assert tab.runs.export_checkpoint.isEnabled()
     tab.runs.rename(record.id, "baseline")
     assert record.name == "baseline"
-    assert "baseline" in [label.text for _, label in tab.curves.loss_plot.legend.items]
+    assert tab.curves.legend_entries() == [("baseline", record.color)] and "baseline" in tab.curves.legend.text()
     tab.panel.set_config(tab.panel.config().__class__())
     with qtbot.waitSignal(tab.runs.same_but_requested):
         qtbot.mouseClick(tab.runs.same_but, Qt.MouseButton.LeftButton)
@@ -225,3 +225,24 @@ def test_resnet_and_plainnet_gradient_flow_side_by_side(qtbot, tab):
     assert tab.gradflow.shown_ids() == [resnet.id, plain.id]  # new runs join the selection
     assert tab.gradflow.image_data(0).shape[1] == len(resnet.started.layer_names)
     assert tab.gradflow.image_data(1).shape[1] == len(plain.started.layer_names)
+
+
+def test_max_steps_typed_in_the_panel_end_the_run_there(qtbot, tab):
+    tab.set_config({**TINY, "epochs": 3})
+    editor = tab.panel.editor("max_steps")
+    editor.setFocus()
+    editor.selectAll()
+    qtbot.keyClicks(editor, "10")
+    qtbot.keyClick(editor, Qt.Key.Key_Return)
+    assert tab.config().max_steps == 10
+    with qtbot.waitSignal(tab.runs_finished, timeout=TIMEOUT_MS):
+        qtbot.mouseClick(tab.start_button, Qt.MouseButton.LeftButton)
+    [record] = list(tab.model.runs)
+    assert record.status_text() == "finished" and record.metrics.step == 10
+    assert record.planned_steps == 10 < record.started.epochs * record.started.n_batches
+    assert tab.runs.tree.topLevelItem(0).text(1) == "finished" and tab.progress.value() == 1000
+    (_, x1), _ = tab.curves.loss_plot.getViewBox().viewRange()
+    assert x1 == pytest.approx(10, rel=0.05)  # the axis ends where the run was planned to end
+    (_, g1), _ = tab.gradflow.heatmap(0)[0].getViewBox().viewRange()
+    assert g1 == pytest.approx(10, rel=0.05)
+    assert tab.gradflow.image_data(0).shape[0] == 10

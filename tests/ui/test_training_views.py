@@ -139,10 +139,11 @@ def test_diverged_run_from_the_events(qtbot, tab):
 
 
 def test_a_failing_trainer_is_reported_and_ends_the_job(qtbot, tab):
-    record = run_fake(qtbot, tab, fake_runner([2.0, 1.0], [2.1, 1.2], fail="out of memory"))
-    assert record.status == "failed" and record.error == "out of memory"
-    assert "out of memory" in tab.panel.problems.text()
-    assert tab.progress.format() == "failed: out of memory"
+    # (an out-of-memory error is reworded with advice: tests/training/test_outputs.py)
+    record = run_fake(qtbot, tab, fake_runner([2.0, 1.0], [2.1, 1.2], fail="the data loader crashed"))
+    assert record.status == "failed" and record.error == "the data loader crashed"
+    assert "the data loader crashed" in tab.panel.problems.text()
+    assert tab.progress.format() == "failed: the data loader crashed"
     assert not tab.job.alive
 
 

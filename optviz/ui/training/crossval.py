@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (QHBoxLayout, QHeaderView, QLabel, QTableWidget, Q
                                QWidget)
 
 from optviz.training.events import CrossValFinished, FoldFinished
+from optviz.ui.training.axes import true_axes
 from optviz.ui.training.model import TrainingModel
 
 
@@ -36,8 +37,8 @@ class CrossValView(QWidget):
         self.table.verticalHeader().setVisible(False)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.table.setMaximumWidth(280)
-        self.chart = pg.PlotWidget()
+        self.table.setMaximumWidth(310)  # "1.588 ± 0.096" whole, without a scroll bar
+        self.chart = pg.PlotWidget(axisItems=true_axes())  # bars in %, and the axis reads %, never rescaled
         self.chart.setLabel("left", "validation accuracy (%)")
         self.chart.setLabel("bottom", "fold")
         self.chart.setMouseEnabled(x=False, y=True)
@@ -47,6 +48,7 @@ class CrossValView(QWidget):
                                         pen=pg.mkPen(None))
         self.mean_line = pg.InfiniteLine(angle=0, movable=False, pen=pg.mkPen("#ffd400", width=2),
                                          label="mean", labelOpts={"position": 0.97, "color": "#ffd400",
+                                                                   "fill": (0, 0, 0, 190),
                                                                    "anchors": [(1, 1), (1, 1)]})
         self.chart.addItem(self.band)
         self.chart.addItem(self.mean_line)

@@ -28,11 +28,10 @@ def points(x: np.ndarray, y: np.ndarray, log: bool) -> tuple[np.ndarray, np.ndar
     return x[keep], np.log10(y[keep])
 
 
-def _curve(plot: pg.PlotItem, line: QPen, name: str | None = None,
-           antialias: bool | None = None) -> pg.PlotCurveItem:
+def _curve(plot: pg.PlotItem, line: QPen, antialias: bool | None = None) -> pg.PlotCurveItem:
     options = {} if antialias is None else {"antialias": antialias}
-    item = pg.PlotCurveItem(pen=line, name=name, **options)
-    plot.addItem(item)  # a named curve joins the legend
+    item = pg.PlotCurveItem(pen=line, **options)
+    plot.addItem(item)
     return item
 
 
@@ -54,12 +53,12 @@ class RunItems:
     bounds: dict = field(default_factory=dict)  # "batches"/"epochs" → plot → [(low, high)] of the curves shown
 
     @classmethod
-    def create(cls, loss: pg.PlotItem, accuracy: pg.PlotItem, lr: pg.PlotItem, c: str, name: str) -> RunItems:
-        """A run's curves in colour ``c`` on the three plots, ``name`` in the loss plot's legend."""
+    def create(cls, loss: pg.PlotItem, accuracy: pg.PlotItem, lr: pg.PlotItem, c: str) -> RunItems:
+        """A run's curves in colour ``c`` on the three plots."""
         dash = Qt.PenStyle.DashLine
         items = cls(
             raw=_curve(loss, pen(c, 1, 60), antialias=False),  # a faint zigzag: aliasing is invisible
-            smooth=_curve(loss, pen(c, 2), name=name),
+            smooth=_curve(loss, pen(c, 2)),
             val=loss.plot(pen=pen(c, 2, 255, dash), symbol="o", symbolSize=7, symbolBrush=c, symbolPen=c),
             acc=_curve(accuracy, pen(c, 2)),
             val_acc=accuracy.plot(pen=pen(c, 2, 255, dash), symbol="o", symbolSize=7, symbolBrush=c, symbolPen=c),

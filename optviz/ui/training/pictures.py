@@ -17,6 +17,8 @@ from optviz.ui.workers import LatestRunner
 
 MISTAKE = "#ff4d4d"
 MAPS_PER_LAYER = 8
+FILTER_MIN_PX = 48  # a 5×5 filter smaller than this is a blur of pixels nobody can read
+FILTER_FRAME = "#8c8c8c"  # near-white weights would run into the page and into each other without it
 
 
 def _hwc(image: np.ndarray) -> np.ndarray:
@@ -40,9 +42,10 @@ def prediction_tiles(pictures: Pictures, classes: tuple[str, ...]) -> list[Tile]
 def filter_tiles(filters: np.ndarray) -> list[Tile]:
     """First-layer filters (out, in, kh, kw): RGB when the input has 3 channels, else blue < 0 < red, one scale."""
     if filters.shape[1] == 3:
-        return [Tile(normalised(np.transpose(f, (1, 2, 0))), tooltip=f"filter {i}") for i, f in enumerate(filters)]
+        return [Tile(normalised(np.transpose(f, (1, 2, 0))), color=FILTER_FRAME, tooltip=f"filter {i}")
+                for i, f in enumerate(filters)]
     scale = float(np.max(np.abs(filters))) or 1.0
-    return [Tile(diverging(f[0], scale), tooltip=f"filter {i}, channel 0; |w| max {scale:.3g}")
+    return [Tile(diverging(f[0], scale), color=FILTER_FRAME, tooltip=f"filter {i}, channel 0; |w| max {scale:.3g}")
             for i, f in enumerate(filters)]
 
 
@@ -80,7 +83,7 @@ class PicturesView(QTabWidget):
         self.predictions = TileGrid(columns=4, min_px=36, max_px=72)
         self.predictions.tile_clicked.connect(self._on_predictions_tile_clicked)
         self.confusion = ConfusionView()
-        self.filters = TileGrid(columns=8, min_px=28, max_px=64)
+        self.filters = TileGrid(columns=8, min_px=FILTER_MIN_PX, max_px=72)
         self.maps = TileGrid(columns=MAPS_PER_LAYER, min_px=28, max_px=56)
         split = QSplitter(Qt.Orientation.Horizontal)  # the test images and, once the run ends, its confusion matrix
         split.addWidget(_scrolled(self.predictions))

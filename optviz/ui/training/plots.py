@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import math
 
 import numpy as np
@@ -11,6 +12,7 @@ from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QSlider
 
 from optviz.training.analysis import EmaSmoother, overfit_epoch, thin
 from optviz.training.records import RunRecord
+from optviz.ui.training.axes import true_axes
 from optviz.ui.training.curve_items import RunItems, points
 from optviz.ui.training.model import TrainingModel
 
@@ -29,7 +31,7 @@ def weight_to_slider(weight: float) -> int:
 
 class CurvesView(QWidget):
     """Three plots of the model's selected runs (one colour per run), redrawn by :meth:`refresh` when their data
-    changed."""
+    changed; the legend is a row of its own under the plots, so that it never hides a curve."""
 
     unit_changed = Signal(str)  # "steps" | "epochs"
 
@@ -43,7 +45,6 @@ class CurvesView(QWidget):
         self._manual = False  # the user panned or zoomed: leave the ranges alone
         self.graphics = pg.GraphicsLayoutWidget()
         self.loss_plot = self._plot(0, 0, "Loss (○ validation)", "loss", rowspan=2)
-        self.loss_plot.addLegend(offset=(10, -10), labelTextSize="9pt")  # bottom left: loss curves start high
         self.accuracy_plot = self._plot(0, 1, "Accuracy (○ validation)", "%")
         self.lr_plot = self._plot(1, 1, "Learning rate", "lr")
         self.graphics.ci.layout.setColumnStretchFactor(0, 3)
@@ -52,6 +53,7 @@ class CurvesView(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(self._controls())
         layout.addWidget(self.graphics, 1)
+        layout.addWidget(self._legend_row())
         model.selection_changed.connect(self._on_model_selection_changed)
         model.run_renamed.connect(self._on_model_run_renamed)
 
@@ -62,13 +64,33 @@ class CurvesView(QWidget):
         self.rename(self._model.runs.get(run_id))
 
     def _plot(self, row: int, col: int, title: str, ylabel: str, rowspan: int = 1) -> pg.PlotItem:
-        plot = self.graphics.addPlot(row=row, col=col, rowspan=rowspan)
+        plot = self.graphics.addPlot(row=row, col=col, rowspan=rowspan, axisItems=true_axes())
         plot.setTitle(title, size="10pt")
         plot.setLabel("left", ylabel)
         plot.setLabel("bottom", "step")
         plot.getViewBox().sigRangeChangedManually.connect(self._on_view_range_changed_manually)
         # no grid: alpha-blended grid lines were most of the repaint cost (the benchmark)
         return plot
+
+    def _legend_row(self) -> QLabel:
+        """The runs' colours and names, on the plots' background, wrapping between entries."""
+        self.legend = QLabel()
+        self.legend.setWordWrap(True)
+        self.legend.setTextFormat(Qt.TextFormat.RichText)
+        self.legend.setStyleSheet("QLabel { background: black; color: #d0d0d0; padding: 2px 8px 4px 8px; }")
+        self.legend.setToolTip("Each run's colour in every plot, in the runs list and in the gradient flow")
+        self.legend.hide()
+        return self.legend
+
+    def legend_entries(self) -> list[tuple[str, str]]:
+        """(name, colour) of each run in the legend, in order."""
+        return [(r.name, r.color) for r, _ in self._runs.values()]
+
+    def _show_legend(self) -> None:
+        entries = [f"<span style='color:{c}'>━━</span>&nbsp;{html.escape(n).replace(' ', '&nbsp;')}"
+                   for n, c in self.legend_entries()]
+        self.legend.setText(" &nbsp; &nbsp; ".join(entries))
+        self.legend.setVisible(bool(entries))
 
     def _controls(self) -> QHBoxLayout:
         row = QHBoxLayout()
@@ -149,13 +171,14 @@ class CurvesView(QWidget):
             if record.id not in self._runs:
                 self._runs[record.id] = (record, self._add(record))
         self._reset_ranges()
+        self._show_legend()
         self.refresh()
 
     def shown_ids(self) -> list[int]:
         return list(self._runs)
 
     def _add(self, r: RunRecord) -> RunItems:
-        return RunItems.create(self.loss_plot, self.accuracy_plot, self.lr_plot, r.color, r.name)
+        return RunItems.create(self.loss_plot, self.accuracy_plot, self.lr_plot, r.color)
 
     def _remove(self, run_id: int) -> None:
         _record, items = self._runs.pop(run_id)
@@ -163,9 +186,7 @@ class CurvesView(QWidget):
 
     def rename(self, record: RunRecord) -> None:
         if record.id in self._runs:
-            items = self._runs[record.id][1]
-            self.loss_plot.legend.removeItem(items.smooth)
-            self.loss_plot.legend.addItem(items.smooth, record.name)
+            self._show_legend()
 
     # ---- drawing ------------------------------------------------------------------------------------------------
 
@@ -188,8 +209,7 @@ class CurvesView(QWidget):
         would re-measure every item and re-lay out the axes at every repaint: most of a live plot's cost."""
         if self._manual:
             return
-        per_epoch = {"steps": lambda r: r.started.n_batches, "epochs": lambda r: 1}[self.unit]
-        extent = float(max((r.started.epochs * per_epoch(r) for r, _ in self._runs.values()), default=0))
+        extent = max((r.extent(self.unit) for r, _ in self._runs.values()), default=0.0)
         plots = {"loss": self.loss_plot, "accuracy": self.accuracy_plot, "lr": self.lr_plot}
         for name, plot in plots.items():
             if extent and extent != self._extent:

@@ -5,14 +5,16 @@ from __future__ import annotations
 import math
 
 from PySide6.QtCore import QItemSelectionModel, Qt, Signal
-from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
-from PySide6.QtWidgets import (QAbstractItemView, QGridLayout, QPushButton, QTreeWidget, QTreeWidgetItem,
-                               QVBoxLayout, QWidget)
+from PySide6.QtGui import QColor, QIcon, QPainter, QPalette, QPixmap
+from PySide6.QtWidgets import (QAbstractItemView, QGridLayout, QHeaderView, QPushButton, QTreeWidget,
+                               QTreeWidgetItem, QVBoxLayout, QWidget)
 
 from optviz.training.records import RunRecord
 from optviz.ui.training.model import TrainingModel
 
-STATUS_COLORS = {"diverged": "#ff4d4d", "failed": "#ff4d4d", "stopped": "#ffb000", "running": "#8fd18f"}
+# (on a light list, on a dark one): readable on either; "finished" is the list's own text colour, never greyed
+STATUS_COLORS = {"diverged": ("#c62828", "#ff6b6b"), "failed": ("#c62828", "#ff6b6b"),
+                 "stopped": ("#9a5b00", "#ffb000"), "running": ("#2e7d32", "#8fd18f")}
 _ID = Qt.ItemDataRole.UserRole
 
 
@@ -47,9 +49,11 @@ class RunsView(QWidget):
                                   QAbstractItemView.EditTrigger.EditKeyPressed)
         self.tree.setToolTip("Select several runs (Ctrl/Shift-click) to overlay their curves; double-click a name "
                              "to rename it")
-        self.tree.setColumnWidth(0, 150)
-        self.tree.setColumnWidth(1, 100)
-        self.tree.setColumnWidth(2, 60)
+        header = self.tree.header()  # the status and accuracy whole ("diverged at step 312"), the name takes the rest
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
         self.tree.itemSelectionChanged.connect(self._on_tree_selection_changed)
         self.tree.itemChanged.connect(self._on_tree_item_changed)
         self.same_but = QPushButton("Same, but…")
@@ -113,17 +117,26 @@ class RunsView(QWidget):
         item.setFlags(item.flags() | Qt.ItemFlag.ItemIsEditable)
         return item
 
-    @staticmethod
-    def _fill(item: QTreeWidgetItem, r: RunRecord) -> None:
+    def status_color(self, status: str) -> QColor:
+        """The status column's text colour on this list's background."""
+        palette = self.tree.palette()
+        text = palette.color(QPalette.ColorGroup.Active, QPalette.ColorRole.Text)
+        if status not in STATUS_COLORS:
+            return text
+        dark = palette.color(QPalette.ColorGroup.Active, QPalette.ColorRole.Base).lightness() < 128
+        return QColor(STATUS_COLORS[status][int(dark)])
+
+    def _fill(self, item: QTreeWidgetItem, r: RunRecord) -> None:
         item.setText(0, r.name)
         item.setText(1, r.status_text())
-        item.setForeground(1, QColor(STATUS_COLORS.get(r.status, "#dddddd")))
+        item.setForeground(1, self.status_color(r.status))
         fin = r.finished
         acc = fin.test_accuracy if fin else math.nan
         item.setText(2, f"{100 * acc:.1f}%" if math.isfinite(acc) else "")
         c = r.config
-        tip = (f"{r.started.label} on {c.dataset}, {c.model}, {c.epochs} epoch(s), batch {c.batch_size}, "
-               f"seed {c.seed}, device {r.started.device}")
+        steps = f" (max {c.max_steps} steps)" if c.max_steps else ""
+        tip = (f"{r.name}\n{r.started.label} on {c.dataset}, {c.model}, {c.epochs} epoch(s){steps}, "
+               f"batch {c.batch_size}, seed {c.seed}, device {r.started.device}")
         message = r.error or (fin.message if fin else "")
         item.setToolTip(0, tip)
         item.setToolTip(1, message or r.status_text())

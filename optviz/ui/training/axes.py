@@ -1,0 +1,75 @@
+"""Axes whose tick labels are the true values: no SI prefix or ×10ⁿ factor in the label ever rescales them.
+
+pyqtgraph's automatic SI prefix measures a log axis by 10^range, so a diverging loss of 10¹⁸ put "(x1e+18)" in the
+label while the ticks, formatted from the exponents, still read 1 … 10⁻¹⁰. Every axis of the training tab is a
+:class:`TrueAxis`; fixed tick lists (the gradient flow's colour bar) come from :func:`decade_ticks`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pyqtgraph as pg
+
+from optviz.core.field import format_value
+
+_MINOR_LABELS = (1.0, 2.0, 5.0)  # within a decade of minor ticks, only these keep a label (the others crowd)
+
+
+class TrueAxis(pg.AxisItem):
+    """An axis labelled with true values: 10ⁿ on a log axis, plain numbers on a linear one, never scaled."""
+
+    def __init__(self, orientation: str, **kwargs) -> None:
+        super().__init__(orientation, **kwargs)
+        self.enableAutoSIPrefix(False)
+
+    def logTickStrings(self, values, scale, spacing):  # noqa: N802 — pyqtgraph's name
+        strings = log_labels([float(10.0 ** v) for v in values])
+        if len(values) > 6:  # a decade's minor ticks: 1×, 2× and 5× keep their labels
+            keep = [round(10.0 ** (v % 1.0), 6) in _MINOR_LABELS for v in values]
+            strings = [s if k else "" for s, k in zip(strings, keep)]
+        return strings
+
+    def tickStrings(self, values, scale, spacing):  # noqa: N802
+        if self.logMode:
+            return self.logTickStrings(values, scale, spacing)
+        return [linear_tick(float(v), spacing) for v in values]
+
+
+def linear_tick(value: float, spacing: float) -> str:
+    """A linear axis's tick: as many decimals as the spacing needs (1050, 0.015), 10ⁿ notation past a million
+    or below 10⁻⁴."""
+    value = round(value / spacing) * spacing
+    if value == 0:
+        return "0"
+    if not 1e-4 <= abs(value) < 1e6:
+        return format_value(value)
+    places = max(0, math.ceil(-math.log10(spacing) - 1e-9))
+    return f"{value:.{places}f}".replace("-", "−")
+
+
+def log_labels(values: list[float]) -> list[str]:
+    """Labels of a log axis's ticks: plain decimals (0.05, 0.1, 20) when every value reads well that way, else
+    powers of ten (10⁻⁶, 2×10¹⁸) for all of them, so that neighbouring labels are written alike."""
+    if all(1e-3 <= abs(v) < 1e4 for v in values):
+        return [f"{v:.3g}" if abs(v) < 1e3 else f"{v:.0f}" for v in values]
+    return [format_value(v) for v in values]
+
+
+def true_axes() -> dict[str, TrueAxis]:
+    """``axisItems`` for a PlotItem: true-value left and bottom axes."""
+    return {"left": TrueAxis("left"), "bottom": TrueAxis("bottom")}
+
+
+def decade_ticks(lo: float, hi: float) -> list[list[tuple[float, str]]]:
+    """Ticks for an axis of log10 values from ``lo`` to ``hi``, labelled with the true values: every whole decade
+    (every second, third… past eight), and 2× and 5× when fewer than three decades show."""
+    first, last = math.ceil(lo - 1e-9), math.floor(hi + 1e-9)
+    step = max(1, math.ceil((last - first) / 8))  # at most about nine labels
+    major = [float(e) for e in range(first, last + 1) if e % step == 0]  # 10⁰ = 1 always, when in range
+    minor = []
+    if len(major) < 3:
+        minor = [e + math.log10(k) for e in range(math.floor(lo), math.ceil(hi) + 1) for k in (2.0, 5.0)]
+        minor = [v for v in minor if lo - 1e-9 <= v <= hi + 1e-9]
+    labels = log_labels([10.0 ** v for v in major + minor])
+    return [list(zip(major, labels[:len(major)])), list(zip(minor, labels[len(major):]))]
