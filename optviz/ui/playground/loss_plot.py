@@ -14,38 +14,13 @@ import pyqtgraph as pg
 from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import QWidget
 
-from optviz.core.field import format_value
 from optviz.ui.playground.colors import entry_colors, entry_title
 from optviz.ui.playground.compute import shown_field, shown_result, surface_key
 from optviz.ui.playground.model import PlaygroundModel, Result
+from optviz.ui.widgets.axes import true_axes
 
 GAP_FLOOR = 1e-12  # f − f* below this is drawn at this value (f* is known to about 1e-10)
 LOG_PAD = 0.3  # decades of room above and below the curves on a log axis
-
-
-class ValueAxis(pg.AxisItem):
-    """An axis whose tick labels are the true values (10ⁿ on a log axis), never scaled by a prefix or factor."""
-
-    def __init__(self, orientation: str, **kwargs) -> None:
-        super().__init__(orientation, **kwargs)
-        self.enableAutoSIPrefix(False)
-
-    def resizeEvent(self, ev=None) -> None:  # noqa: N802
-        super().resizeEvent(ev)
-        if self.orientation == "left" and self.label is not None and self.label.x() < 0:
-            self.label.setX(0)  # pyqtgraph nudges it 5 px past the widget's edge, cutting the first letter
-
-    def logTickStrings(self, values, scale, spacing):  # noqa: N802 — pyqtgraph's name
-        strings = [format_value(float(10.0 ** v * scale)) for v in values]
-        if len(values) > 6:  # a decade's minor ticks: only 2× and 5× keep a label (1×, 10× are major ticks)
-            keep = [round(10.0 ** (v % 1.0), 6) in (1.0, 2.0, 5.0) for v in values]
-            strings = [s if k else "" for s, k in zip(strings, keep)]
-        return strings
-
-    def tickStrings(self, values, scale, spacing):  # noqa: N802
-        if self.logMode:
-            return self.logTickStrings(values, scale, spacing)
-        return [format_value(round(float(v * scale) / spacing) * spacing) for v in values]
 
 
 def loss_curves(result: Result, minima) -> tuple[np.ndarray, bool, str]:
@@ -103,7 +78,7 @@ class LossPlot(pg.PlotWidget):
     """Loss-vs-step curves of the model's Result, cursor on the model's step."""
 
     def __init__(self, model: PlaygroundModel, parent: QWidget | None = None) -> None:
-        super().__init__(parent, axisItems={"left": ValueAxis("left"), "bottom": ValueAxis("bottom")})
+        super().__init__(parent, axisItems=true_axes())
         self._model = model
         self._values: np.ndarray | None = None
         self._shown: tuple | None = None  # (id of the result, field key) last drawn

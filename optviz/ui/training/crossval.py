@@ -11,7 +11,7 @@ from PySide6.QtWidgets import (QHBoxLayout, QHeaderView, QLabel, QTableWidget, Q
                                QWidget)
 
 from optviz.training.events import CrossValFinished, FoldFinished
-from optviz.ui.training.axes import true_axes
+from optviz.ui.widgets.axes import true_axes
 from optviz.ui.training.model import TrainingModel
 
 

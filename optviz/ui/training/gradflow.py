@@ -19,7 +19,7 @@ from PySide6.QtWidgets import QApplication, QHBoxLayout, QLabel, QScrollArea, QV
 
 from optviz.core.field import format_value
 from optviz.training.records import RunRecord
-from optviz.ui.training.axes import TrueAxis, decade_ticks
+from optviz.ui.widgets.axes import TrueAxis, decade_ticks
 from optviz.ui.training.model import TrainingModel
 
 MAX_COLUMNS = 600  # steps are averaged (in log space) into at most this many columns

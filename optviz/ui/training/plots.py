@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QSlider
 
 from optviz.training.analysis import EmaSmoother, overfit_epoch, thin
 from optviz.training.records import RunRecord
-from optviz.ui.training.axes import true_axes
+from optviz.ui.widgets.axes import true_axes
 from optviz.ui.training.curve_items import RunItems, points
 from optviz.ui.training.model import TrainingModel
 

@@ -1,7 +1,7 @@
 """Axes whose tick labels are the true values: no SI prefix or ×10ⁿ factor in the label ever rescales them.
 
 pyqtgraph's automatic SI prefix measures a log axis by 10^range, so a diverging loss of 10¹⁸ put "(x1e+18)" in the
-label while the ticks, formatted from the exponents, still read 1 … 10⁻¹⁰. Every axis of the training tab is a
+label while the ticks, formatted from the exponents, still read 1 … 10⁻¹⁰. Every plot axis of both tabs is a
 :class:`TrueAxis`; fixed tick lists (the gradient flow's colour bar) come from :func:`decade_ticks`.
 """
 
@@ -22,6 +22,11 @@ class TrueAxis(pg.AxisItem):
     def __init__(self, orientation: str, **kwargs) -> None:
         super().__init__(orientation, **kwargs)
         self.enableAutoSIPrefix(False)
+
+    def resizeEvent(self, ev=None) -> None:  # noqa: N802
+        super().resizeEvent(ev)
+        if self.orientation == "left" and self.label is not None and self.label.x() < 0:
+            self.label.setX(0)  # pyqtgraph nudges it 5 px past the widget's edge, cutting the first letter
 
     def logTickStrings(self, values, scale, spacing):  # noqa: N802 — pyqtgraph's name
         strings = log_labels([float(10.0 ** v) for v in values])
