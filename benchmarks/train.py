@@ -1,6 +1,6 @@
 """Throughput of the trainer with every live metric on, against a bare PyTorch loop on the same model and data.
 
-    python benchmarks/train.py [--model lenet] [--epochs 2] [--repeats 7] [--threads N]
+    python benchmarks/train.py [--model lenet] [--epochs 2] [--repeats 7] [--threads N] [--cli]
 
 Both train the same network from the same initial weights on the same batches (the trainer's own Loader), in the
 same process, alternating, so a busy machine slows both alike. The bare loop is zero_grad / forward /
@@ -12,6 +12,9 @@ Samples/s = training samples / time, for the trainer both over its training batc
 about) and end to end, in wall-clock time and in CPU time of the process. The best of ``--repeats`` is compared
 (the least disturbed by other processes) and the medians are printed too. On a shared machine the wall-clock
 figures swing with the load; with ``--threads 1`` the CPU-time figures hardly do.
+
+``--cli`` instead compares, end to end, ``optviz train`` in its own process with the training tab's worker
+thread on the same config (they share one thread policy; the CLI was once 20–50× slower with torch's default).
 """
 
 from __future__ import annotations
@@ -82,6 +85,30 @@ def trainer_run(config: TrainConfig, splits) -> dict[str, tuple[float, float]]:
             "trainer, end to end": (samples / (end_wall - wall), samples / (end_cpu - cpu))}
 
 
+def cli_vs_worker(config: TrainConfig, n_train: int) -> None:
+    """End-to-end samples/s of `optviz train` (its own process) and of the training tab's worker thread, on the same
+    config: both apply the one thread policy (trainer.training_threads)."""
+    import json
+    import subprocess
+    import sys
+
+    from optviz.training.jobs import JobEnded, TrainingJob
+
+    args = [sys.executable, "-m", "optviz", "train", "--json", "--model", config.model, "--epochs",
+            str(config.epochs), "--batch-size", str(config.batch_size), "--device", "cpu"]
+    report = json.loads(subprocess.run(args, capture_output=True, text=True, check=True).stdout)
+    job = TrainingJob(1, config)
+    t = time.perf_counter()
+    job.start()
+    job.join(3600)
+    worker_s = time.perf_counter() - t
+    assert any(isinstance(e, JobEnded) and not e.error for e in job.drain())
+    cli = n_train * config.epochs / report["seconds"]
+    gui = n_train * config.epochs / worker_s
+    print(f"end to end: optviz train (CLI process) {cli:,.0f} samples/s; training tab's worker {gui:,.0f} samples/s "
+          f"(CLI/worker {cli / gui:.2f})")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--model", choices=MODELS, default="lenet")
@@ -89,11 +116,15 @@ def main() -> None:
     p.add_argument("--repeats", type=int, default=7)
     p.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
     p.add_argument("--threads", type=int, help="torch intra-op threads (default: torch's choice)")
+    p.add_argument("--cli", action="store_true", help="only compare `optviz train` with the training tab's worker")
     args = p.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     config = TrainConfig(model=args.model, epochs=args.epochs, batch_size=args.batch_size, device="cpu")
     splits = prepare(config)
+    if args.cli:
+        cli_vs_worker(config, len(splits.train[1]))
+        return
     print(f"{args.model} on mnist5k: {len(splits.train[1])} training samples × {args.epochs} epochs, batch "
           f"{args.batch_size}; {platform.machine()}, {torch.get_num_threads()} torch threads, torch {torch.__version__}")
     bare_loop(dataclasses.replace(config, epochs=1), splits)  # warm up both paths
