@@ -1,8 +1,9 @@
-"""Speed of optviz.simulate against the plain torch.optim loop (one optimizer, one start point at a time).
+"""Speed of optviz.simulate on both engines against the plain torch.optim loop (one optimizer, one start at a time).
 
     python benchmarks/simulate.py [--steps 300] [--device cpu|cuda]
 
-Prints wall times and ratios measured in this run: the baseline and optviz on the same machine, same work.
+Prints wall times and ratios measured in this run: the baseline and optviz on the same machine, same work. The
+fast engine runs on the CPU only; with --device cuda its column is left out.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import numpy as np
 import torch
 
 from optviz.core.optimizers import REGISTRY, OptimizerChoice
+from optviz.core import engine
 from optviz.core.simulate import simulate
 from optviz.core.surfaces import get_surface
 
@@ -49,16 +51,20 @@ def main() -> None:
     rng = np.random.default_rng(0)
     print(f"machine: {platform.machine()} {platform.processor() or ''}, {torch.get_num_threads()} torch threads, "
           f"torch {torch.__version__}, device {args.device}; 6 optimizers, {args.steps} steps, float64")
-    print(f"{'starts':>7} {'torch.optim loop s':>19} {'optviz.simulate s':>18} {'speed-up':>9}")
+    fast = args.device == "cpu"
+    if fast:
+        engine.library(surface)  # built (or loaded) before anything is timed
+    print(f"{'starts':>7} {'torch.optim loop s':>19} {'eager engine s':>15} {'speed-up':>9}"
+          + (f" {'fast engine s':>14} {'speed-up':>9}" if fast else ""))
     for n in (1, 8, 64, 512):
         starts = rng.uniform(-4, 4, size=(n, 2))
-        t_sim = best_of(lambda: simulate(surface, choices, starts, args.steps, device=args.device))
-        if n <= 64:
-            t_ref = best_of(lambda: torch_loop(surface, choices, starts, args.steps, args.device), repeat=1)
-            print(f"{n:>7} {t_ref:>19.3f} {t_sim:>18.3f} {t_ref / t_sim:>8.1f}×")
-        else:
-            print(f"{n:>7} {'(skipped)':>19} {t_sim:>18.3f}")
-
+        t_eager = best_of(lambda: simulate(surface, choices, starts, args.steps, device=args.device, engine="eager"))
+        t_fast = best_of(lambda: simulate(surface, choices, starts, args.steps, engine="fast")) if fast else 0.0
+        t_ref = best_of(lambda: torch_loop(surface, choices, starts, args.steps, args.device), repeat=1) \
+            if n <= 64 else float("nan")
+        line = f"{n:>7} {t_ref:>19.3f} {t_eager:>15.3f} {t_ref / t_eager:>8.1f}×"
+        print(line + (f" {t_fast:>14.4f} {t_ref / t_fast:>8.0f}×" if fast else ""))
+    print("(the torch.optim loop is skipped above 64 starts: nan)")
 
 if __name__ == "__main__":
     main()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import re
 import sys
 from typing import Sequence
@@ -18,7 +19,7 @@ from optviz import __version__
 from optviz.commands import RunError, UsageError
 from optviz.core.files import OutputError
 
-SUBCOMMANDS = ("surfaces", "paths", "train")
+SUBCOMMANDS = ("surfaces", "paths", "train", "basins", "sweep")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -74,6 +75,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _error(exc, 1)
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `optviz surfaces | head`: the reader left; say nothing more
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 MAX_MESSAGE = 500

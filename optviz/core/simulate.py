@@ -1,10 +1,19 @@
-"""Run optimizers on a surface from many start points at once.
+"""Run optimizers on a surface from many start points at once, on one of two engines.
 
-All start points of one optimizer are one ``(n_starts, 2)`` parameter of one torch.optim optimizer. Every update
-rule in the registry is element-wise, so each row follows exactly the path that a separate one-point run would
-(the tests compare against such a loop to 1e-9); the loss that is differentiated is the sum over rows, whose
-gradient with respect to each row is that row's own gradient. One forward and backward pass serves all
-optimizers: their parameters are concatenated before the surface is evaluated.
+``engine="eager"`` (the reference): all start points of one optimizer are one ``(n_starts, 2)`` parameter of one
+torch.optim optimizer. Every update rule in the registry is element-wise, so each row follows exactly the path
+that a separate one-point run would (the tests compare against such a loop to 1e-9); the loss that is
+differentiated is the sum over rows, whose gradient with respect to each row is that row's own gradient. One
+forward and backward pass serves all optimizers: their parameters are concatenated before the surface is
+evaluated.
+
+``engine="fast"``: the surface's compiled kernel (:mod:`optviz.core.engine`) runs every row and step in C with
+the same operations in the same order (it equals the eager engine to the last bit on this machine's torch, and
+the tests hold it to 1e-9); it waits for the kernel to be built and raises :class:`SimulationError` where it
+cannot exist. ``engine="auto"`` (the default) takes the fast engine when it is ready and the eager one until
+then. The fast engine runs on the CPU in float64; other devices and dtypes run eagerly. With ``device="auto"`` on a
+machine with CUDA, each size (a power-of-two bucket of paths and of steps) is timed once on the CPU and on the GPU
+and then runs on the faster.
 """
 
 from __future__ import annotations
@@ -16,6 +25,8 @@ from typing import Sequence
 import numpy as np
 import torch
 
+from optviz.core import engine as fast_engine
+from optviz.core.kernel import BuildError
 from optviz.core.optimizers import OptimizerChoice
 from optviz.core.surfaces import Surface
 
@@ -38,6 +49,7 @@ class Paths:
     labels: tuple[str, ...]
     device: str
     seconds: float
+    engine: str = "eager"  # the engine that computed it: "eager" or "fast"
 
     @property
     def steps(self) -> int:
@@ -55,7 +67,8 @@ class Paths:
 
 
 def choose_device(device: str, n_paths: int) -> torch.device:
-    """'auto' → CUDA for large batches when available, else CPU; 'cpu'/'cuda' force it."""
+    """'auto' → CUDA for large batches when available, else CPU; 'cpu'/'cuda' force it. (simulate and the maps
+    measure instead where CUDA is present: :func:`optviz.core.engine.pick`.)"""
     if device == "auto":
         use_cuda = torch.cuda.is_available() and n_paths >= CUDA_MIN_PATHS
         return torch.device("cuda" if use_cuda else "cpu")
@@ -68,7 +81,7 @@ def choose_device(device: str, n_paths: int) -> torch.device:
     raise SimulationError(f"Invalid device: {device!r} (allowed: auto, cpu, cuda)")
 
 
-def _far_limits(surface: Surface, factor: float) -> tuple[float, float, float, float]:
+def far_limits(surface: Surface, factor: float) -> tuple[float, float, float, float]:
     (x0, x1), (y0, y1) = surface.view
     w, h = x1 - x0, y1 - y0
     return x0 - factor * w, x1 + factor * w, y0 - factor * h, y1 + factor * h
@@ -84,6 +97,7 @@ def simulate(
     dtype: torch.dtype = torch.float64,
     tol: float = 1e-6,
     far: float = 10.0,
+    engine: str | None = None,
 ) -> Paths:
     """Run every optimizer from every start point; diverged paths are marked, not raised.
 
@@ -91,22 +105,102 @@ def simulate(
     stepping; a path that passes through a small gradient and moves on, as RMSProp does, has not converged) and
     diverges at
     the first step whose position or loss is non-finite or lies more than ``far`` view-box widths outside the
-    view box; nothing after that step is reported.
+    view box; nothing after that step is reported. ``engine``: "auto", "eager" or "fast" (default:
+    ``$OPTVIZ_ENGINE`` or "auto"); see the module docstring.
     """
     if not isinstance(steps, int) or isinstance(steps, bool) or not 0 <= steps <= 100_000:
         raise SimulationError(f"Invalid steps: {steps!r} (allowed: an integer in [0, 100000])")
+    engine = fast_engine.default_engine() if engine is None else engine
+    if engine not in fast_engine.ENGINES:
+        raise SimulationError(f"Invalid engine: {engine!r} (allowed: {', '.join(fast_engine.ENGINES)})")
     start_arr = np.asarray(starts, dtype=np.float64).reshape(-1, 2) if len(starts) else np.zeros((0, 2))
     if not np.all(np.isfinite(start_arr)):
         raise SimulationError("Invalid start point: coordinates must be finite numbers")
     n_opt, n_starts = len(optimizers), len(start_arr)
-    dev = choose_device(device, n_opt * n_starts)
+    if device == "auto" and engine != "fast" and torch.cuda.is_available() and n_opt * n_starts:
+        return _on_faster_device(surface, optimizers, start_arr, steps, dtype=dtype, tol=tol, far=far,
+                                 engine=engine)
+    dev = torch.device("cpu") if engine == "fast" and device == "auto" else choose_device(device, n_opt * n_starts)
     t0 = time.perf_counter()
+    labels = tuple(c.label for c in optimizers)
+    lib = _fast_library(surface, engine, dev, dtype)
     if n_opt == 0 or n_starts == 0:
         empty = np.zeros((n_opt, n_starts, steps + 1))
         none = np.full((n_opt, n_starts), -1)
         return Paths(np.zeros((n_opt, n_starts, steps + 1, 2)), empty, empty.copy(), none, none.copy(),
-                     tuple(c.label for c in optimizers), str(dev), 0.0)
+                     labels, str(dev), 0.0, "eager" if lib is None else "fast")
+    limits = far_limits(surface, far)
+    if lib is not None:  # the kernel applies _statuses' rules to the same numbers as it goes
+        positions, losses, grad_norms, converged, diverged = _run_fast(lib, surface, optimizers, start_arr, steps,
+                                                                       tol, limits)
+    else:
+        positions, losses, grad_norms = _run_eager(surface, optimizers, start_arr, steps, dev, dtype)
+        converged, diverged = _statuses(positions, losses, grad_norms, limits, tol)
+        if engine == "auto" and dev.type == "cpu" and dtype == torch.float64:
+            fast_engine.note_eager_call(surface)
+    for i, j in zip(*np.nonzero(diverged >= 0)):
+        d = diverged[i, j]
+        positions[i, j, d + 1:] = np.nan
+        losses[i, j, d + 1:] = np.nan
+        grad_norms[i, j, d + 1:] = np.nan
+        if converged[i, j] > d:
+            converged[i, j] = -1
+    return Paths(positions, losses, grad_norms, converged, diverged, labels, str(dev), time.perf_counter() - t0,
+                 "eager" if lib is None else "fast")
 
+
+def _on_faster_device(surface: Surface, optimizers: Sequence[OptimizerChoice], start_arr: np.ndarray, steps: int,
+                      **kw) -> Paths:
+    """'auto' where CUDA is present: the faster device for this size, timed on both the first time."""
+    key = ("paths", fast_engine.bucket(len(optimizers) * len(start_arr)), fast_engine.bucket(steps + 1),
+           str(kw["dtype"]), kw["engine"], fast_engine.ready_library(surface) is not None)
+
+    def on(device: str):
+        engine = kw["engine"] if device == "cpu" else "eager"
+        return lambda: simulate(surface, optimizers, start_arr, steps, device=device, **{**kw, "engine": engine})
+
+    torch.zeros(1, device="cuda")  # start CUDA before it is timed
+    return fast_engine.pick(key, {"cpu": on("cpu"), "cuda": on("cuda")})[1]
+
+
+def _fast_library(surface: Surface, engine: str, dev: torch.device, dtype: torch.dtype):
+    """The fast engine's kernel if this call should use it, else None; SimulationError for an impossible "fast"."""
+    if engine == "eager":
+        return None
+    if engine == "fast":
+        if dev.type != "cpu":
+            raise SimulationError(f"Invalid engine: fast runs on the CPU (got device {dev.type}; use engine "
+                                  "'auto' or 'eager' there)")
+        if dtype != torch.float64:
+            raise SimulationError(f"Invalid engine: fast computes in float64 (got {dtype})")
+        try:
+            return fast_engine.library(surface)
+        except BuildError as exc:
+            raise SimulationError(f"The fast engine is unavailable: {exc}") from None
+    if dev.type != "cpu" or dtype != torch.float64:
+        return None
+    lib = fast_engine.ready_library(surface)
+    if lib is None and fast_engine.try_cached(surface):
+        lib = fast_engine.ready_library(surface)
+    return lib
+
+
+def _run_fast(lib, surface: Surface, optimizers: Sequence[OptimizerChoice], start_arr: np.ndarray, steps: int,
+              tol: float, limits: tuple[float, float, float, float]) -> tuple[np.ndarray, ...]:
+    from optviz.core import rules
+
+    n_opt, n_starts, n = len(optimizers), len(start_arr), steps + 1
+    groups = np.repeat(np.arange(n_opt, dtype=np.int32), n_starts)
+    run = fast_engine.run(lib, surface, rules.hyper_table(optimizers), groups, np.tile(start_arr, (n_opt, 1)), n,
+                          record=True, tol=tol, box=limits)
+    return (run.positions.reshape(n_opt, n_starts, n, 2), run.losses.reshape(n_opt, n_starts, n),
+            run.grad_norms.reshape(n_opt, n_starts, n), run.converged.reshape(n_opt, n_starts),
+            run.diverged.reshape(n_opt, n_starts))
+
+
+def _run_eager(surface: Surface, optimizers: Sequence[OptimizerChoice], start_arr: np.ndarray, steps: int,
+               dev: torch.device, dtype: torch.dtype) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    n_opt, n_starts = len(optimizers), len(start_arr)
     # 1. One leaf tensor and one torch.optim optimizer per registry choice, all rows starting at the start points.
     init = torch.as_tensor(start_arr, dtype=dtype, device=dev)
     params = [init.clone().requires_grad_(True) for _ in optimizers]
@@ -131,18 +225,7 @@ def simulate(
         if k < steps:
             for opt in opts:
                 opt.step()
-
-    positions, losses, grad_norms = pos.cpu().numpy(), loss.cpu().numpy(), gnorm.cpu().numpy()
-    converged, diverged = _statuses(positions, losses, grad_norms, _far_limits(surface, far), tol)
-    for i, j in zip(*np.nonzero(diverged >= 0)):
-        d = diverged[i, j]
-        positions[i, j, d + 1:] = np.nan
-        losses[i, j, d + 1:] = np.nan
-        grad_norms[i, j, d + 1:] = np.nan
-        if converged[i, j] > d:
-            converged[i, j] = -1
-    return Paths(positions, losses, grad_norms, converged, diverged,
-                 tuple(c.label for c in optimizers), str(dev), time.perf_counter() - t0)
+    return pos.cpu().numpy(), loss.cpu().numpy(), gnorm.cpu().numpy()
 
 
 def _first(mask: np.ndarray) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""simulate() against a plain torch.optim loop, one start point at a time; statuses; closed forms."""
+"""simulate() on both engines against a plain torch.optim loop, one start point at a time; statuses; closed forms."""
 
 from __future__ import annotations
 
@@ -22,14 +22,23 @@ CHOICES = [
 ]
 SURFACES = ["rosenbrock", "himmelblau", "beale", "six_hump_camel", "rastrigin"]
 STARTS = [(-1.2, 1.0), (0.5, -0.5), (1.5, 1.5)]
+ENGINES = ["eager", "fast"]
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _engine_cache(tmp_path_factory):
+    with pytest.MonkeyPatch.context() as mp:  # compiled kernels go to a temporary folder, not ~/.cache
+        mp.setenv("OPTVIZ_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "optviz-cache"))  # one per session
+        mp.delenv("OPTVIZ_ENGINE", raising=False)
+        yield
 
 
+@pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize("surface_name", SURFACES)
-def test_matches_torch_optim_loop_to_1e9(surface_name):
+def test_matches_torch_optim_loop_to_1e9(surface_name, engine):
     surface = get_surface(surface_name)
-    paths = simulate(surface, CHOICES, STARTS, 300, device="cpu")
+    paths = simulate(surface, CHOICES, STARTS, 300, device="cpu", engine=engine)
+    assert paths.engine == engine
     assert paths.positions.shape == (len(CHOICES), len(STARTS), 301, 2)
     assert (paths.diverged_step == -1).all()
     for i, choice in enumerate(CHOICES):
@@ -40,9 +49,10 @@ def test_matches_torch_optim_loop_to_1e9(surface_name):
             assert np.linalg.norm(ref[-1] - ref[0]) > 1e-3
 
 
-def test_losses_and_grad_norms_are_those_of_the_positions():
+@pytest.mark.parametrize("engine", ENGINES)
+def test_losses_and_grad_norms_are_those_of_the_positions(engine):
     surface = get_surface("himmelblau")
-    paths = simulate(surface, CHOICES[:2], STARTS, 20)
+    paths = simulate(surface, CHOICES[:2], STARTS, 20, engine=engine)
     pts = torch.tensor(paths.positions, requires_grad=True)
     values = surface(pts)
     values.sum().backward()
@@ -50,19 +60,22 @@ def test_losses_and_grad_norms_are_those_of_the_positions():
     np.testing.assert_allclose(paths.grad_norms, pts.grad.norm(dim=-1).numpy(), rtol=1e-12)
 
 
-def test_gradient_descent_on_quadratic_matches_closed_form():
+@pytest.mark.parametrize("engine", ENGINES)
+def test_gradient_descent_on_quadratic_matches_closed_form(engine):
     # f = ½(x² + κy²): x_k = (1 − lr)^k x_0, y_k = (1 − lr·κ)^k y_0.
     kappa, lr, steps = 10.0, 0.05, 50
-    paths = simulate(get_surface("quadratic", kappa=kappa), [OptimizerChoice("sgd", {"lr": lr})], [(2.0, 1.5)], steps)
+    paths = simulate(get_surface("quadratic", kappa=kappa), [OptimizerChoice("sgd", {"lr": lr})], [(2.0, 1.5)], steps,
+                     engine=engine)
     k = np.arange(steps + 1)
     np.testing.assert_allclose(paths.positions[0, 0, :, 0], 2.0 * (1 - lr) ** k, rtol=1e-12)
     np.testing.assert_allclose(paths.positions[0, 0, :, 1], 1.5 * (1 - lr * kappa) ** k, rtol=1e-12, atol=1e-300)
 
 
-def test_divergence_is_a_status_with_its_step_and_nothing_after():
+@pytest.mark.parametrize("engine", ENGINES)
+def test_divergence_is_a_status_with_its_step_and_nothing_after(engine):
     surface = get_surface("rosenbrock")
     paths = simulate(surface, [OptimizerChoice("sgd", {"lr": 1.0}), OptimizerChoice("adam", {"lr": 0.01})],
-                     [(0.0, 0.0)], 100)
+                     [(0.0, 0.0)], 100, engine=engine)
     d = int(paths.diverged_step[0, 0])
     assert d == 2  # (0,0) → (2,0) → (-3200, 800): far outside the view box
     assert paths.status(0, 0) == "diverged" and paths.status(0, 0, d - 1) == "running"
@@ -71,34 +84,39 @@ def test_divergence_is_a_status_with_its_step_and_nothing_after():
     assert paths.diverged_step[1, 0] == -1 and np.isfinite(paths.positions[1]).all()  # the other path is untouched
 
 
-def test_non_finite_divergence_does_not_leak_into_other_starts():
+@pytest.mark.parametrize("engine", ENGINES)
+def test_non_finite_divergence_does_not_leak_into_other_starts(engine):
     surface = get_surface("saddle")
-    paths = simulate(surface, [OptimizerChoice("sgd", {"lr": 0.1})], [(1.0, 0.0), (1.0, 1e-3)], 400)
+    paths = simulate(surface, [OptimizerChoice("sgd", {"lr": 0.1})], [(1.0, 0.0), (1.0, 1e-3)], 400, engine=engine)
     assert paths.diverged_step[0, 0] == -1 and paths.converged_step[0, 0] > 0  # stays on the ridge: converges
     assert paths.diverged_step[0, 1] > 0  # falls off the saddle
     np.testing.assert_allclose(paths.positions[0, 0, :, 0], 0.8 ** np.arange(401), rtol=1e-12)
 
 
-def test_convergence_step_is_first_small_gradient_and_path_keeps_stepping():
-    paths = simulate(get_surface("booth"), [OptimizerChoice("sgd", {"lr": 0.02})], [(0.0, 0.0)], 500, tol=1e-6)
+@pytest.mark.parametrize("engine", ENGINES)
+def test_convergence_step_is_first_small_gradient_and_path_keeps_stepping(engine):
+    paths = simulate(get_surface("booth"), [OptimizerChoice("sgd", {"lr": 0.02})], [(0.0, 0.0)], 500, tol=1e-6,
+                     engine=engine)
     c = int(paths.converged_step[0, 0])
     assert c > 0 and paths.grad_norms[0, 0, c] < 1e-6 <= paths.grad_norms[0, 0, c - 1]
     assert paths.status(0, 0) == "converged" and paths.status(0, 0, c - 1) == "running"
     np.testing.assert_allclose(paths.positions[0, 0, -1], [1.0, 3.0], atol=1e-7)
 
 
-def test_batched_starts_equal_single_runs():
+@pytest.mark.parametrize("engine", ENGINES)
+def test_batched_starts_equal_single_runs(engine):
     surface = get_surface("six_hump_camel")
     starts = np.random.default_rng(0).uniform(-2, 2, size=(64, 2))
-    many = simulate(surface, CHOICES, starts, 100)
-    one = simulate(surface, CHOICES, starts[17:18], 100)
+    many = simulate(surface, CHOICES, starts, 100, engine=engine)
+    one = simulate(surface, CHOICES, starts[17:18], 100, engine=engine)
     np.testing.assert_array_equal(many.positions[:, 17], one.positions[:, 0])
 
 
-def test_wells_preset_sgd_stays_local_momentum_reaches_global():
+@pytest.mark.parametrize("engine", ENGINES)
+def test_wells_preset_sgd_stays_local_momentum_reaches_global(engine):
     surface = get_surface("wells")
     paths = simulate(surface, [OptimizerChoice("sgd", {"lr": 0.1}), OptimizerChoice("momentum", {"lr": 0.1})],
-                     [(-3.2, 2.6)], 300)
+                     [(-3.2, 2.6)], 300, engine=engine)
     glob = next(m for m in surface.minima if m.kind == "global")
     local = min((m for m in surface.minima if m.kind == "local"),
                 key=lambda m: np.hypot(m.x - paths.positions[0, 0, -1, 0], m.y - paths.positions[0, 0, -1, 1]))
@@ -127,8 +145,8 @@ def test_cuda_matches_cpu(name):
     # Convex surfaces: rounding differences between the devices' kernels (fused multiply-adds) shrink along the
     # path. On Rosenbrock or Rastrigin they can grow, as any perturbation of a chaotic path does.
     surface = get_surface(name)
-    cpu = simulate(surface, CHOICES, STARTS, 300, device="cpu")
-    gpu = simulate(surface, CHOICES, STARTS, 300, device="cuda")
+    cpu = simulate(surface, CHOICES, STARTS, 300, device="cpu", engine="eager")
+    gpu = simulate(surface, CHOICES, STARTS, 300, device="cuda", engine="eager")
     assert gpu.device.startswith("cuda")
     np.testing.assert_allclose(gpu.positions, cpu.positions, rtol=0, atol=1e-9)
     np.testing.assert_array_equal(gpu.diverged_step, cpu.diverged_step)

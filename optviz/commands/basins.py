@@ -1,0 +1,107 @@
+"""`optviz basins`: basin-of-attraction maps and a fair race of optimizers over a grid of starts (npz or png)."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import sys
+
+import numpy as np
+
+from optviz.commands import UsageError
+from optviz.commands.paths import _labelled, _parse_surface
+from optviz.core.basins import RADIUS, RESOLUTION, STEPS, TOL, Basins, basins, race
+from optviz.core.devices import DEVICE
+from optviz.core.files import check_output, write_atomic
+from optviz.core.surfaces import SURFACES, get_surface
+
+ENGINES = ("auto", "eager", "fast")
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "basins", help="which minimum each optimizer reaches from every start of a grid",
+        description="Label every start of an N×N grid over the view box by the minimum its path ends in (index "
+                    "into minima; -1 not converged within the steps, -2 diverged) and print a race: the share of "
+                    "starts that reach the global minimum, any minimum, or diverge, and the median and 90th "
+                    "percentile steps to converge, all with the same step budget. A start ends in minimum k when "
+                    "its gradient norm stays below --tol from some step to the last and its last point lies "
+                    "within --radius × the view box's diagonal of minimum k. The npz holds minima (K×2), xs, ys "
+                    "(N), optimizers, and per optimizer LABEL/labels and LABEL/steps (N×N; labels[i, j] is the "
+                    "start (xs[j], ys[i])).")
+    p.add_argument("--surface", metavar="NAME[:k=v,…]", required=True,
+                   help=f"surface, optionally with parameters ({', '.join(SURFACES)})")
+    p.add_argument("--optimizer", metavar="NAME[:k=v,…]", action="append", required=True,
+                   help="optimizer with torch.optim keywords, e.g. adam:lr=0.05 (repeat for several)")
+    p.add_argument("--resolution", metavar="N", default=str(RESOLUTION.default),
+                   help=f"{RESOLUTION.doc}: {RESOLUTION.allowed()} (default {RESOLUTION.default})")
+    p.add_argument("--steps", metavar="N", default=str(STEPS.default),
+                   help=f"{STEPS.doc}: {STEPS.allowed()} (default {STEPS.default})")
+    p.add_argument("--tol", metavar="G", default=str(TOL.default), help=f"{TOL.doc} (default {TOL.default:g})")
+    p.add_argument("--radius", metavar="R", default=str(RADIUS.default),
+                   help=f"{RADIUS.doc} (default {RADIUS.default:g})")
+    p.add_argument("--device", metavar="|".join(DEVICE.choices), default="auto", help="where to compute")
+    p.add_argument("--engine", choices=ENGINES, default="auto",
+                   help="auto: the compiled engine where it can exist, else eager")
+    p.add_argument("--out", metavar="FILE.npz|FILE.png", required=True, help="write the maps here")
+
+
+class ProgressBar:
+    """A one-line bar on stderr, drawn only on a terminal."""
+
+    def __init__(self, title: str) -> None:
+        self.title, self.shown = title, -1
+        self.on = sys.stderr.isatty()
+
+    def __call__(self, done: int, total: int) -> None:
+        percent = int(100 * done / max(1, total))
+        if self.on and percent != self.shown:
+            self.shown = percent
+            bar = "#" * (percent // 4)
+            print(f"\r{self.title} [{bar:<25}] {percent:3d}%", end="", file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        if self.on and self.shown >= 0:
+            print(file=sys.stderr)
+
+
+def npz_bytes(result: Basins) -> bytes:
+    arrays: dict[str, np.ndarray] = {"minima": result.minima, "minimum_kinds": np.array(result.minimum_kinds, str),
+                                     "xs": result.xs, "ys": result.ys, "steps_budget": np.array(result.budget),
+                                     "optimizers": np.array([m.label for m in result.maps], str)}
+    for m in result.maps:
+        arrays[f"{m.label}/labels"] = m.labels
+        arrays[f"{m.label}/steps"] = m.steps
+    buf = io.BytesIO()
+    np.savez_compressed(buf, **arrays)
+    return buf.getvalue()
+
+
+def run(args: argparse.Namespace) -> int:
+    out = check_output(args.out, (".npz", ".png"))
+    name, params = _parse_surface(args.surface)
+    surface = get_surface(name, **params)
+    choices = _labelled(args.optimizer)
+    resolution, steps = RESOLUTION.parse(args.resolution), STEPS.parse(args.steps)
+    tol, radius, device = TOL.parse(args.tol), RADIUS.parse(args.radius), DEVICE.parse(args.device)
+    if len(choices) > 16:
+        raise UsageError(f"Too many --optimizer: {len(choices)} (allowed: 1 to 16)")
+    bar = ProgressBar(f"basins {surface.name}")
+    try:
+        result = basins(surface, choices, resolution, steps, tol=tol, radius=radius, engine=args.engine,
+                        device=device, progress=bar)
+    finally:
+        bar.close()
+    if out.suffix.lower() == ".png":
+        from optviz.core.image import basins_picture, png_bytes
+
+        write_atomic(out, png_bytes(basins_picture(result)))
+    else:
+        write_atomic(out, npz_bytes(result))
+    print(f"{'optimizer':<16} {'global':>7} {'any min':>8} {'diverged':>9} {'median steps':>13} {'p90 steps':>10}")
+    for r in race(result):
+        print(f"{r.label:<16} {r.global_share:>7.1%} {r.any_share:>8.1%} {r.diverged_share:>9.1%} "
+              f"{r.median_steps:>13.0f} {r.p90_steps:>10.0f}")
+    print(f"wrote {out} ({len(choices)} optimizers × {resolution}×{resolution} starts, {steps} steps each, "
+          f"engine {result.engine}, device {result.device}, {result.seconds:.1f} s)", file=sys.stderr)
+    return 0

@@ -1,0 +1,74 @@
+"""`optviz sweep`: final loss over one or two hyperparameters of one optimizer from one start (npz or png)."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import sys
+
+import numpy as np
+
+from optviz.commands.basins import ENGINES, ProgressBar
+from optviz.commands.paths import _labelled, _parse_start, _parse_surface
+from optviz.core.basins import STEPS
+from optviz.core.devices import DEVICE
+from optviz.core.files import check_output, write_atomic
+from optviz.core.surfaces import SURFACES, get_surface
+from optviz.core.sweep import RESOLUTION, Sweep, parse_axis, sweep
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "sweep", help="final loss over a grid of hyperparameter values",
+        description="Run one optimizer from one start for every value of one or two hyperparameters (one batch) "
+                    "and write the final loss (NaN where the path diverged). The npz holds final_loss (Ny×Nx), "
+                    "diverged (Ny×Nx bool), x_values, y_values, x_name, y_name; final_loss[i, j] belongs to "
+                    "(x_values[j], y_values[i]). Without --y it is a strip (Ny = 1).")
+    p.add_argument("--surface", metavar="NAME[:k=v,…]", required=True, help=f"surface ({', '.join(SURFACES)})")
+    p.add_argument("--start", metavar="X,Y", required=True, help="start point")
+    p.add_argument("--optimizer", metavar="NAME[:k=v,…]", required=True,
+                   help="optimizer and the values of the hyperparameters that are not swept")
+    p.add_argument("--x", metavar="NAME:LOW:HIGH[:log|:lin]", required=True,
+                   help="e.g. lr:1e-4:1 (log by default for lr, as in the panel) or momentum:0:0.99")
+    p.add_argument("--y", metavar="NAME:LOW:HIGH[:log|:lin]", help="e.g. momentum:0:0.99 (leave out for a strip)")
+    p.add_argument("--resolution", metavar="N", default=str(RESOLUTION.default),
+                   help=f"{RESOLUTION.doc}: {RESOLUTION.allowed()} (default {RESOLUTION.default})")
+    p.add_argument("--steps", metavar="N", default=str(STEPS.default),
+                   help=f"steps: {STEPS.allowed()} (default {STEPS.default})")
+    p.add_argument("--device", metavar="|".join(DEVICE.choices), default="auto", help="where to compute")
+    p.add_argument("--engine", choices=ENGINES, default="auto",
+                   help="auto: the compiled engine where it can exist, else eager")
+    p.add_argument("--out", metavar="FILE.npz|FILE.png", required=True, help="write the map here")
+
+
+def npz_bytes(result: Sweep) -> bytes:
+    buf = io.BytesIO()
+    np.savez_compressed(buf, final_loss=result.final_loss, diverged=result.diverged, x_values=result.x_values,
+                        y_values=result.y_values, x_name=np.array(result.x_name), y_name=np.array(result.y_name))
+    return buf.getvalue()
+
+
+def run(args: argparse.Namespace) -> int:
+    out = check_output(args.out, (".npz", ".png"))
+    name, params = _parse_surface(args.surface)
+    surface = get_surface(name, **params)
+    (choice,) = _labelled([args.optimizer])
+    x, y = parse_axis(args.x), parse_axis(args.y) if args.y else None
+    resolution, steps = RESOLUTION.parse(args.resolution), STEPS.parse(args.steps)
+    bar = ProgressBar(f"sweep {choice.name}")
+    try:
+        result = sweep(surface, choice, _parse_start(args.start), x, y, resolution, steps,
+                       engine=args.engine, device=DEVICE.parse(args.device), progress=bar)
+    finally:
+        bar.close()
+    if out.suffix.lower() == ".png":
+        from optviz.core.image import png_bytes, sweep_picture
+
+        write_atomic(out, png_bytes(sweep_picture(result)))
+    else:
+        write_atomic(out, npz_bytes(result))
+    cells = result.final_loss.size
+    print(f"wrote {out} ({result.final_loss.shape[0]}×{result.final_loss.shape[1]} cells, {steps} steps, "
+          f"{int(result.diverged.sum())} of {cells} diverged, engine {result.engine}, device {result.device}, "
+          f"{result.seconds:.1f} s)", file=sys.stderr)
+    return 0
