@@ -157,9 +157,13 @@ class MainWindow(QMainWindow):
         if result is None:
             self.device_label.setText("Device: —")
             return
+        from optviz.core import engine  # loaded with the tabs already
+
         p = result.paths
         n_paths = p.positions.shape[0] * p.positions.shape[1]
-        self.device_label.setText(f"Device: {p.device}   {n_paths} paths × {p.steps} steps in {p.seconds:.2f} s")
+        took = f"{p.seconds * 1e3:.1f} ms" if p.seconds < 1 else f"{p.seconds:.2f} s"
+        self.device_label.setText(f"Device: {p.device}   {n_paths} paths × {p.steps} steps in {took} "
+                                  f"({p.engine} engine; {engine.status(self.playground.model.surface)})")
 
     def _on_tabs_current_changed(self, index: int) -> None:
         self.device_label.setVisible(index == TABS.index("playground"))  # it describes the playground's paths

@@ -158,7 +158,9 @@ def test_a_new_preset_plays_from_step_0_and_the_trail_grows(qtbot, playground):
     assert playground.surface_view.path_items.rows[0].future.opts["pen"].color().alpha() < 100
 
 
-def test_the_caption_stays_one_whole_line_while_dragging(qtbot, playground):
+def test_the_caption_stays_one_whole_line_while_dragging(qtbot, playground, monkeypatch):
+    monkeypatch.setenv("OPTVIZ_ENGINE", "eager")  # a drag preview (the fast engine computes the whole paths)
+    playground.computer._seconds_per_step = 1e-2  # as an eager run measures it on a slow machine
     model, caption = playground.model, playground.status_table.caption
     playground.plots_splitter.parentWidget()  # the column the caption lives in
     playground.main_splitter.setSizes([900, 240, 300])  # a narrow plots column
@@ -174,4 +176,15 @@ def test_the_caption_stays_one_whole_line_while_dragging(qtbot, playground):
     assert caption.text() == full or (caption.text().endswith("…") and caption.toolTip() == full)
     assert caption.fontMetrics().horizontalAdvance(caption.text()) <= caption.width()
     model.move_start(0, -3.123456, 2.987654, dragging=False)
+    wait_computed(qtbot, playground)
+
+
+def test_with_the_fast_engine_a_drag_computes_the_whole_paths(qtbot, playground, monkeypatch):
+    monkeypatch.setenv("OPTVIZ_ENGINE", "fast")
+    model = playground.model
+    model.move_start(0, -2.5, 2.5, dragging=True)
+    qtbot.waitUntil(lambda: model.result.session.starts[0] == (-2.5, 2.5), timeout=TIMEOUT_MS)
+    assert not model.result.preview and model.result.paths.steps == model.session.steps
+    assert model.result.paths.engine == "fast"
+    model.move_start(0, -2.5, 2.5, dragging=False)
     wait_computed(qtbot, playground)

@@ -12,7 +12,7 @@ import time
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSlider, QStyle, QToolButton, QWidget
 
-from optviz.ui.playground.compute import shown_result
+from optviz.ui.playground.compute import shown_field, shown_result
 from optviz.ui.playground.model import PlaygroundModel
 
 FRAME_MS = 33
@@ -37,6 +37,7 @@ class Animator(QObject):
         self._timer.timeout.connect(self._on_timer_timeout)
         model.surface_changed.connect(self._on_model_surface_changed)
         model.result_changed.connect(self._on_model_result_changed)
+        model.field_changed.connect(self._on_model_result_changed)  # the paths are drawn once both are in
 
     def is_playing(self) -> bool:
         return self._timer.isActive()
@@ -72,7 +73,8 @@ class Animator(QObject):
 
     def _on_model_result_changed(self) -> None:
         result = shown_result(self._model)
-        if self._play_when_in and result is not None and not result.preview:
+        drawn = result is not None and shown_field(self._model) is not None  # as the path items decide
+        if self._play_when_in and drawn and not result.preview:
             self._play_when_in = False
             self.restart()
 
