@@ -5,14 +5,12 @@ from __future__ import annotations
 import dataclasses
 import errno
 import json
-from pathlib import Path
 
 import pytest
 import torch
 
 from optviz.cli import main
 from optviz.core.files import OutputError
-from optviz.core.optimizers import OptimizerChoice
 from optviz.training import checkpoint
 from optviz.training.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from optviz.training.trainer import Trainer

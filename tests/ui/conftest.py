@@ -23,6 +23,14 @@ def _no_running_workers(request):
     assert not alive, f"threads still running after the test: {alive}"
 
 
+@pytest.fixture(autouse=True)
+def _no_training_thread_left():
+    """Fail a test that leaves a training job's thread alive (stop/shutdown must join it)."""
+    yield
+    alive = [t.name for t in threading.enumerate() if t.name.startswith("optviz-training")]
+    assert not alive, f"training threads left running: {alive}"
+
+
 @pytest.fixture
 def playground(qtbot):
     """A playground tab on the default session, shown, paths computed, not animating; joined at teardown."""

@@ -72,4 +72,18 @@ def axis_texts(axis) -> list[tuple[QRectF, str]]:
         _, _, texts = axis.generateDrawSpecs(painter)
     finally:
         painter.end()
-    return [(axis.mapRectToScene(rect), text) for rect, _, text in texts]
+    return [(axis.mapRectToScene(rect), text) for rect, _, text in texts if text]
+
+
+_SUPERSCRIPTS = "⁻⁰¹²³⁴⁵⁶⁷⁸⁹"
+
+
+def parse_value(text: str) -> float:
+    """The number a tick or table label shows: '2.5×10⁻⁵', '10³', '−1.7', '1000'."""
+    at = next((i for i, c in enumerate(text) if c in _SUPERSCRIPTS), None)
+    if at is None:
+        return float(text.replace("−", "-"))
+    base, exponent = text[:at], int(text[at:].translate(str.maketrans(_SUPERSCRIPTS, "-0123456789")))
+    assert base.endswith("10"), text
+    mantissa = base[:-2].rstrip("×").replace("−", "-")
+    return float(mantissa or 1.0) * 10.0**exponent

@@ -6,9 +6,8 @@ import math
 
 import numpy as np
 import pytest
-from playground_helpers import axis_texts, make_tab
+from playground_helpers import axis_texts, make_tab, parse_value
 from PySide6.QtCore import QPointF
-from test_playground_field import parse_value
 
 from optviz.core.presets import PRESETS, default_session
 from optviz.ui.playground.compute import clip_paths

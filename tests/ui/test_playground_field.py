@@ -4,22 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from playground_helpers import parse_value
 
 from optviz.core.field import GRID, contour_segments, format_value, sample, spread
 from optviz.core.surfaces import SURFACES, get_surface
-
-_SUPERSCRIPTS = "⁻⁰¹²³⁴⁵⁶⁷⁸⁹"
-
-
-def parse_value(text: str) -> float:
-    """The number a tick or table label shows: '2.5×10⁻⁵', '10³', '−1.7', '1000'."""
-    at = next((i for i, c in enumerate(text) if c in _SUPERSCRIPTS), None)
-    if at is None:
-        return float(text.replace("−", "-"))
-    base, exponent = text[:at], int(text[at:].translate(str.maketrans(_SUPERSCRIPTS, "-0123456789")))
-    assert base.endswith("10"), text
-    mantissa = base[:-2].rstrip("×").replace("−", "-")
-    return float(mantissa or 1.0) * 10.0**exponent
 
 
 def test_parse_value_reads_what_format_value_writes():

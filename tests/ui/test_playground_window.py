@@ -13,7 +13,7 @@ from PySide6.QtCore import QObject, QSettings, QTimer, Signal
 from PySide6.QtGui import QImage
 
 import optviz.ui.main_window as main_window
-from optviz.core.session import load_session, save_session, session_to_dict
+from optviz.core.session import save_session, session_to_dict
 from optviz.ui.app import parse_size, run_gui
 
 

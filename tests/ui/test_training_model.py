@@ -6,7 +6,6 @@ import csv
 import dataclasses
 import gc
 import os
-import threading
 import weakref
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -28,13 +27,6 @@ TIMEOUT_MS = 60_000
 TINY = TrainConfig(dataset="shapes", subset=200, model="lenet", epochs=2, max_steps=8, batch_size=32, device="cpu")
 SIGNALS = ("run_added", "runs_updated", "run_renamed", "run_removed", "selection_changed", "fold_finished",
            "crossval_finished", "job_started", "job_paused", "job_ended")
-
-
-@pytest.fixture(autouse=True)
-def _no_training_thread_left():
-    yield
-    alive = [t.name for t in threading.enumerate() if t.name.startswith("optviz-training")]
-    assert not alive, f"training threads left running: {alive}"
 
 
 @pytest.fixture

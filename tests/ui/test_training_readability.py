@@ -6,15 +6,15 @@ from __future__ import annotations
 import math
 import os
 import re
-import threading
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import numpy as np  # noqa: E402
 import pyqtgraph as pg  # noqa: E402
 import pytest  # noqa: E402
-from PySide6.QtCore import QPoint, QPointF, QRect, QRectF, Qt  # noqa: E402
-from PySide6.QtGui import QColor, QImage, QPainter, QPalette  # noqa: E402
+from playground_helpers import axis_texts, parse_value  # noqa: E402
+from PySide6.QtCore import QPoint, QPointF, QRect, Qt  # noqa: E402
+from PySide6.QtGui import QColor, QPalette  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from optviz.core.field import format_value  # noqa: E402
@@ -29,14 +29,6 @@ TIMEOUT_MS = 10_000
 CLASSES = tuple("abcd")
 RACE = ("sgd", "momentum", "adam")
 DEEP = tuple(f"stage{s}.{b}.conv{c}" for s in (1, 2, 3) for b in range(3) for c in (1, 2)) + ("conv1", "fc", "out", "x")
-_SUPERSCRIPTS = "⁻⁰¹²³⁴⁵⁶⁷⁸⁹"
-
-
-@pytest.fixture(autouse=True)
-def _no_training_thread_left():
-    yield
-    alive = [t.name for t in threading.enumerate() if t.name.startswith("optviz-training")]
-    assert not alive, f"training threads left running: {alive}"
 
 
 @pytest.fixture
@@ -103,28 +95,6 @@ def three_curves(n: int = 60) -> list[np.ndarray]:
 
 
 # ---- reading what is drawn ----------------------------------------------------------------------------------------
-
-
-def axis_texts(axis) -> list[tuple[QRectF, str]]:
-    """The tick labels an AxisItem draws (its own draw specs), with their rectangles in scene coordinates."""
-    image = QImage(10, 10, QImage.Format.Format_ARGB32)
-    painter = QPainter(image)
-    painter.setFont(axis.style["tickFont"] or QApplication.font())
-    try:
-        _, _, texts = axis.generateDrawSpecs(painter)
-    finally:
-        painter.end()
-    return [(axis.mapRectToScene(rect), text) for rect, _, text in texts if text]
-
-
-def parse_value(text: str) -> float:
-    """The number a tick shows: '2.5×10⁻⁵', '10³', '−1.7', '0.03'."""
-    at = next((i for i, c in enumerate(text) if c in _SUPERSCRIPTS), None)
-    if at is None:
-        return float(text.replace("−", "-"))
-    base, exponent = text[:at], int(text[at:].translate(str.maketrans(_SUPERSCRIPTS, "-0123456789")))
-    assert base.endswith("10"), text
-    return float(base[:-2].rstrip("×").replace("−", "-") or 1.0) * 10.0 ** exponent
 
 
 def read_axis(texts, scene_y: float) -> float:

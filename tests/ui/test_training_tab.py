@@ -24,12 +24,6 @@ def training_threads() -> list[str]:
     return [t.name for t in threading.enumerate() if t.name.startswith("optviz-training")]
 
 
-@pytest.fixture(autouse=True)
-def _no_training_thread_left():
-    yield
-    assert not training_threads(), f"training threads left running: {training_threads()}"
-
-
 @pytest.fixture
 def tab(qtbot):
     widget = TrainingTab()

@@ -19,13 +19,6 @@ LAYERS = ("conv1", "conv2", "fc1", "classifier")
 CLASSES = tuple("abcd")
 
 
-@pytest.fixture(autouse=True)
-def _no_training_thread_left():
-    yield
-    alive = [t.name for t in threading.enumerate() if t.name.startswith("optviz-training")]
-    assert not alive, f"training threads left running: {alive}"
-
-
 def fake_runner(train, val, *, n_batches=10, lr=None, status="finished", fail=""):
     """A runner emitting one run's events: per-epoch train/val losses as given, batch losses around train."""
 
