@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 import io
 import sys
+from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
 from optviz.commands import UsageError
-from optviz.commands.paths import _labelled, _parse_surface
+from optviz.commands.paths import labelled, parse_surface
 from optviz.core.basins import RADIUS, RESOLUTION, STEPS, TOL, Basins, basins, race
 from optviz.core.devices import DEVICE
 from optviz.core.files import check_output, write_atomic
@@ -65,23 +67,33 @@ class ProgressBar:
             print(file=sys.stderr)
 
 
-def npz_bytes(result: Basins) -> bytes:
+def write_map(out: Path, arrays: dict[str, np.ndarray], picture: Callable[[], np.ndarray]) -> None:
+    """A map as a PNG (``out`` ends in .png: ``picture()`` is its RGB image) or as an npz of ``arrays``."""
+    from optviz.core.image import png_bytes
+
+    if out.suffix.lower() == ".png":
+        write_atomic(out, png_bytes(picture()))
+        return
+    buf = io.BytesIO()
+    np.savez_compressed(buf, **arrays)
+    write_atomic(out, buf.getvalue())
+
+
+def npz_arrays(result: Basins) -> dict[str, np.ndarray]:
     arrays: dict[str, np.ndarray] = {"minima": result.minima, "minimum_kinds": np.array(result.minimum_kinds, str),
                                      "xs": result.xs, "ys": result.ys, "steps_budget": np.array(result.budget),
                                      "optimizers": np.array([m.label for m in result.maps], str)}
     for m in result.maps:
         arrays[f"{m.label}/labels"] = m.labels
         arrays[f"{m.label}/steps"] = m.steps
-    buf = io.BytesIO()
-    np.savez_compressed(buf, **arrays)
-    return buf.getvalue()
+    return arrays
 
 
 def run(args: argparse.Namespace) -> int:
     out = check_output(args.out, (".npz", ".png"))
-    name, params = _parse_surface(args.surface)
+    name, params = parse_surface(args.surface)
     surface = get_surface(name, **params)
-    choices = _labelled(args.optimizer)
+    choices = labelled(args.optimizer)
     resolution, steps = RESOLUTION.parse(args.resolution), STEPS.parse(args.steps)
     tol, radius, device = TOL.parse(args.tol), RADIUS.parse(args.radius), DEVICE.parse(args.device)
     if len(choices) > 16:
@@ -92,12 +104,9 @@ def run(args: argparse.Namespace) -> int:
                         device=device, progress=bar)
     finally:
         bar.close()
-    if out.suffix.lower() == ".png":
-        from optviz.core.image import basins_picture, png_bytes
+    from optviz.core.image import basins_picture
 
-        write_atomic(out, png_bytes(basins_picture(result)))
-    else:
-        write_atomic(out, npz_bytes(result))
+    write_map(out, npz_arrays(result), lambda: basins_picture(result))
     print(f"{'optimizer':<16} {'global':>7} {'any min':>8} {'diverged':>9} {'median steps':>13} {'p90 steps':>10}")
     for r in race(result):
         print(f"{r.label:<16} {r.global_share:>7.1%} {r.any_share:>8.1%} {r.diverged_share:>9.1%} "

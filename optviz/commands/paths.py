@@ -36,7 +36,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", metavar="FILE.csv|FILE.json", help="write here instead of printing CSV to stdout")
 
 
-def _parse_start(text: str) -> tuple[float, float]:
+def parse_start(text: str) -> tuple[float, float]:
     parts = text.split(",")
     try:
         if len(parts) != 2:
@@ -49,13 +49,13 @@ def _parse_start(text: str) -> tuple[float, float]:
     return x, y
 
 
-def _parse_surface(text: str) -> tuple[str, dict[str, float]]:
+def parse_surface(text: str) -> tuple[str, dict[str, float]]:
     name, params = parse_named(text, "surface")
     surface = get_surface(name, **params)  # validates name and parameters
     return surface.name, dict(surface.values)
 
 
-def _labelled(texts: list[str]) -> list[OptimizerChoice]:
+def labelled(texts: list[str]) -> list[OptimizerChoice]:
     """Parse optimizer specs; label each by the name as given, made unique (``adam``, ``adam#2``)."""
     return unique_choices(parse_optimizer(text, label=text.partition(":")[0].strip()) for text in texts)
 
@@ -63,16 +63,16 @@ def _labelled(texts: list[str]) -> list[OptimizerChoice]:
 def build_session(args: argparse.Namespace) -> Session:
     session = load_session(args.session) if args.session else Session()
     if args.surface:
-        name, params = _parse_surface(args.surface)
+        name, params = parse_surface(args.surface)
         session = session.with_(surface=name, surface_params={k: float(v) for k, v in params.items()})
     elif not args.session:
         raise UsageError("--surface is required without --session (allowed: " + ", ".join(SURFACES) + ")")
     if args.start:
         if len(args.start) > MAX_STARTS:
             raise UsageError(f"Too many --start points: {len(args.start)} (allowed: 1 to {MAX_STARTS})")
-        session = session.with_(starts=tuple(_parse_start(s) for s in args.start))
+        session = session.with_(starts=tuple(parse_start(s) for s in args.start))
     if args.optimizer:
-        session = session.with_(optimizers=tuple(OptimizerEntry(c) for c in _labelled(args.optimizer)))
+        session = session.with_(optimizers=tuple(OptimizerEntry(c) for c in labelled(args.optimizer)))
     elif not args.session:
         raise UsageError("--optimizer is required without --session (allowed: sgd, momentum, nesterov, adagrad, "
                          "rmsprop, adam)")

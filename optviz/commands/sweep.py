@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import io
 import sys
 
 import numpy as np
 
-from optviz.commands.basins import ENGINES, ProgressBar
-from optviz.commands.paths import _labelled, _parse_start, _parse_surface
+from optviz.commands.basins import ENGINES, ProgressBar, write_map
+from optviz.commands.paths import labelled, parse_start, parse_surface
 from optviz.core.basins import STEPS
 from optviz.core.devices import DEVICE
-from optviz.core.files import check_output, write_atomic
+from optviz.core.files import check_output
 from optviz.core.surfaces import SURFACES, get_surface
 from optviz.core.sweep import RESOLUTION, Sweep, parse_axis, sweep
 
@@ -41,32 +40,27 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", metavar="FILE.npz|FILE.png", required=True, help="write the map here")
 
 
-def npz_bytes(result: Sweep) -> bytes:
-    buf = io.BytesIO()
-    np.savez_compressed(buf, final_loss=result.final_loss, diverged=result.diverged, x_values=result.x_values,
-                        y_values=result.y_values, x_name=np.array(result.x_name), y_name=np.array(result.y_name))
-    return buf.getvalue()
+def npz_arrays(result: Sweep) -> dict[str, np.ndarray]:
+    return {"final_loss": result.final_loss, "diverged": result.diverged, "x_values": result.x_values,
+            "y_values": result.y_values, "x_name": np.array(result.x_name), "y_name": np.array(result.y_name)}
 
 
 def run(args: argparse.Namespace) -> int:
     out = check_output(args.out, (".npz", ".png"))
-    name, params = _parse_surface(args.surface)
+    name, params = parse_surface(args.surface)
     surface = get_surface(name, **params)
-    (choice,) = _labelled([args.optimizer])
+    (choice,) = labelled([args.optimizer])
     x, y = parse_axis(args.x), parse_axis(args.y) if args.y else None
     resolution, steps = RESOLUTION.parse(args.resolution), STEPS.parse(args.steps)
     bar = ProgressBar(f"sweep {choice.name}")
     try:
-        result = sweep(surface, choice, _parse_start(args.start), x, y, resolution, steps,
+        result = sweep(surface, choice, parse_start(args.start), x, y, resolution, steps,
                        engine=args.engine, device=DEVICE.parse(args.device), progress=bar)
     finally:
         bar.close()
-    if out.suffix.lower() == ".png":
-        from optviz.core.image import png_bytes, sweep_picture
+    from optviz.core.image import sweep_picture
 
-        write_atomic(out, png_bytes(sweep_picture(result)))
-    else:
-        write_atomic(out, npz_bytes(result))
+    write_map(out, npz_arrays(result), lambda: sweep_picture(result))
     cells = result.final_loss.size
     print(f"wrote {out} ({result.final_loss.shape[0]}×{result.final_loss.shape[1]} cells, {steps} steps, "
           f"{int(result.diverged.sum())} of {cells} diverged, engine {result.engine}, device {result.device}, "
