@@ -19,7 +19,7 @@ from optviz import __version__
 from optviz.commands import RunError, UsageError
 from optviz.core.files import OutputError
 
-SUBCOMMANDS = ("surfaces", "paths", "train", "basins", "sweep")
+SUBCOMMANDS = ("surfaces", "paths", "train", "basins", "sweep", "export", "landscape", "sweep-lr")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -39,11 +39,16 @@ def _gui_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _module(command: str) -> str:
+    """The module of a subcommand: ``sweep-lr`` lives in ``optviz.commands.sweep_lr``."""
+    return command.replace("-", "_")
+
+
 def _sub_parser(name: str) -> argparse.ArgumentParser:
     """A parser for one subcommand (only its module is imported: `optviz paths` need not load the trainer)."""
     p = _Parser(prog="optviz")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    importlib.import_module(f"optviz.commands.{name}").add_parser(sub)
+    importlib.import_module(f"optviz.commands.{_module(name)}").add_parser(sub)
     return p
 
 
@@ -63,7 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if argv and argv[0] in SUBCOMMANDS:
             args = _sub_parser(argv[0]).parse_args(argv)
-            module = importlib.import_module(f"optviz.commands.{args.command}")
+            module = importlib.import_module(f"optviz.commands.{_module(args.command)}")
             return int(module.run(args) or 0)
         args = _gui_parser().parse_args(argv)
         from optviz.ui.app import run_gui  # Qt is imported only for the GUI

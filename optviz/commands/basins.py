@@ -11,11 +11,11 @@ from typing import Callable
 import numpy as np
 
 from optviz.commands import UsageError
-from optviz.commands.paths import labelled, parse_surface
+from optviz.commands.paths import add_formula_arguments, labelled, surface_from_args
 from optviz.core.basins import RADIUS, RESOLUTION, STEPS, TOL, Basins, basins, race
 from optviz.core.devices import DEVICE
 from optviz.core.files import check_output, write_atomic
-from optviz.core.surfaces import SURFACES, get_surface
+from optviz.core.surfaces import SURFACES
 
 ENGINES = ("auto", "eager", "fast")
 
@@ -31,8 +31,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                     "within --radius × the view box's diagonal of minimum k. The npz holds minima (K×2), xs, ys "
                     "(N), optimizers, and per optimizer LABEL/labels and LABEL/steps (N×N; labels[i, j] is the "
                     "start (xs[j], ys[i])).")
-    p.add_argument("--surface", metavar="NAME[:k=v,…]", required=True,
+    p.add_argument("--surface", metavar="NAME[:k=v,…]",
                    help=f"surface, optionally with parameters ({', '.join(SURFACES)})")
+    add_formula_arguments(p)
     p.add_argument("--optimizer", metavar="NAME[:k=v,…]", action="append", required=True,
                    help="optimizer with torch.optim keywords, e.g. adam:lr=0.05 (repeat for several)")
     p.add_argument("--resolution", metavar="N", default=str(RESOLUTION.default),
@@ -91,8 +92,7 @@ def npz_arrays(result: Basins) -> dict[str, np.ndarray]:
 
 def run(args: argparse.Namespace) -> int:
     out = check_output(args.out, (".npz", ".png"))
-    name, params = parse_surface(args.surface)
-    surface = get_surface(name, **params)
+    surface = surface_from_args(args)
     choices = labelled(args.optimizer)
     resolution, steps = RESOLUTION.parse(args.resolution), STEPS.parse(args.steps)
     tol, radius, device = TOL.parse(args.tol), RADIUS.parse(args.radius), DEVICE.parse(args.device)

@@ -12,11 +12,13 @@ import sys
 from optviz.commands import UsageError
 from optviz.core.devices import DEVICE
 from optviz.core.optimizers import OptimizerChoice, parse_optimizer, unique_choices
-from optviz.core.params import parse_named
+from optviz.core.params import parse_named, quote
 from optviz.core.files import check_output, write_atomic
 from optviz.core.session import MAX_STARTS, STEPS, OptimizerEntry, Session, load_session
 from optviz.core.simulate import Paths, simulate
-from optviz.core.surfaces import SURFACES, get_surface
+from optviz.core.custom import DEFAULT_VIEW, formula_surface, parse_view
+from optviz.core.formula import FormulaError
+from optviz.core.surfaces import SURFACES, Surface, get_surface
 
 CSV_HEADER = ("optimizer", "start", "step", "x", "y", "loss", "grad_norm", "status")
 
@@ -28,6 +30,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--session", metavar="FILE.json", help="read surface, starts, steps and optimizers from a session")
     p.add_argument("--surface", metavar="NAME[:k=v,…]",
                    help=f"surface, optionally with parameters, e.g. quadratic:kappa=100 ({', '.join(SURFACES)})")
+    add_formula_arguments(p)
     p.add_argument("--start", metavar="X,Y", action="append", help="start point (repeat for several)")
     p.add_argument("--steps", metavar="N", help=f"{STEPS.doc}: {STEPS.allowed()} (default {STEPS.default})")
     p.add_argument("--optimizer", metavar="NAME[:k=v,…]", action="append",
@@ -49,6 +52,42 @@ def parse_start(text: str) -> tuple[float, float]:
     return x, y
 
 
+def add_formula_arguments(p: argparse.ArgumentParser) -> None:
+    """--formula and --view: a surface typed as a formula (instead of --surface)."""
+    p.add_argument("--formula", metavar="EXPR",
+                   help="a surface typed as f(x, y) instead of --surface, e.g. 'sin(3*x)*cos(3*y) + 0.1*(x**2 + "
+                        "y**2)': numbers, x, y, pi, e, + - * / **, sin cos tan exp log sqrt abs tanh sigmoid "
+                        "softplus, min(a, b), max(a, b)")
+    p.add_argument("--view", metavar="XMIN,XMAX,YMIN,YMAX",
+                   help="the formula's view box (default " + ",".join(f"{v:g}" for v in DEFAULT_VIEW) + ")")
+
+
+def formula_from_args(args: argparse.Namespace) -> Surface | None:
+    """The formula surface that --formula/--view ask for, None without --formula; UsageError for a clash."""
+    formula, view = getattr(args, "formula", None), getattr(args, "view", None)
+    if formula is not None and getattr(args, "surface", None):
+        raise UsageError("give either --surface or --formula, not both")
+    if formula is None:
+        if view is not None and not getattr(args, "session", None):
+            raise UsageError("--view goes with --formula (a built-in surface has its own view box)")
+        return None
+    try:
+        return formula_surface(formula, parse_view(view) if view is not None else None)
+    except FormulaError as exc:
+        raise UsageError(f"--formula {quote(formula)}: {exc}") from None
+
+
+def surface_from_args(args: argparse.Namespace) -> Surface:
+    """The surface of --surface NAME[:k=v,…] or of --formula EXPR [--view …] (for the map commands)."""
+    custom = formula_from_args(args)
+    if custom is not None:
+        return custom
+    if not args.surface:
+        raise UsageError("--surface or --formula is required (surfaces: " + ", ".join(SURFACES) + ")")
+    name, params = parse_surface(args.surface)
+    return get_surface(name, **params)
+
+
 def parse_surface(text: str) -> tuple[str, dict[str, float]]:
     name, params = parse_named(text, "surface")
     surface = get_surface(name, **params)  # validates name and parameters
@@ -62,11 +101,23 @@ def labelled(texts: list[str]) -> list[OptimizerChoice]:
 
 def build_session(args: argparse.Namespace) -> Session:
     session = load_session(args.session) if args.session else Session()
-    if args.surface:
+    custom = formula_from_args(args)
+    if custom is not None:
+        (x0, x1), (y0, y1) = custom.view
+        session = session.with_(surface=custom.name, surface_params={}, formula=custom.formula,
+                                view=(x0, x1, y0, y1), wells=None)
+    elif args.view is not None:  # a new view box for the session's formula
+        _expect_formula(session)
+        surface = formula_surface(session.formula, parse_view(args.view))
+        (x0, x1), (y0, y1) = surface.view
+        session = session.with_(view=(x0, x1, y0, y1))
+    elif args.surface:
         name, params = parse_surface(args.surface)
-        session = session.with_(surface=name, surface_params={k: float(v) for k, v in params.items()})
+        session = session.with_(surface=name, surface_params={k: float(v) for k, v in params.items()}, formula="",
+                                view=None, wells=None)
     elif not args.session:
-        raise UsageError("--surface is required without --session (allowed: " + ", ".join(SURFACES) + ")")
+        raise UsageError("--surface or --formula is required without --session (surfaces: " + ", ".join(SURFACES)
+                         + ")")
     if args.start:
         if len(args.start) > MAX_STARTS:
             raise UsageError(f"Too many --start points: {len(args.start)} (allowed: 1 to {MAX_STARTS})")
@@ -83,6 +134,11 @@ def build_session(args: argparse.Namespace) -> Session:
     if not session.enabled_choices():
         raise UsageError("the session enables no optimizer")
     return session
+
+
+def _expect_formula(session: Session) -> None:
+    if not session.formula:
+        raise UsageError("--view goes with --formula (the session's surface is not a formula)")
 
 
 def _rows(paths: Paths):
@@ -121,6 +177,11 @@ def to_json(paths: Paths, session: Session) -> str:
             })
     doc = {"surface": session.surface, "surface_params": session.surface_params, "steps": paths.steps,
            "device": paths.device, "paths": items}
+    if session.formula:
+        (x0, x1), (y0, y1) = session.make_surface().view
+        doc["formula"], doc["view"] = session.formula, [x0, x1, y0, y1]
+    if session.wells is not None:
+        doc["wells"] = [list(w) for w in session.wells]
     # Non-finite numbers (a diverging step) are written as null: JSON has no Infinity or NaN.
     return json.dumps(_finite_or_null(doc)) + "\n"
 

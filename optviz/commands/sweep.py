@@ -8,11 +8,11 @@ import sys
 import numpy as np
 
 from optviz.commands.basins import ENGINES, ProgressBar, write_map
-from optviz.commands.paths import labelled, parse_start, parse_surface
+from optviz.commands.paths import add_formula_arguments, labelled, parse_start, surface_from_args
 from optviz.core.basins import STEPS
 from optviz.core.devices import DEVICE
 from optviz.core.files import check_output
-from optviz.core.surfaces import SURFACES, get_surface
+from optviz.core.surfaces import SURFACES
 from optviz.core.sweep import RESOLUTION, Sweep, parse_axis, sweep
 
 
@@ -23,7 +23,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                     "and write the final loss (NaN where the path diverged). The npz holds final_loss (Ny×Nx), "
                     "diverged (Ny×Nx bool), x_values, y_values, x_name, y_name; final_loss[i, j] belongs to "
                     "(x_values[j], y_values[i]). Without --y it is a strip (Ny = 1).")
-    p.add_argument("--surface", metavar="NAME[:k=v,…]", required=True, help=f"surface ({', '.join(SURFACES)})")
+    p.add_argument("--surface", metavar="NAME[:k=v,…]", help=f"surface ({', '.join(SURFACES)})")
+    add_formula_arguments(p)
     p.add_argument("--start", metavar="X,Y", required=True, help="start point")
     p.add_argument("--optimizer", metavar="NAME[:k=v,…]", required=True,
                    help="optimizer and the values of the hyperparameters that are not swept")
@@ -47,8 +48,7 @@ def npz_arrays(result: Sweep) -> dict[str, np.ndarray]:
 
 def run(args: argparse.Namespace) -> int:
     out = check_output(args.out, (".npz", ".png"))
-    name, params = parse_surface(args.surface)
-    surface = get_surface(name, **params)
+    surface = surface_from_args(args)
     (choice,) = labelled([args.optimizer])
     x, y = parse_axis(args.x), parse_axis(args.y) if args.y else None
     resolution, steps = RESOLUTION.parse(args.resolution), STEPS.parse(args.steps)

@@ -98,7 +98,8 @@ def _eager_chunk(surface: Surface, table: np.ndarray, groups: np.ndarray, starts
     f64 = dict(dtype=torch.float64, device=dev)
     x = torch.as_tensor(starts, **f64).reshape(-1, 2).clone().requires_grad_(True)
     uniform = bool((groups == groups[0]).all())
-    # 1. One optimizer for all rows (a basin map): torch.optim itself. Otherwise (a stability map) the rules.
+    # 1. One optimizer for all rows (a basin map): torch.optim itself. Otherwise (a stability map, or Muon, whose
+    #    rows would be one matrix to torch.optim) the rules.
     opt = rules.torch_optimizer(table[groups[0]], [x]) if uniform else None
     h = torch.as_tensor(table[groups], **f64)
     state = torch.as_tensor(rules.initial_state(table, groups), **f64)
@@ -125,9 +126,8 @@ def _eager_chunk(surface: Surface, table: np.ndarray, groups: np.ndarray, starts
             if opt is not None:
                 opt.step()
             else:
-                step_size, bc2 = rules.bias_corrections(table, k + 1)
-                adam = (torch.as_tensor(step_size[groups], **f64), torch.as_tensor(bc2[groups], **f64))
-                new, state = rules.torch_step(p, g, state, h, k + 1, adam, kinds)
+                sc = torch.as_tensor(rules.step_scalars(table, k + 1)[groups], **f64)
+                new, state = rules.torch_step(p, g, state, h, k + 1, sc, kinds)
                 x.copy_(new)
     converged = torch.where((diverged >= 0) | (last_big + 1 > steps), -1, last_big + 1)  # as the kernel's
     last = torch.stack((f, gn), -1)

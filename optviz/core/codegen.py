@@ -151,6 +151,12 @@ BINARY: dict[Any, Callable[[str, str], str]] = {
     aten.ne.Tensor: lambda a, b: f"({a} != {b})", aten.ne.Scalar: lambda a, b: f"({a} != {b})",
 }
 
+BINARY.update({  # logical operations that formula gradients produce (pow's backward for x**y)
+    aten.logical_and.default: lambda a, b: f"({a} && {b})",
+    aten.logical_or.default: lambda a, b: f"({a} || {b})",
+})
+UNARY[aten.logical_not.default] = lambda a: f"(!{a})"
+
 RESHAPES = {aten.view.default, aten.reshape.default, aten._unsafe_view.default, aten.unsqueeze.default,
             aten.squeeze.dim, aten.squeeze.default, aten.squeeze.dims}
 
@@ -239,6 +245,8 @@ def _node_value(node: torch.fx.Node, values: dict, w: _Writer, gm: torch.fx.Grap
         rowwise = _is_rowwise(args, values)
         arg = _operand(args[0], values, _split(shape, rowwise))
         return _Val(w.emit(arg, "double", rowwise, VECTOR.get(target, "sqrt")), rowwise)
+    if target in (aten.softplus.default, aten.softplus_backward.default):
+        return _softplus(node, shape, dtype, values, w)
     if target in UNARY or target in BINARY or target in (aten.where.self, aten.masked_fill.Scalar, aten.clamp.default,
                                                          aten.clamp_min.default, aten.clamp_max.default,
                                                          aten.pow.Tensor_Scalar, aten._to_copy.default):
@@ -275,6 +283,26 @@ def _node_value(node: torch.fx.Node, values: dict, w: _Writer, gm: torch.fx.Grap
         ctype = _ctype(dtype)
         return _Val(w.emit(np.asarray(exprs, dtype=object).reshape(out), ctype, rowwise), rowwise, ctype)
     return _layout(node, shape, dtype, values, w)
+
+
+def _softplus(node: torch.fx.Node, shape: tuple[int, ...], dtype: torch.dtype, values: dict, w: _Writer) -> _Val:
+    """softplus(a, beta, threshold) and softplus_backward(grad, a, beta, threshold), written as ATen's CPU kernels
+    compute them (a formula's softplus())."""
+    backward = node.target is aten.softplus_backward.default
+    n = 2 if backward else 1
+    tensors, scalars = node.args[:n], list(node.args[n:n + 2])
+    beta, threshold = (scalars + [1.0, 20.0][len(scalars):])[:2]
+    b, th = literal(beta), literal(threshold)
+    rowwise = _is_rowwise(tuple(tensors), values)
+    out = _split(shape, rowwise)
+    ops = [_operand(a, values, out) for a in tensors]
+    if backward:
+        exprs = np.frompyfunc(lambda g, a: f"((({a}) * {b}) > {th} ? ({g}) : ({g}) * exp(({a}) * {b}) / "
+                                           f"(exp(({a}) * {b}) + 1.0))", 2, 1)(*ops)
+    else:
+        exprs = np.frompyfunc(lambda a: f"((({a}) * {b}) > {th} ? ({a}) : log1p(exp(({a}) * {b})) / {b})", 1, 1)(
+            ops[0])
+    return _Val(w.emit(np.asarray(exprs, dtype=object).reshape(out), _ctype(dtype), rowwise), rowwise)
 
 
 def _layout(node: torch.fx.Node, shape: tuple[int, ...], dtype: torch.dtype, values: dict, w: _Writer) -> _Val:
@@ -318,7 +346,7 @@ def _layout(node: torch.fx.Node, shape: tuple[int, ...], dtype: torch.dtype, val
             raise Unsupported("select_backward across rows")
         result = np.full(full, literal(0.0), dtype=object)
         moved = np.moveaxis(result, d, 0)
-        moved[index] = names
+        moved[index] = names[()] if names.ndim == 0 else names  # a 0-d array would be stored as one object
         return _Val(result, out_rowwise, src.ctype)
     if target in RESHAPES:
         return _Val(names.reshape(_split(shape, rowwise)), rowwise, src.ctype)

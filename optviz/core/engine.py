@@ -249,18 +249,34 @@ class Run:
     last: np.ndarray  # (R, 2): loss and gradient norm at the last evaluation
     converged: np.ndarray  # (R,) step from which the gradient norm stays below tol, or -1
     diverged: np.ndarray  # (R,) first non-finite or far-out step, or -1
+    internals: np.ndarray | None = None  # (I, n_evals − 1, 10): gradient used, then the 4 state slots × 2
 
 
 def run(lib: kernel.Library, surface, table: np.ndarray, groups: np.ndarray, starts: np.ndarray, n_evals: int,
         *, record: bool, tol: float, box: tuple[float, float, float, float], threads: int | None = None,
-        progress=None) -> Run:
+        progress=None, noise: np.ndarray | None = None, lrs: np.ndarray | None = None,
+        internals: np.ndarray | None = None) -> Run:
     """Run rows (``groups[r]``: the row of ``table`` with its optimizer, ``starts[r]``: its start) for
-    ``n_evals`` evaluations (``n_evals - 1`` steps). ``progress(done_rows, rows)`` is called as parts finish."""
+    ``n_evals`` evaluations (``n_evals - 1`` steps). ``progress(done_rows, rows)`` is called as parts finish.
+
+    Optional: ``noise`` (R, n_evals − 1, 2) added to the gradient each step uses; ``lrs`` (G, n_evals − 1), the
+    learning rate of every step per table row; ``internals`` (R,) bool: rows whose gradients used and states after
+    every step are returned in ``Run.internals`` (rows in order, (I, n_evals − 1, 10))."""
     rows = len(starts)
     table = np.ascontiguousarray(table, dtype=np.float64)
     groups = np.ascontiguousarray(groups, dtype=np.int32)
     pos = np.array(starts, dtype=np.float64, order="C").reshape(rows, 2)
-    state = np.ascontiguousarray(rules.initial_state(table, groups))
+    steps = max(0, n_evals - 1)
+    if noise is not None:
+        noise = np.ascontiguousarray(noise, dtype=np.float64).reshape(rows, steps, 2)
+    if lrs is not None:
+        lrs = np.ascontiguousarray(lrs, dtype=np.float64).reshape(len(table), steps)
+    state = np.ascontiguousarray(rules.initial_state(table, groups, None if lrs is None or not steps else lrs[:, 0]))
+    irow = irec = None
+    if internals is not None and np.any(internals):
+        picked = np.asarray(internals, dtype=bool)
+        irow = np.where(picked, np.cumsum(picked) - 1, -1).astype(np.int64)
+        irec = np.zeros((int(picked.sum()), steps, 10))
     sp = np.array(list(surface.param_values().values()) or [0.0], dtype=np.float64)
     sp = np.concatenate([sp, np.zeros(max(0, _slots(surface) - len(sp)))])
     rec = np.empty(4 * rows * n_evals) if record else None
@@ -269,7 +285,8 @@ def run(lib: kernel.Library, surface, table: np.ndarray, groups: np.ndarray, sta
     box_arr = np.array(box, dtype=np.float64)
 
     def part(r0: int, r1: int) -> int:
-        lib.run(r0, r1, n_evals, groups, table, sp, pos, state, rec, tol, box_arr, conv, div, last)
+        lib.run(r0, r1, n_evals, groups, table, sp, pos, state, rec, tol, box_arr, conv, div, last, noise=noise,
+                lrs=lrs, irow=irow, irec=irec)
         return r1 - r0
 
     n_threads = threads or torch.get_num_threads()
@@ -290,10 +307,10 @@ def run(lib: kernel.Library, surface, table: np.ndarray, groups: np.ndarray, sta
                 if progress:
                     progress(done, rows)
     if rec is None:
-        return Run(None, None, None, pos, last, conv, div)
+        return Run(None, None, None, pos, last, conv, div, irec)
     size = rows * n_evals
     return Run(rec[:2 * size].reshape(rows, n_evals, 2), rec[2 * size:3 * size].reshape(rows, n_evals),
-               rec[3 * size:].reshape(rows, n_evals), pos, last, conv, div)
+               rec[3 * size:].reshape(rows, n_evals), pos, last, conv, div, irec)
 
 
 def _slots(surface) -> int:

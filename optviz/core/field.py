@@ -90,7 +90,7 @@ def sample(surface: Surface, n: int = GRID) -> Field:
 
     ticks = _ticks(index, ordered, "decades" if log and w < 1 else "steps" if w == 0 else "indices")
     levels = np.linspace(0.0, 1.0, N_LEVELS + 2)[1:-1]
-    key = field_key(surface.name, dict(surface.values))
+    key = surface.field_key  # field_key(name, values); a formula's name is made unique by its text and view box
     return Field(key, xs, ys, z, colour, scale, ticks, contour_segments(colour, xs, ys, levels))
 
 

@@ -33,7 +33,7 @@ from optviz.core import codegen, loops
 from optviz.core.kernel_source import BLOCK, TEMPLATE, BuildError, source
 from optviz.core.files import write_atomic
 
-VERSION = 1  # bump when the template or the flags change: old libraries are then not loaded
+VERSION = 2  # bump when the template or the flags change: old libraries are then not loaded
 FLAGS = ("-O3", "-std=gnu99", "-fPIC", "-shared", "-ffp-contract=off", "-fno-math-errno", "-fno-trapping-math")
 
 
@@ -106,6 +106,10 @@ def quick_key(surface) -> str | None:
     """A key from the surface's module file and function name, to find its library without tracing; None for
     functions whose code is not all in one module file (closures, lambdas)."""
     fn = surface.fn
+    canonical = getattr(fn, "canonical", None)  # a typed formula: its kernel is kept under its canonical text
+    if isinstance(canonical, str):
+        return _digest("formula", canonical, ",".join(surface.param_values()), _code_digest(), torch.__version__,
+                       sys.platform)
     module = sys.modules.get(getattr(fn, "__module__", "") or "")
     path = getattr(module, "__file__", None)
     if path is None or getattr(fn, "__closure__", None) or "<" in getattr(fn, "__qualname__", "<"):
@@ -134,20 +138,24 @@ class Library:
 
     def run(self, r0: int, r1: int, n_evals: int, groups: np.ndarray, table: np.ndarray, sp: np.ndarray,
             pos: np.ndarray, state: np.ndarray, rec: np.ndarray | None, tol: float, box: np.ndarray,
-            conv: np.ndarray, div: np.ndarray, last: np.ndarray, t0: float = 0.0) -> None:
+            conv: np.ndarray, div: np.ndarray, last: np.ndarray, t0: float = 0.0, noise: np.ndarray | None = None,
+            lrs: np.ndarray | None = None, irow: np.ndarray | None = None, irec: np.ndarray | None = None) -> None:
         """Rows [r0, r1) in place; arrays C-contiguous: groups int32 (R,), table (G, len(COLUMNS)), sp (P,),
         pos (R, 2), state (4, R, 2), rec (4·R·n_evals,) or None (positions (R, n_evals, 2), then losses and
-        gradient norms (R, n_evals)), box (4,), conv/div int64 (R,), last (R, 2)."""
+        gradient norms (R, n_evals)), box (4,), conv/div int64 (R,), last (R, 2). Optional: noise (R, n_evals − 1,
+        2) added to the gradients the steps use; lrs (G, n_evals − 1) the learning rate of each step; irow int64
+        (R,) (−1: none) and irec (I, n_evals − 1, 10) the internals record (gradient used, then the state)."""
         ptr = lambda a: None if a is None else a.ctypes.data  # noqa: E731
         self._fn(r0, r1, len(pos), n_evals, float(t0), ptr(groups), ptr(table), ptr(sp), ptr(pos), ptr(state),
-                 ptr(rec), float(tol), ptr(box), ptr(conv), ptr(div), ptr(last))
+                 ptr(rec), float(tol), ptr(box), ptr(conv), ptr(div), ptr(last), ptr(noise), ptr(lrs), ptr(irow),
+                 ptr(irec))
 
 
 def _load(path: Path) -> Library:
     lib = ctypes.CDLL(str(path))
     fn = lib.optviz_run
     i64, f64, vp = ctypes.c_int64, ctypes.c_double, ctypes.c_void_p
-    fn.argtypes = [i64, i64, i64, i64, f64, vp, vp, vp, vp, vp, vp, f64, vp, vp, vp, vp]
+    fn.argtypes = [i64, i64, i64, i64, f64, vp, vp, vp, vp, vp, vp, f64, vp, vp, vp, vp, vp, vp, vp, vp]
     fn.restype = None
     set_math = lib.optviz_set_math
     set_math.argtypes = [ctypes.c_int, vp, i64]

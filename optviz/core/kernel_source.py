@@ -22,6 +22,7 @@ TEMPLATE = r"""
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define OV_BLOCK %(block)d
 enum { %(hyper_enum)s, NH };
@@ -59,14 +60,32 @@ static inline double ov_lerp(double a, double b, double w) {  /* ATen's lerp, fu
 /* Hyperparameters of the block's rows, one per coordinate (element e is row e / 2). */
 typedef struct { double v[NH][2 * OV_BLOCK]; int uniform; } ov_hyper;  /* uniform: all rows share one row */
 
+/* bfloat16 as torch rounds a float to it (to nearest even; NaN stays NaN), returned as a float. */
+static inline float ov_bf16(float f) {
+    if (f != f) return f;
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    u = (u + 0x7FFFu + ((u >> 16) & 1u)) & 0xFFFF0000u;
+    memcpy(&f, &u, 4);
+    return f;
+}
+static inline double ov_f32(double v) { return (double)(float)v; }  /* torch's float32 scalar state */
+static inline double ov_sign(double v) { return v > 0.0 ? 1.0 : v < 0.0 ? -1.0 : v == 0.0 ? 0.0 : v; }
+
 /* One step t (1, 2, ...) of m = 2n coordinates of one kind: torch.optim's single-tensor update, in its order.
    ATen's CPU kernels fuse a + alpha*b (add with alpha), a + v*b*c (addcmul) and lerp into one multiply-add,
-   and compute sqrt with the math table; addcdiv a + v*b/c is not fused. fma() marks exactly those. */
+   and compute sqrt with the math table; addcdiv a + v*b/c is not fused. fma() marks exactly those. Numbers that
+   torch.optim computes as Python floats (bias corrections, NAdam's mu, RAdam's rectification) use libm's pow as
+   Python does; numbers it keeps as float32 tensors (NAdam's mu_product, ASGD's eta and mu) are rounded so. */
 static void ov_update(int kind, int m, double t, const ov_hyper *H, double *x, const double *grad,
                       double *buf, double *sum, double *avg, double *vmax, double *gw, double *tin, double *tout) {
     const double *lr = H->v[H_LR], *wd = H->v[H_WEIGHT_DECAY], *mom = H->v[H_MOMENTUM], *eps = H->v[H_EPS];
+    const double *dec = H->v[H_DECOUPLED], *b1 = H->v[H_BETA1], *b2 = H->v[H_BETA2];
     for (int e = 0; e < m; e++)                                   /* grad.add(param, alpha=weight_decay) */
-        gw[e] = (wd[e] != 0.0) ? fma(wd[e], x[e], grad[e]) : grad[e];
+        gw[e] = (wd[e] != 0.0 && dec[e] == 0.0) ? fma(wd[e], x[e], grad[e]) : grad[e];
+    if (kind >= 3)                                                /* param.mul_(1 - lr * weight_decay) */
+        for (int e = 0; e < m; e++)
+            x[e] = ((wd[e] != 0.0 && dec[e] != 0.0) || kind == 10) ? x[e] * (1.0 - lr[e] * wd[e]) : x[e];
     if (kind == 0) {                                              /* sgd, momentum, nesterov */
         const double *damp = H->v[H_DAMPENING], *nest = H->v[H_NESTEROV];
         for (int e = 0; e < m; e++) {
@@ -99,8 +118,8 @@ static void ov_update(int kind, int m, double t, const ov_hyper *H, double *x, c
             buf[e] = (mom[e] > 0.0) ? b : buf[e];
             x[e] = (mom[e] > 0.0) ? fma(-lr[e], b, x[e]) : x[e] + ((-lr[e]) * gw[e]) / a;
         }
-    } else {                                                      /* adam */
-        const double *b1 = H->v[H_BETA1], *b2 = H->v[H_BETA2], *ams = H->v[H_AMSGRAD];
+    } else if (kind == 3) {                                       /* adam, adamw */
+        const double *ams = H->v[H_AMSGRAD];
         for (int e = 0; e < m; e++) {
             avg[e] = ov_lerp(avg[e], gw[e], 1.0 - b1[e]);
             sum[e] = fma((1.0 - b2[e]) * gw[e], gw[e], sum[e] * b2[e]);
@@ -120,23 +139,133 @@ static void ov_update(int kind, int m, double t, const ov_hyper *H, double *x, c
         }
         for (int e = 0; e < m; e++)
             x[e] = x[e] + ((-step_size[e]) * avg[e]) / (tout[e] / bc2_sqrt[e] + eps[e]);
+    } else if (kind == 4) {                                       /* nadam (vmax: mu_product) */
+        const double *psi = H->v[H_MOMENTUM_DECAY];
+        for (int e = 0; e < m; e++) {
+            avg[e] = ov_lerp(avg[e], gw[e], 1.0 - b1[e]);
+            sum[e] = fma((1.0 - b2[e]) * gw[e], gw[e], sum[e] * b2[e]);
+            tin[e] = sum[e] / (1.0 - pow(b2[e], t));
+        }
+        ov_math[OV_SQRT](m, tin, tout);
+        for (int e = 0; e < m; e++) {
+            const double mu = b1[e] * (1.0 - 0.5 * pow(0.96, t * psi[e]));
+            const double mu_next = b1[e] * (1.0 - 0.5 * pow(0.96, (t + 1.0) * psi[e]));
+            const double prod = (double)((float)vmax[e] * (float)mu), denom = tout[e] + eps[e];
+            vmax[e] = prod;
+            x[e] = x[e] + ((-lr[e] * (1.0 - mu) / (1.0 - prod)) * gw[e]) / denom;
+            x[e] = x[e] + (((-lr[e] * mu_next) / (1.0 - prod * mu_next)) * avg[e]) / denom;
+        }
+    } else if (kind == 5) {                                       /* radam */
+        for (int e = 0; e < m; e++) {
+            avg[e] = ov_lerp(avg[e], gw[e], 1.0 - b1[e]);
+            sum[e] = fma((1.0 - b2[e]) * gw[e], gw[e], sum[e] * b2[e]);
+        }
+        ov_math[OV_SQRT](m, sum, tout);
+        for (int e = 0; e < m; e++) {
+            const double bc1 = 1.0 - pow(b1[e], t), bc2 = 1.0 - pow(b2[e], t);
+            const double rho_inf = 2.0 / (1.0 - b2[e]) - 1.0, rho_t = rho_inf - 2.0 * t * pow(b2[e], t) / bc2;
+            const double corrected = avg[e] / bc1;
+            if (rho_t > 5.0) {
+                const double rect = pow((rho_t - 4.0) * (rho_t - 2.0) * rho_inf /
+                                        ((rho_inf - 4.0) * (rho_inf - 2.0) * rho_t), 0.5);
+                const double adaptive = (1.0 / (tout[e] + eps[e])) * pow(bc2, 0.5);  /* float / tensor */
+                x[e] = x[e] - corrected * lr[e] * adaptive * rect;
+            } else {
+                x[e] = x[e] - corrected * lr[e];
+            }
+        }
+    } else if (kind == 6) {                                       /* adamax (vmax: exp_inf) */
+        for (int e = 0; e < m; e++) {
+            avg[e] = ov_lerp(avg[e], gw[e], 1.0 - b1[e]);
+            vmax[e] = ov_max(vmax[e] * b2[e], fabs(gw[e]) + eps[e]);
+            const double clr = lr[e] / (1.0 - pow(b1[e], t));
+            x[e] = x[e] + ((-clr) * avg[e]) / vmax[e];
+        }
+    } else if (kind == 7) {                                       /* adadelta (buf: acc_delta) */
+        const double *rho = H->v[H_RHO];
+        for (int e = 0; e < m; e++) {
+            sum[e] = fma((1.0 - rho[e]) * gw[e], gw[e], sum[e] * rho[e]);
+            tin[e] = sum[e] + eps[e];
+        }
+        ov_math[OV_SQRT](m, tin, tout);
+        for (int e = 0; e < m; e++) tin[e] = buf[e] + eps[e];
+        double *root_acc = gw + OV_BLOCK * 2;
+        ov_math[OV_SQRT](m, tin, root_acc);
+        for (int e = 0; e < m; e++) {
+            const double delta = root_acc[e] / tout[e] * gw[e];
+            buf[e] = fma((1.0 - rho[e]) * delta, delta, buf[e] * rho[e]);
+            x[e] = fma(-lr[e], delta, x[e]);
+        }
+    } else if (kind == 8) {                                       /* asgd (avg: ax, sum: eta, vmax: mu) */
+        const double *lambd = H->v[H_LAMBD], *alpha = H->v[H_ALPHA], *t0 = H->v[H_T0];
+        for (int e = 0; e < m; e++) {
+            const double eta = sum[e];
+            x[e] = fma(-eta, gw[e], x[e] * (1.0 - lambd[e] * eta));
+            avg[e] = (vmax[e] != 1.0) ? avg[e] + (x[e] - avg[e]) * vmax[e] : x[e];
+            sum[e] = ov_f32(lr[e] / pow(1.0 + lambd[e] * lr[e] * t, alpha[e]));
+            vmax[e] = ov_f32(1.0 / fmax(1.0, t - t0[e]));
+        }
+    } else if (kind == 9) {                                       /* rprop (buf: prev, sum: step_size) */
+        const double *minus = H->v[H_ETAMINUS], *plus = H->v[H_ETAPLUS];
+        const double *lo = H->v[H_STEP_SIZE_MIN], *hi = H->v[H_STEP_SIZE_MAX];
+        for (int e = 0; e < m; e++) {
+            const double s = ov_sign(gw[e] * buf[e]);
+            const double f = s > 0.0 ? plus[e] : s < 0.0 ? minus[e] : s == 0.0 ? 1.0 : s;
+            double size = sum[e] * f;
+            size = (size != size) ? size : (size < lo[e] ? lo[e] : size);
+            size = (size != size) ? size : (size > hi[e] ? hi[e] : size);
+            sum[e] = size;
+            const double g = (f == minus[e]) ? 0.0 : gw[e];
+            x[e] = fma(-ov_sign(g), size, x[e]);
+            buf[e] = g;
+        }
+    } else {                                                      /* muon: each row a 1x2 matrix */
+        const double *nest = H->v[H_NESTEROV], *ns = H->v[H_NS_STEPS];
+        const float A = 3.4445f, B = -4.775f, C = 2.0315f;
+        for (int e = 0; e < m; e += 2) {
+            double u[2];
+            for (int c = 0; c < 2; c++) {
+                buf[e + c] = ov_lerp(buf[e + c], gw[e + c], 1.0 - mom[e]);
+                u[c] = (nest[e] != 0.0) ? ov_lerp(gw[e + c], buf[e + c], mom[e]) : buf[e + c];
+            }
+            float x0 = ov_bf16((float)u[0]), x1 = ov_bf16((float)u[1]);
+            float norm = ov_bf16(sqrtf(x0 * x0 + x1 * x1));
+            const float floor = ov_bf16((float)eps[e]);
+            norm = (norm != norm) ? norm : (norm < floor ? floor : norm);
+            x0 = ov_bf16(x0 / norm);
+            x1 = ov_bf16(x1 / norm);
+            for (int k = 0; k < (int)ns[e]; k++) {
+                const float gram = ov_bf16(x0 * x0 + x1 * x1);
+                const float upd = ov_bf16(B * gram + C * (gram * gram));
+                x0 = ov_bf16(A * x0 + upd * x0);
+                x1 = ov_bf16(A * x1 + upd * x1);
+            }
+            x[e] = fma(-lr[e], (double)x0, x[e]);
+            x[e + 1] = fma(-lr[e], (double)x1, x[e + 1]);
+        }
     }
 }
+
+#define OV_IREC 10  /* an internals record per row and step: the gradient used (2), then the state slots (4 x 2) */
 
 /* Rows [r0, r1) of n_rows, n_evals evaluations (n_evals - 1 steps) from step t0. pos: [row][2];
    state: [NS][row][2]. rec (optional): positions [row][k][2], then losses [row][k], then gradient norms [row][k].
    conv: the step from which the gradient norm stays below tol to the end (or -1); div: the first bad step (or
    -1), simulate's rules on the same numbers; last: [row][f, gnorm] at the last evaluation. Without rec, a block
-   stops when all its rows are bad, and a bad row has conv -1. */
+   stops when all its rows are bad, and a bad row has conv -1. Optional: noise [row][k][2] added to the gradient
+   that step k + 1 uses (not to the recorded norms); lrs [group][k], the learning rate of step k + 1; irow[row]
+   >= 0 records row's internals at irec[irow][k][OV_IREC] after step k + 1. */
 void optviz_run(int64_t r0, int64_t r1, int64_t n_rows, int64_t n_evals, double t0,
                 const int32_t *group, const double *table, const double *sp,
                 double *pos, double *state, double *rec, double tol, const double *box,
-                int64_t *conv, int64_t *div, double *last) {
+                int64_t *conv, int64_t *div, double *last,
+                const double *noise, const double *lrs, const int64_t *irow, double *irec) {
     double *work = malloc(sizeof(double) * OV_SURFACE_SLOTS * OV_BLOCK);
     ov_hyper *H = malloc(sizeof(ov_hyper));
     double f[OV_BLOCK], gn_all[OV_BLOCK], g[2 * OV_BLOCK], gw[4 * OV_BLOCK], tin[2 * OV_BLOCK], tout[2 * OV_BLOCK];
     if (!work || !H) { free(work); free(H); return; }
     const double lo_x = box[0], hi_x = box[1], lo_y = box[2], hi_y = box[3];
+    const int64_t n_steps = n_evals - 1;
     int64_t b0 = r0;
     while (b0 < r1) {
         const int kind = (int)table[NH * (int64_t)group[b0] + H_KIND];
@@ -178,7 +307,20 @@ void optviz_run(int64_t r0, int64_t r1, int64_t n_rows, int64_t n_evals, double 
             if (!rec)
                 for (int i = 0; i < n; i++) alive |= div[b0 + i] < 0;
             if (k + 1 == n_evals || (!alive && !rec)) break;  /* f and gn_all keep the last evaluation */
+            if (noise)
+                for (int e = 0; e < m; e++) g[e] += noise[((b0 + e / 2) * n_steps + k) * 2 + e %% 2];
+            if (lrs)
+                for (int e = 0; e < m; e++) H->v[H_LR][e] = lrs[(int64_t)group[b0 + e / 2] * n_steps + k];
             ov_update(kind, m, t0 + (double)(k + 1), H, x, g, buf, sum, avg, vmax, gw, tin, tout);
+            if (irec)
+                for (int i = 0; i < n; i++) {
+                    const int64_t to = irow[b0 + i];
+                    if (to < 0) continue;
+                    double *out = irec + (to * n_steps + k) * OV_IREC;
+                    out[0] = g[2 * i]; out[1] = g[2 * i + 1];
+                    out[2] = buf[2 * i]; out[3] = buf[2 * i + 1]; out[4] = sum[2 * i]; out[5] = sum[2 * i + 1];
+                    out[6] = avg[2 * i]; out[7] = avg[2 * i + 1]; out[8] = vmax[2 * i]; out[9] = vmax[2 * i + 1];
+                }
         }
         for (int i = 0; i < n; i++) { last[2 * (b0 + i)] = f[i]; last[2 * (b0 + i) + 1] = gn_all[i]; }
         for (int64_t r = b0; r < b1; r++)  /* a block stopped early has no later norms: no convergence */

@@ -3,16 +3,30 @@
 Each row of a batch is one path (one start point of one optimizer). A row's optimizer and hyperparameters are a
 row of :func:`hyper_table`, so one batch can hold any mix of optimizers and any hyperparameter values (a
 stability map gives every row its own learning rate). The update is torch.optim's single-tensor update, operation
-for operation and in its order (read from torch/optim/{sgd,adagrad,rmsprop,adam}.py); with g the gradient at x
-and t the step (1, 2, …):
+for operation and in its order (read from torch/optim/*.py); with g the gradient at x and t the step (1, 2, …):
 
-    every rule   g ← g + wd·x                                    (only where wd ≠ 0)
+    weight decay g ← g + wd·x, or x ← x·(1 − lr·wd) where decoupled (AdamW, NAdam/RAdam's flag; only where wd ≠ 0)
     sgd family   b ← g at t = 1, else μ·b + (1−τ)·g;  d ← g + μ·b (nesterov) or b (μ ≠ 0) or g;  x ← x − lr·d
     adagrad      s ← s + g²;  x ← x − lr/(1 + (t−1)·decay) · g/(√s + ε)
     rmsprop      s ← α·s + (1−α)·g²;  c ← lerp(c, g, 1−α);  a ← √(s − c²) (centered) or √s;  a ← a + ε
                  μ > 0: b ← μ·b + g/a, x ← x − lr·b;  else x ← x − lr·g/a
-    adam         m ← lerp(m, g, 1−β₁);  v ← β₂·v + (1−β₂)·g²;  v̂ ← max(v̂, v) (amsgrad)
+    adam(w)      m ← lerp(m, g, 1−β₁);  v ← β₂·v + (1−β₂)·g²;  v̂ ← max(v̂, v) (amsgrad)
                  x ← x − lr/(1−β₁ᵗ) · m / (√(v̂ or v)/√(1−β₂ᵗ) + ε)
+    nadam        μₜ = β₁(1 − ½·0.96^(tψ));  Π ← Π·μₜ (float32, as torch keeps it);  m, v as Adam;  d = √(v/(1−β₂ᵗ)) + ε
+                 x ← x − lr(1−μₜ)/(1−Π) · g/d − lr·μₜ₊₁/(1 − Π·μₜ₊₁) · m/d
+    radam        m, v as Adam;  ρₜ = ρ∞ − 2tβ₂ᵗ/(1−β₂ᵗ);  ρₜ > 5: x ← x − m/(1−β₁ᵗ)·lr·√(1−β₂ᵗ)/(√v + ε)·r
+                 else x ← x − m/(1−β₁ᵗ)·lr
+    adamax       m as Adam;  u ← max(β₂u, |g| + ε);  x ← x − lr/(1−β₁ᵗ) · m/u
+    adadelta     v ← ρv + (1−ρ)g²;  Δ ← √(u + ε)/√(v + ε)·g;  u ← ρu + (1−ρ)Δ²;  x ← x − lr·Δ
+    asgd         x ← x·(1 − λη) − η·g;  a ← x (μ = 1) or a + (x − a)·μ;  η ← lr/(1 + λ·lr·t)^α, μ ← 1/max(1, t − t₀)
+                 (η and μ are float32, as torch keeps them)
+    rprop        f = η₊, η₋ or 1 by the sign of g·p;  s ← clamp(s·f, s_min, s_max);  g' ← 0 where f = η₋;
+                 x ← x − sign(g')·s;  p ← g'
+    muon         b ← lerp(b, g, 1−μ);  u ← lerp(g, b, μ) (nesterov) or b;  x ← x·(1 − lr·wd) − lr·NS(u)
+                 NS: torch's Newton–Schulz iteration in bfloat16 on the 1×2 matrix u (it normalises u)
+
+State per row and coordinate, four slots (:data:`STATE`); :data:`STATE_KEYS` names what each slot holds for each
+kind with torch.optim's state names (a per-row number such as NAdam's mu_product is kept in both coordinates).
 
 :func:`torch_step` writes this with torch operations on whole batches (the maps' eager engine: any device, no
 compiler); the C kernel (:mod:`optviz.core.kernel_source`) writes the same lines for arrays of rows. Both are
@@ -27,14 +41,36 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from optviz.core.optimizers import REGISTRY, OptimizerChoice
+from optviz.core.optimizers import JOINED, REGISTRY, OptimizerChoice
 
-KINDS = {"sgd": 0, "momentum": 0, "nesterov": 0, "adagrad": 1, "rmsprop": 2, "adam": 3}
+# The update rule of each registry entry (the C kernel's `kind`).
+KINDS = {"sgd": 0, "momentum": 0, "nesterov": 0, "adagrad": 1, "rmsprop": 2, "adam": 3, "adamw": 3, "nadam": 4,
+         "radam": 5, "adamax": 6, "adadelta": 7, "asgd": 8, "rprop": 9, "muon": 10}
+N_KINDS = 11
 # Columns of a hyperparameter row (the C kernel's H_* constants follow this order).
 COLUMNS = ("kind", "lr", "weight_decay", "momentum", "dampening", "nesterov", "lr_decay", "eps", "alpha",
-           "centered", "beta1", "beta2", "amsgrad", "initial_accumulator_value")
+           "centered", "beta1", "beta2", "amsgrad", "initial_accumulator_value", "decoupled", "momentum_decay", "rho",
+           "lambd", "t0", "etaminus", "etaplus", "step_size_min", "step_size_max", "ns_steps")
 COL = {name: i for i, name in enumerate(COLUMNS)}
-STATE = ("buf", "sum", "avg", "max")  # per coordinate: momentum buffer, squares, averages, amsgrad maximum
+STATE = ("buf", "sum", "avg", "max")  # the four state slots per coordinate
+# What each slot holds, by kind, in torch.optim's names (a slot not named is unused: 0).
+STATE_KEYS: dict[int, dict[str, str]] = {
+    0: {"buf": "momentum_buffer"},
+    1: {"sum": "sum"},
+    2: {"sum": "square_avg", "buf": "momentum_buffer", "avg": "grad_avg"},
+    3: {"avg": "exp_avg", "sum": "exp_avg_sq", "max": "max_exp_avg_sq"},
+    4: {"avg": "exp_avg", "sum": "exp_avg_sq", "max": "mu_product"},
+    5: {"avg": "exp_avg", "sum": "exp_avg_sq"},
+    6: {"avg": "exp_avg", "max": "exp_inf"},
+    7: {"sum": "square_avg", "buf": "acc_delta"},
+    8: {"avg": "ax", "sum": "eta", "max": "mu"},
+    9: {"buf": "prev", "sum": "step_size"},
+    10: {"buf": "momentum_buffer"},
+}
+_ROW_FIXED = {"adamw": {"decoupled": 1.0}, "muon": {"decoupled": 1.0}}
+_TORCH_NAMES = {"decoupled_weight_decay": "decoupled"}
+MUON_NS = (3.4445, -4.775, 2.0315)  # torch.optim.Muon's default Newton–Schulz coefficients (a, b, c)
+MUON_KIND, PER_ROW_KINDS = 10, (10,)  # Muon's parameter is a matrix: each path needs its own 1×2 parameter
 
 
 def hyper_row(choice: OptimizerChoice) -> np.ndarray:
@@ -46,11 +82,16 @@ def hyper_row(choice: OptimizerChoice) -> np.ndarray:
 def _row(name: str, values: tuple) -> tuple[float, ...]:
     row = [0.0] * len(COLUMNS)
     row[COL["kind"]] = KINDS[name]
+    parts = {joined: pair for joined, pair in JOINED.items()}
     for key, value in REGISTRY[name].torch_kwargs(dict(values)).items():
-        if key == "betas":
-            row[COL["beta1"]], row[COL["beta2"]] = value
+        key = _TORCH_NAMES.get(key, key)
+        if key in parts:
+            for part, v in zip(parts[key], value):
+                row[COL[part]] = float(v)
         elif key in COL:
             row[COL[key]] = float(value)
+    for key, value in _ROW_FIXED.get(name, {}).items():
+        row[COL[key]] = value
     return tuple(row)
 
 
@@ -59,51 +100,103 @@ def hyper_table(choices: Sequence[OptimizerChoice]) -> np.ndarray:
     return np.stack([hyper_row(c) for c in choices]) if choices else np.zeros((0, len(COLUMNS)))
 
 
-def initial_state(table: np.ndarray, groups: np.ndarray) -> np.ndarray:
-    """``(len(STATE), rows, 2)`` state at step 0 for rows whose table rows are ``groups`` (Adagrad's sum starts at
-    its initial accumulator value, everything else at 0)."""
+def f32(x: np.ndarray | float) -> np.ndarray:
+    """Rounded to float32 and back (the numbers torch.optim keeps in float32 scalar state)."""
+    return np.asarray(x, dtype=np.float64).astype(np.float32).astype(np.float64)
+
+
+def initial_state(table: np.ndarray, groups: np.ndarray, lr: np.ndarray | None = None) -> np.ndarray:
+    """``(len(STATE), rows, 2)`` state at step 0 for rows whose table rows are ``groups``: 0, but Adagrad's sum (its
+    initial accumulator value), Rprop's step sizes (lr), ASGD's η (lr, float32) and μ (1) and NAdam's μ product
+    (1). ``lr`` (per table row) is the learning rate at step 1 where a schedule changes it."""
     state = np.zeros((len(STATE), len(groups), 2))
-    state[1] = table[groups, COL["initial_accumulator_value"]][:, None]
+    kind = table[groups, COL["kind"]]
+    lr = (table[:, COL["lr"]] if lr is None else np.asarray(lr, dtype=np.float64))[groups]
+    state[1] = np.select([kind == 1, kind == 9, kind == 8], [table[groups, COL["initial_accumulator_value"]], lr,
+                                                             f32(lr)], 0.0)[:, None]
+    state[3] = np.where((kind == 4) | (kind == 8), 1.0, 0.0)[:, None]
     return state
 
 
 def bias_corrections(table: np.ndarray, t: int) -> tuple[np.ndarray, np.ndarray]:
     """Adam's step size lr/(1−β₁ᵗ) and √(1−β₂ᵗ) for every table row, computed as torch.optim does (Python
     floats: libm's pow, which numpy also calls)."""
-    lr, b1, b2 = (table[:, COL[c]] for c in ("lr", "beta1", "beta2"))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return lr / (1.0 - np.power(b1, float(t))), np.power(1.0 - np.power(b2, float(t)), 0.5)
+    s = step_scalars(table, t)
+    return s[:, SCALARS.index("step_size")], s[:, SCALARS.index("bc2_sqrt")]
 
 
-def torch_optimizer(row: np.ndarray, params: list[torch.Tensor]) -> torch.optim.Optimizer:
-    """torch.optim itself for one table row (the eager maps use it where all rows share one optimizer)."""
+SCALARS = ("step_size", "bc2_sqrt", "bc1", "bc2", "mu", "mu_next", "rho_t", "rect", "eta_next", "mu_next_asgd")
+
+
+def step_scalars(table: np.ndarray, t: int) -> np.ndarray:
+    """``(rows, len(SCALARS))``: the numbers torch.optim computes as Python floats at step ``t`` for every table
+    row (the learning rate is the row's ``lr``): Adam's lr/(1−β₁ᵗ) and (1−β₂ᵗ)^½ (also Adamax's and RAdam's),
+    1−β₁ᵗ and 1−β₂ᵗ, NAdam's μₜ and μₜ₊₁, RAdam's ρₜ and rectification r, ASGD's next η and μ (float32)."""
+    c = {name: table[:, i] for i, name in enumerate(COLUMNS)}
+    lr, b1, b2, t = c["lr"], c["beta1"], c["beta2"], float(t)
+    with np.errstate(all="ignore"):
+        bc1, bc2 = 1.0 - np.power(b1, t), 1.0 - np.power(b2, t)
+        mu = b1 * (1.0 - 0.5 * np.power(0.96, t * c["momentum_decay"]))
+        mu_next = b1 * (1.0 - 0.5 * np.power(0.96, (t + 1.0) * c["momentum_decay"]))
+        rho_inf = 2.0 / (1.0 - b2) - 1.0
+        rho_t = rho_inf - 2.0 * t * np.power(b2, t) / bc2
+        rect = np.power((rho_t - 4.0) * (rho_t - 2.0) * rho_inf / ((rho_inf - 4.0) * (rho_inf - 2.0) * rho_t), 0.5)
+        eta = f32(lr / np.power(1.0 + c["lambd"] * lr * t, c["alpha"]))
+        mu_asgd = f32(1.0 / np.maximum(1.0, t - c["t0"]))
+        return np.stack([lr / bc1, np.power(bc2, 0.5), bc1, bc2, mu, mu_next, rho_t, rect, eta, mu_asgd], axis=1)
+
+
+def torch_optimizer(row: np.ndarray, params: list[torch.Tensor]) -> torch.optim.Optimizer | None:
+    """torch.optim itself for one table row (the eager maps use it where all rows share one optimizer), or None
+    for Muon, whose parameter is a matrix (its rows would not be independent paths)."""
     h = {name: float(row[i]) for i, name in enumerate(COLUMNS)}
-    kind = int(h["kind"])
+    kind, lr, wd, eps = int(h["kind"]), h["lr"], h["weight_decay"], h["eps"]
+    betas = (h["beta1"], h["beta2"])
+    o = torch.optim
     if kind == 0:
-        return torch.optim.SGD(params, lr=h["lr"], momentum=h["momentum"], dampening=h["dampening"],
-                               weight_decay=h["weight_decay"], nesterov=bool(h["nesterov"]))
+        return o.SGD(params, lr=lr, momentum=h["momentum"], dampening=h["dampening"], weight_decay=wd,
+                     nesterov=bool(h["nesterov"]))
     if kind == 1:
-        return torch.optim.Adagrad(params, lr=h["lr"], lr_decay=h["lr_decay"], weight_decay=h["weight_decay"],
-                                   initial_accumulator_value=h["initial_accumulator_value"], eps=h["eps"])
+        return o.Adagrad(params, lr=lr, lr_decay=h["lr_decay"], weight_decay=wd,
+                         initial_accumulator_value=h["initial_accumulator_value"], eps=eps)
     if kind == 2:
-        return torch.optim.RMSprop(params, lr=h["lr"], alpha=h["alpha"], eps=h["eps"], weight_decay=h["weight_decay"],
-                                   momentum=h["momentum"], centered=bool(h["centered"]))
-    return torch.optim.Adam(params, lr=h["lr"], betas=(h["beta1"], h["beta2"]), eps=h["eps"],
-                            weight_decay=h["weight_decay"], amsgrad=bool(h["amsgrad"]))
+        return o.RMSprop(params, lr=lr, alpha=h["alpha"], eps=eps, weight_decay=wd, momentum=h["momentum"],
+                         centered=bool(h["centered"]))
+    if kind == 3:
+        return o.Adam(params, lr=lr, betas=betas, eps=eps, weight_decay=wd, amsgrad=bool(h["amsgrad"]),
+                      decoupled_weight_decay=bool(h["decoupled"]))
+    if kind == 4:
+        return o.NAdam(params, lr=lr, betas=betas, eps=eps, weight_decay=wd, momentum_decay=h["momentum_decay"],
+                       decoupled_weight_decay=bool(h["decoupled"]))
+    if kind == 5:
+        return o.RAdam(params, lr=lr, betas=betas, eps=eps, weight_decay=wd,
+                       decoupled_weight_decay=bool(h["decoupled"]))
+    if kind == 6:
+        return o.Adamax(params, lr=lr, betas=betas, eps=eps, weight_decay=wd)
+    if kind == 7:
+        return o.Adadelta(params, lr=lr, rho=h["rho"], eps=eps, weight_decay=wd)
+    if kind == 8:
+        return o.ASGD(params, lr=lr, lambd=h["lambd"], alpha=h["alpha"], t0=h["t0"], weight_decay=wd)
+    if kind == 9:
+        return o.Rprop(params, lr=lr, etas=(h["etaminus"], h["etaplus"]),
+                       step_sizes=(h["step_size_min"], h["step_size_max"]))
+    return None
 
 
-def torch_step(x: torch.Tensor, g: torch.Tensor, state: torch.Tensor, h: torch.Tensor, t: int,
-               adam: tuple[torch.Tensor, torch.Tensor], kinds: Sequence[int] = (0, 1, 2, 3)
-               ) -> tuple[torch.Tensor, torch.Tensor]:
+def torch_step(x: torch.Tensor, g: torch.Tensor, state: torch.Tensor, h: torch.Tensor, t: int, sc: torch.Tensor,
+               kinds: Sequence[int] = tuple(range(N_KINDS))) -> tuple[torch.Tensor, torch.Tensor]:
     """(x, state) after step ``t`` (1, 2, …) for rows ``x`` (R, 2) with gradients ``g``, state (4, R, 2),
-    hyperparameter rows ``h`` (R, len(COLUMNS)) and Adam's (step size, √(1−β₂ᵗ)) per row (R,) from
-    :func:`bias_corrections`. The rules of ``kinds`` (those present) are computed and each row keeps its own; the
+    hyperparameter rows ``h`` (R, len(COLUMNS)) and the step's scalars ``sc`` (R, len(SCALARS)) from
+    :func:`step_scalars`. The rules of ``kinds`` (those present) are computed and each row keeps its own; the
     operations are torch.optim's (addcmul and lerp where it uses them), so each row rounds as torch.optim does."""
     c = {name: h[:, i:i + 1] for i, name in enumerate(COLUMNS)}
-    # Weight decay as torch adds it (only where it is not 0, so that x = inf gives no 0·inf).
-    g = torch.where(c["weight_decay"] != 0, torch.addcmul(g, c["weight_decay"], x), g)
-    rules = (_sgd, _adagrad, _rmsprop, _adam)
-    results = {k: rules[k](x, g, state.unbind(0), c, t, adam) for k in sorted(set(kinds))}
+    c.update({name: sc[:, i:i + 1] for i, name in enumerate(SCALARS)})
+    # Weight decay as torch applies it (only where it is not 0, so that x = inf gives no 0·inf): in the gradient,
+    # or decoupled (x·(1 − lr·wd) before the update; Muon does it always, which with wd = 0 multiplies by 1).
+    wd, decoupled = c["weight_decay"], c["decoupled"] != 0
+    g = torch.where((wd != 0) & ~decoupled, torch.addcmul(g, wd, x), g)
+    x_dec = torch.where(((wd != 0) & decoupled) | (c["kind"] == MUON_KIND), x * (1 - c["lr"] * wd), x)
+    results = {k: RULES[k](x_dec, g, state.unbind(0), c, t) for k in sorted(set(kinds))}
     if len(results) == 1:
         (x_new, parts), = results.values()
         return x_new, torch.stack(parts)
@@ -115,7 +208,7 @@ def torch_step(x: torch.Tensor, g: torch.Tensor, state: torch.Tensor, h: torch.T
     return x_new, state_new
 
 
-def _sgd(x, g, state, c, t, adam):
+def _sgd(x, g, state, c, t):
     buf, s, avg, vmax = state
     mom = c["momentum"]
     b = g if t == 1 else torch.addcmul(buf * mom, 1 - c["dampening"], g)
@@ -123,14 +216,14 @@ def _sgd(x, g, state, c, t, adam):
     return torch.addcmul(x, -c["lr"], d), (torch.where(mom != 0, b, buf), s, avg, vmax)
 
 
-def _adagrad(x, g, state, c, t, adam):
+def _adagrad(x, g, state, c, t):
     buf, s, avg, vmax = state
     clr = c["lr"] / (1 + (t - 1) * c["lr_decay"])
     s = torch.addcmul(s, g, g)
     return x + ((-clr) * g) / (torch.sqrt(s) + c["eps"]), (buf, s, avg, vmax)
 
 
-def _rmsprop(x, g, state, c, t, adam):
+def _rmsprop(x, g, state, c, t):
     buf, s, avg, vmax = state
     alpha, centered, mom, lr = c["alpha"], c["centered"] != 0, c["momentum"], c["lr"]
     s = torch.addcmul(s * alpha, (1 - alpha) * g, g)
@@ -140,11 +233,100 @@ def _rmsprop(x, g, state, c, t, adam):
     return torch.where(mom > 0, torch.addcmul(x, -lr, buf), x + ((-lr) * g) / root), (buf, s, avg, vmax)
 
 
-def _adam(x, g, state, c, t, adam):
+def _moments(avg, s, g, c):
+    return torch.lerp(avg, g, (1 - c["beta1"]).expand_as(g)), torch.addcmul(s * c["beta2"], (1 - c["beta2"]) * g, g)
+
+
+def _adam(x, g, state, c, t):
     buf, s, avg, vmax = state
-    avg = torch.lerp(avg, g, (1 - c["beta1"]).expand_as(g))
-    s = torch.addcmul(s * c["beta2"], (1 - c["beta2"]) * g, g)
+    avg, s = _moments(avg, s, g, c)
     vmax = torch.where(c["amsgrad"] != 0, torch.maximum(vmax, s), vmax)
-    step_size, bc2_sqrt = (a.unsqueeze(1) for a in adam)
-    denom = torch.sqrt(torch.where(c["amsgrad"] != 0, vmax, s)) / bc2_sqrt + c["eps"]
-    return x + ((-step_size) * avg) / denom, (buf, s, avg, vmax)
+    denom = torch.sqrt(torch.where(c["amsgrad"] != 0, vmax, s)) / c["bc2_sqrt"] + c["eps"]
+    return x + ((-c["step_size"]) * avg) / denom, (buf, s, avg, vmax)
+
+
+def _nadam(x, g, state, c, t):
+    buf, s, avg, prod = state
+    prod = (prod.float() * c["mu"].float()).double()  # torch keeps mu_product in float32
+    avg, s = _moments(avg, s, g, c)
+    denom = torch.sqrt(s / c["bc2"]) + c["eps"]
+    lr, mu_next = c["lr"], c["mu_next"]
+    x = x + ((-lr * (1.0 - c["mu"]) / (1.0 - prod)) * g) / denom
+    x = x + (((-lr * mu_next) / (1.0 - prod * mu_next)) * avg) / denom
+    return x, (buf, s, avg, prod)
+
+
+def _radam(x, g, state, c, t):
+    buf, s, avg, vmax = state
+    avg, s = _moments(avg, s, g, c)
+    corrected = avg / c["bc1"]
+    adaptive = torch.reciprocal(torch.sqrt(s) + c["eps"]) * c["bc2_sqrt"]  # a float / tensor is reciprocal · float
+    step = torch.where(c["rho_t"] > 5.0, corrected * c["lr"] * adaptive * c["rect"], corrected * c["lr"])
+    return x - step, (buf, s, avg, vmax)
+
+
+def _adamax(x, g, state, c, t):
+    buf, s, avg, u = state
+    avg = torch.lerp(avg, g, (1 - c["beta1"]).expand_as(g))
+    u = torch.maximum(u * c["beta2"], g.abs() + c["eps"])
+    return x + ((-c["step_size"]) * avg) / u, (buf, s, avg, u)
+
+
+def _adadelta(x, g, state, c, t):
+    acc, s, avg, vmax = state
+    rho, eps = c["rho"], c["eps"]
+    s = torch.addcmul(s * rho, (1 - rho) * g, g)
+    delta = torch.sqrt(acc + eps) / torch.sqrt(s + eps) * g
+    acc = torch.addcmul(acc * rho, (1 - rho) * delta, delta)
+    return torch.addcmul(x, -c["lr"], delta), (acc, s, avg, vmax)
+
+
+def _asgd(x, g, state, c, t):
+    buf, eta, ax, mu = state
+    x = torch.addcmul(x * (1 - c["lambd"] * eta), -eta, g)
+    ax = torch.where(mu != 1, ax + (x - ax) * mu, x)
+    eta_next, mu_next = c["eta_next"].expand_as(x), c["mu_next_asgd"].expand_as(x)
+    return x, (buf, eta_next, ax, mu_next)
+
+
+def _rprop(x, g, state, c, t):
+    prev, size, avg, vmax = state
+    sign = torch.sign(g * prev)
+    minus, plus = c["etaminus"].expand_as(g), c["etaplus"].expand_as(g)
+    factor = torch.where(sign > 0, plus, torch.where(sign < 0, minus, torch.where(sign == 0, 1.0, sign)))
+    size = torch.minimum(torch.maximum(size * factor, c["step_size_min"].expand_as(g)), c["step_size_max"].expand_as(g))
+    size = torch.where(torch.isnan(factor), factor, size)  # clamp keeps a NaN, as torch's clamp_ does
+    g = torch.where(factor == minus, 0.0, g)
+    return torch.addcmul(x, -torch.sign(g), size), (g, size, avg, vmax)
+
+
+def bf16(t: torch.Tensor) -> torch.Tensor:
+    """float32 rounded to bfloat16 (to nearest even) and back."""
+    return t.to(torch.bfloat16).to(torch.float32)
+
+
+def newton_schulz(u: torch.Tensor, steps: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
+    """torch.optim.Muon's orthogonalisation of every row of ``u`` (R, 2) as a 1×2 matrix, float32 holding
+    bfloat16 values as torch computes them: u/‖u‖ then ``steps`` quintic iterations X ← aX + (bA + cA²)X, A = XXᵀ.
+    ``steps`` and ``eps`` (R, 1) per row."""
+    a, b, c = (torch.tensor(v, dtype=torch.float32) for v in MUON_NS)
+    xf = bf16(u.to(torch.float32))
+    norm = bf16(torch.sqrt(xf[:, :1] * xf[:, :1] + xf[:, 1:] * xf[:, 1:]))
+    xf = bf16(xf / torch.maximum(norm, bf16(eps.to(torch.float32))))
+    for k in range(int(steps.max()) if len(steps) else 0):
+        gram = bf16(xf[:, :1] * xf[:, :1] + xf[:, 1:] * xf[:, 1:])
+        update = bf16(b * gram + c * (gram * gram))
+        xf = torch.where(steps > k, bf16(a * xf + update * xf), xf)
+    return xf
+
+
+def _muon(x, g, state, c, t):
+    buf, s, avg, vmax = state
+    mom = c["momentum"].expand_as(g)
+    buf = torch.lerp(buf, g, 1 - mom)
+    u = torch.where(c["nesterov"] != 0, torch.lerp(g, buf, mom), buf)
+    update = newton_schulz(u, c["ns_steps"], c["eps"]).to(x.dtype)
+    return torch.addcmul(x, -c["lr"], update), (buf, s, avg, vmax)
+
+
+RULES = (_sgd, _adagrad, _rmsprop, _adam, _nadam, _radam, _adamax, _adadelta, _asgd, _rprop, _muon)

@@ -4,7 +4,8 @@ Format (version 2)::
 
     {
       "version": 2,
-      "surface": {"name": "wells", "params": {}},
+      "surface": {"name": "wells", "params": {}},   # or {"formula": "x**2 + y**2", "view": [-3, 3, -3, 3]},
+                                                    # or {"name": "wells", "wells": [[x, y, depth, width], ...]}
       "optimizers": [{"name": "sgd", "label": "sgd", "enabled": true, "values": {"lr": 0.1}}, ...],
       "starts": [[-3.2, 2.6]],
       "steps": 300,
@@ -64,9 +65,17 @@ class Session:
     steps: int = STEPS.default
     device: str = DEVICE.default
     training: TrainConfig | None = None
+    formula: str = ""  # a typed surface f(x, y) (surface "custom"), over ``view``
+    view: tuple[float, float, float, float] | None = None  # the formula's view box: xmin, xmax, ymin, ymax
+    wells: tuple[tuple[float, float, float, float], ...] | None = None  # edited wells (surface "wells")
 
     def make_surface(self) -> Surface:
-        return get_surface(self.surface, **self.surface_params)
+        from optviz.core.custom import make_surface
+
+        # a formula counts on the "custom" surface only, edited wells on "wells" only (a with_(surface=…) that
+        # forgot to clear them changes nothing)
+        return make_surface(self.surface, self.surface_params, formula=self.formula if self.surface == "custom" else "",
+                            view=self.view, wells=self.wells if self.surface == "wells" else None)
 
     def enabled_choices(self) -> list[OptimizerChoice]:
         return [e.choice for e in self.optimizers if e.enabled]
@@ -78,7 +87,7 @@ class Session:
 def session_to_dict(session: Session) -> dict[str, Any]:
     out: dict[str, Any] = {
         "version": FORMAT_VERSION,
-        "surface": {"name": session.surface, "params": dict(session.surface_params)},
+        "surface": _surface_to_dict(session),
         "optimizers": [{**choice_to_dict(e.choice), "enabled": e.enabled} for e in session.optimizers],
         "starts": [[float(x), float(y)] for x, y in session.starts],
         "steps": session.steps,
@@ -86,6 +95,17 @@ def session_to_dict(session: Session) -> dict[str, Any]:
     }
     if session.training is not None:
         out["training"] = session.training.to_dict()
+    return out
+
+
+def _surface_to_dict(session: Session) -> dict[str, Any]:
+    if session.formula and session.surface == "custom":
+        from optviz.core.custom import DEFAULT_VIEW
+
+        return {"name": "custom", "formula": session.formula, "view": list(session.view or DEFAULT_VIEW)}
+    out: dict[str, Any] = {"name": session.surface, "params": dict(session.surface_params)}
+    if session.wells is not None and session.surface == "wells":
+        out["wells"] = [list(w) for w in session.wells]
     return out
 
 
@@ -106,9 +126,36 @@ def _check(spec: Spec, value: Any, where: str) -> Any:
         raise SessionError(f"{where}: {exc}") from None
 
 
+def _custom_surface(data: dict) -> dict[str, Any]:
+    """The keyword fields of a Session for a formula surface or edited wells (checked by building it)."""
+    from optviz.core.custom import CUSTOM, check_view, formula_surface, wells_surface
+
+    try:
+        if "formula" in data:
+            _only(data, ("name", "formula", "view"), "surface: ")
+            _expect(data.get("name", CUSTOM) == CUSTOM, f'surface: a formula surface is named "{CUSTOM}"')
+            _expect(isinstance(data["formula"], str), 'surface.formula must be text like "x**2 + 3*y**2"')
+            view = check_view(data["view"]) if data.get("view") is not None else None
+            surface = formula_surface(data["formula"], view)
+            x, y = surface.view
+            return {"surface": CUSTOM, "surface_params": {}, "formula": surface.formula, "view": (*x, *y)}
+        _only(data, ("name", "params", "wells"), "surface: ")
+        _expect(data.get("name") == "wells", 'surface: only the "wells" surface has "wells"')
+        _expect(not data.get("params"), 'surface: edited "wells" take no "params"')
+        surface = wells_surface(data["wells"])
+        from optviz.core.custom import wells_of
+
+        return {"surface": "wells", "surface_params": {}, "wells": wells_of(surface)}
+    except SessionError:
+        raise
+    except ParamError as exc:
+        raise SessionError(f"surface: {exc}") from None
+
+
 def _surface(data: Any) -> tuple[str, dict[str, float]]:
     _expect(isinstance(data, dict) and isinstance(data.get("name"), str),
-            'surface must be an object like {"name": "himmelblau", "params": {}}')
+            'surface must be an object like {"name": "himmelblau", "params": {}} or {"formula": "x**2 + y**2", '
+            '"view": [-3, 3, -3, 3]}')
     _only(data, ("name", "params"), "surface: ")
     params = data.get("params", {})
     _expect(isinstance(params, dict), "surface.params must be an object")
@@ -169,13 +216,17 @@ def session_from_dict(data: Any) -> Session:
     _expect(type(version) is int and version in VERSIONS,
             f"version must be {' or '.join(map(str, VERSIONS))}, got {quote(version)}")
     defaults = Session()
-    name, params = _surface(data.get("surface"))
+    surface_data = data.get("surface")
+    custom = _custom_surface(surface_data) if isinstance(surface_data, dict) and (
+        "formula" in surface_data or "wells" in surface_data) else None
+    name, params = (custom["surface"], {}) if custom else _surface(surface_data)
     entries = _optimizers(data.get("optimizers", []), version)
     starts = _starts(data.get("starts", [list(p) for p in defaults.starts]))
     steps = _check(STEPS, data.get("steps", defaults.steps), "steps")
     device = _check(DEVICE, data.get("device", defaults.device), "device")
     training = _training(data["training"]) if data.get("training") is not None else None
-    return Session(name, params, entries, starts, steps, device, training)
+    session = Session(name, params, entries, starts, steps, device, training)
+    return session.with_(**custom) if custom else session
 
 
 def load_session(path: str | os.PathLike) -> Session:

@@ -14,6 +14,11 @@ cannot exist. ``engine="auto"`` (the default) takes the fast engine when it is r
 then. The fast engine runs on the CPU in float64; other devices and dtypes run eagerly. With ``device="auto"`` on a
 machine with CUDA, each size (a power-of-two bucket of paths and of steps) is timed once on the CPU and on the GPU
 and then runs on the faster.
+
+A choice's gradient noise (:mod:`optviz.core.noise`, drawn up front) and learning-rate schedule
+(:mod:`optviz.core.schedules`: torch's own scheduler in the eager engine, its per-step learning rates in the fast
+one) apply on both engines. Muon's parameter is a matrix, so the eager engine gives each of its paths a 1×2
+parameter of its own. ``internals`` records what happens inside every step (:mod:`optviz.core.internals`).
 """
 
 from __future__ import annotations
@@ -26,8 +31,12 @@ import numpy as np
 import torch
 
 from optviz.core import engine as fast_engine
+from optviz.core import rules
+from optviz.core.internals import Internals, from_records
 from optviz.core.kernel import BuildError
+from optviz.core.noise import draw
 from optviz.core.optimizers import OptimizerChoice
+from optviz.core.schedules import lr_table
 from optviz.core.surfaces import Surface
 
 CUDA_MIN_PATHS = 4096  # "auto" uses CUDA only from this many paths: tiny tensors are faster on the CPU
@@ -50,6 +59,7 @@ class Paths:
     device: str
     seconds: float
     engine: str = "eager"  # the engine that computed it: "eager" or "fast"
+    internals: Internals | None = None  # with simulate(..., internals=…)
 
     @property
     def steps(self) -> int:
@@ -98,6 +108,7 @@ def simulate(
     tol: float = 1e-6,
     far: float = 10.0,
     engine: str | None = None,
+    internals: bool | Sequence[int] = False,
 ) -> Paths:
     """Run every optimizer from every start point; diverged paths are marked, not raised.
 
@@ -106,7 +117,8 @@ def simulate(
     diverges at
     the first step whose position or loss is non-finite or lies more than ``far`` view-box widths outside the
     view box; nothing after that step is reported. ``engine``: "auto", "eager" or "fast" (default:
-    ``$OPTVIZ_ENGINE`` or "auto"); see the module docstring.
+    ``$OPTVIZ_ENGINE`` or "auto"); see the module docstring. ``internals``: True (every start) or the start
+    indices whose steps' internals ``Paths.internals`` holds (memory: 80 bytes per optimizer, start and step).
     """
     if not isinstance(steps, int) or isinstance(steps, bool) or not 0 <= steps <= 100_000:
         raise SimulationError(f"Invalid steps: {steps!r} (allowed: an integer in [0, 100000])")
@@ -117,9 +129,10 @@ def simulate(
     if not np.all(np.isfinite(start_arr)):
         raise SimulationError("Invalid start point: coordinates must be finite numbers")
     n_opt, n_starts = len(optimizers), len(start_arr)
+    recorded = _recorded(internals, n_starts)
     if device == "auto" and engine != "fast" and torch.cuda.is_available() and n_opt * n_starts:
         return _on_faster_device(surface, optimizers, start_arr, steps, dtype=dtype, tol=tol, far=far,
-                                 engine=engine)
+                                 engine=engine, internals=internals)
     dev = torch.device("cpu") if engine == "fast" and device == "auto" else choose_device(device, n_opt * n_starts)
     t0 = time.perf_counter()
     labels = tuple(c.label for c in optimizers)
@@ -130,11 +143,14 @@ def simulate(
         return Paths(np.zeros((n_opt, n_starts, steps + 1, 2)), empty, empty.copy(), none, none.copy(),
                      labels, str(dev), 0.0, "eager" if lib is None else "fast")
     limits = far_limits(surface, far)
+    noise = [draw(c, n_starts, steps) for c in optimizers]
+    lrs = _lr_tables(optimizers, steps)
     if lib is not None:  # the kernel applies _statuses' rules to the same numbers as it goes
-        positions, losses, grad_norms, converged, diverged = _run_fast(lib, surface, optimizers, start_arr, steps,
-                                                                       tol, limits)
+        positions, losses, grad_norms, converged, diverged, records = _run_fast(
+            lib, surface, optimizers, start_arr, steps, tol, limits, noise, lrs, recorded)
     else:
-        positions, losses, grad_norms = _run_eager(surface, optimizers, start_arr, steps, dev, dtype)
+        positions, losses, grad_norms, records = _run_eager(surface, optimizers, start_arr, steps, dev, dtype,
+                                                            noise, recorded)
         converged, diverged = _statuses(positions, losses, grad_norms, limits, tol)
         if engine == "auto" and dev.type == "cpu" and dtype == torch.float64:
             fast_engine.note_eager_call(surface)
@@ -145,8 +161,40 @@ def simulate(
         grad_norms[i, j, d + 1:] = np.nan
         if converged[i, j] > d:
             converged[i, j] = -1
+        if records is not None and j in recorded:
+            records[i, recorded.index(j), d:] = np.nan
+    inside = None
+    if records is not None:
+        table = rules.hyper_table(optimizers)
+        kinds = tuple(int(k) for k in table[:, rules.COL["kind"]])
+        lr = np.stack([lrs[i] if lrs is not None else np.full(steps, table[i, rules.COL["lr"]])
+                       for i in range(n_opt)]) if n_opt else np.zeros((0, steps))
+        groups = np.repeat(np.arange(n_opt), len(recorded))
+        initial = rules.initial_state(table, groups, None if lrs is None or not steps else lrs[:, 0])
+        initial = initial.reshape(4, n_opt, len(recorded), 2).transpose(1, 2, 0, 3)
+        inside = from_records(kinds, table, lr, recorded, positions[:, list(recorded)], records, initial)
     return Paths(positions, losses, grad_norms, converged, diverged, labels, str(dev), time.perf_counter() - t0,
-                 "eager" if lib is None else "fast")
+                 "eager" if lib is None else "fast", inside)
+
+
+def _recorded(internals: bool | Sequence[int], n_starts: int) -> tuple[int, ...]:
+    """The start indices whose internals are recorded (SimulationError for an index that is not a start)."""
+    if internals is True:
+        return tuple(range(n_starts))
+    if internals is False or internals is None:
+        return ()
+    out = tuple(sorted({int(j) for j in internals}))
+    if out and not (0 <= out[0] and out[-1] < n_starts):
+        raise SimulationError(f"Invalid internals: start indices must be in [0, {n_starts - 1}], got {list(out)}")
+    return out
+
+
+def _lr_tables(optimizers: Sequence[OptimizerChoice], steps: int) -> np.ndarray | None:
+    """(n_opt, steps) each optimizer's learning rate at every step when one has a schedule, else None."""
+    if all(c.schedule.is_constant for c in optimizers) or steps == 0:
+        return None
+    dummy = torch.zeros((1, 2), dtype=torch.float64, requires_grad=True)
+    return np.stack([lr_table(c.build([dummy]), c.schedule, steps) for c in optimizers])
 
 
 def _on_faster_device(surface: Surface, optimizers: Sequence[OptimizerChoice], start_arr: np.ndarray, steps: int,
@@ -186,46 +234,95 @@ def _fast_library(surface: Surface, engine: str, dev: torch.device, dtype: torch
 
 
 def _run_fast(lib, surface: Surface, optimizers: Sequence[OptimizerChoice], start_arr: np.ndarray, steps: int,
-              tol: float, limits: tuple[float, float, float, float]) -> tuple[np.ndarray, ...]:
-    from optviz.core import rules
-
+              tol: float, limits: tuple[float, float, float, float], noise: list[np.ndarray | None],
+              lrs: np.ndarray | None, recorded: tuple[int, ...]) -> tuple:
     n_opt, n_starts, n = len(optimizers), len(start_arr), steps + 1
     groups = np.repeat(np.arange(n_opt, dtype=np.int32), n_starts)
+    all_noise = None
+    if any(z is not None for z in noise):
+        all_noise = np.concatenate([np.zeros((n_starts, steps, 2)) if z is None else z for z in noise])
+    mask = None
+    if recorded:
+        mask = np.zeros((n_opt, n_starts), dtype=bool)
+        mask[:, list(recorded)] = True
     run = fast_engine.run(lib, surface, rules.hyper_table(optimizers), groups, np.tile(start_arr, (n_opt, 1)), n,
-                          record=True, tol=tol, box=limits)
+                          record=True, tol=tol, box=limits, noise=all_noise, lrs=lrs,
+                          internals=None if mask is None else mask.reshape(-1))
+    records = None if mask is None else run.internals.reshape(n_opt, len(recorded), steps, 10)
     return (run.positions.reshape(n_opt, n_starts, n, 2), run.losses.reshape(n_opt, n_starts, n),
             run.grad_norms.reshape(n_opt, n_starts, n), run.converged.reshape(n_opt, n_starts),
-            run.diverged.reshape(n_opt, n_starts))
+            run.diverged.reshape(n_opt, n_starts), records)
 
 
 def _run_eager(surface: Surface, optimizers: Sequence[OptimizerChoice], start_arr: np.ndarray, steps: int,
-               dev: torch.device, dtype: torch.dtype) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+               dev: torch.device, dtype: torch.dtype, noise: list[np.ndarray | None], recorded: tuple[int, ...]
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
     n_opt, n_starts = len(optimizers), len(start_arr)
-    # 1. One leaf tensor and one torch.optim optimizer per registry choice, all rows starting at the start points.
+    # 1. One leaf tensor and one torch.optim optimizer per registry choice, all rows starting at the start points
+    #    (Muon, whose parameter is a matrix: one 1×2 leaf per start), and the choice's scheduler.
     init = torch.as_tensor(start_arr, dtype=dtype, device=dev)
-    params = [init.clone().requires_grad_(True) for _ in optimizers]
-    opts = [choice.build([p]) for choice, p in zip(optimizers, params)]
+    leaves = [[init[j:j + 1].clone().requires_grad_(True) for j in range(n_starts)]
+              if rules.KINDS[c.name] in rules.PER_ROW_KINDS else [init.clone().requires_grad_(True)]
+              for c in optimizers]
+    opts = [choice.build(ps) for choice, ps in zip(optimizers, leaves)]
+    scheds = [choice.schedule.build(opt, steps) for choice, opt in zip(optimizers, opts)]
+    shocks = [None if z is None else torch.as_tensor(z, dtype=dtype, device=dev) for z in noise]
 
     # 2. Record on the device; copy to the host once at the end.
     pos = torch.empty((n_opt, n_starts, steps + 1, 2), dtype=dtype, device=dev)
     loss = torch.empty((n_opt, n_starts, steps + 1), dtype=dtype, device=dev)
     gnorm = torch.empty_like(loss)
+    rec = torch.zeros((n_opt, len(recorded), steps, 10), dtype=torch.float64, device=dev) if recorded else None
 
     for k in range(steps + 1):
         # 3. One forward/backward for all optimizers: concatenate, evaluate, differentiate the sum.
-        for p in params:
-            p.grad = None
-        stacked = torch.stack(params)
+        for ps in leaves:
+            for p in ps:
+                p.grad = None
+        stacked = torch.stack([torch.cat(ps) if len(ps) > 1 else ps[0] for ps in leaves])
         values = surface(stacked)
         values.sum().backward()
         with torch.no_grad():
             pos[:, :, k] = stacked
             loss[:, :, k] = values
-            gnorm[:, :, k] = torch.linalg.vector_norm(torch.stack([p.grad for p in params]), dim=-1)
-        if k < steps:
-            for opt in opts:
-                opt.step()
-    return pos.cpu().numpy(), loss.cpu().numpy(), gnorm.cpu().numpy()
+            gnorm[:, :, k] = torch.linalg.vector_norm(_grads(leaves), dim=-1)
+        if k == steps:
+            break
+        # 4. The step: noise into the gradients it uses, torch.optim, the scheduler.
+        with torch.no_grad():
+            for ps, shock in zip(leaves, shocks):
+                if shock is not None:
+                    for j, p in enumerate(ps):
+                        p.grad += shock[:, k] if len(ps) == 1 else shock[j:j + 1, k]
+            if rec is not None:
+                rec[:, :, k, :2] = _grads(leaves)[:, list(recorded)]
+        for opt, sched in zip(opts, scheds):
+            opt.step()
+            if sched is not None:
+                sched.step()
+        if rec is not None:
+            with torch.no_grad():
+                for i, (choice, opt, ps) in enumerate(zip(optimizers, opts, leaves)):
+                    rec[i, :, k, 2:] = _state_slots(choice, opt, ps, dtype)[list(recorded)]
+    return pos.cpu().numpy(), loss.cpu().numpy(), gnorm.cpu().numpy(), None if rec is None else rec.cpu().numpy()
+
+
+def _grads(leaves: list[list[torch.Tensor]]) -> torch.Tensor:
+    return torch.stack([torch.cat([p.grad for p in ps]) if len(ps) > 1 else ps[0].grad for ps in leaves])
+
+
+def _state_slots(choice: OptimizerChoice, opt: torch.optim.Optimizer, ps: list[torch.Tensor],
+                 dtype: torch.dtype) -> torch.Tensor:
+    """(n_starts, 8): torch.optim's state of every row in the four slots of rules.STATE (0 where it keeps none)."""
+    rows = sum(len(p) for p in ps)
+    out = torch.zeros((rows, 4, 2), dtype=torch.float64, device=ps[0].device)
+    for slot, key in rules.STATE_KEYS[rules.KINDS[choice.name]].items():
+        values = [opt.state[p].get(key) for p in ps]
+        if any(v is None for v in values):
+            continue
+        k = rules.STATE.index(slot)
+        out[:, k] = torch.cat([v.to(torch.float64).expand(len(p), 2) for v, p in zip(values, ps)])
+    return out.reshape(rows, 8)
 
 
 def _first(mask: np.ndarray) -> np.ndarray:

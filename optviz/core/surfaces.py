@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
+import threading
 from dataclasses import dataclass, field
 from typing import Callable, Mapping
 
@@ -45,6 +46,7 @@ class Surface:
     params: tuple[Spec, ...] = ()
     log_scale: bool = False  # values span decades: colour on a log scale
     values: Mapping[str, float] = field(default_factory=dict)  # current parameter values (defaults if empty)
+    ident: tuple = ()  # what else identifies a surface made by the user (a formula's text and view box)
 
     def param_values(self) -> dict[str, float]:
         return {**defaults(self.params), **self.values}
@@ -60,8 +62,19 @@ class Surface:
 
     @property
     def key(self) -> tuple:
-        """What identifies the function: name and parameter values (for caches)."""
-        return self.name, tuple(sorted(self.param_values().items()))
+        """What identifies the function: name and parameter values (for caches), and ``ident`` where set."""
+        key = self.name, tuple(sorted(self.param_values().items()))
+        return key + (self.ident,) if self.ident else key
+
+    @property
+    def identity(self) -> str:
+        """The name, made unique for a formula surface (its canonical text and view box)."""
+        return f"{self.name}:{self.ident!r}" if self.ident else self.name
+
+    @property
+    def field_key(self) -> tuple:
+        """The key of this surface's picture (:class:`optviz.core.field.Field`): identity and explicit values."""
+        return self.identity, tuple(sorted(self.values.items()))
 
     @property
     def minima(self) -> tuple[Point, ...]:
@@ -103,7 +116,20 @@ def critical_points(surface: Surface) -> tuple[tuple[Point, ...], tuple[Point, .
     builtin = SURFACES.get(surface.name)
     if builtin is not None and builtin.fn is surface.fn:
         return _critical_points(*surface.key)
-    return _critical_points_of(surface)
+    key = (surface.fn, surface.view, surface.key)  # a surface made by the user (formula, edited wells)
+    with _custom_lock:
+        found = _custom_points.get(key)
+    if found is None:
+        found = _critical_points_of(surface)
+        with _custom_lock:
+            _custom_points[key] = found
+            while len(_custom_points) > 64:
+                _custom_points.pop(next(iter(_custom_points)))
+    return found
+
+
+_custom_lock = threading.Lock()
+_custom_points: dict[tuple, tuple[tuple[Point, ...], tuple[Point, ...]]] = {}
 
 
 @functools.lru_cache(maxsize=64)

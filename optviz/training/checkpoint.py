@@ -3,7 +3,8 @@
 ``save_checkpoint(path, config, runs, data)`` with what a training handed back (``result = trainer.run()``:
 ``result.config, result.runs, result.data``); ``load_checkpoint(path)`` gives a :class:`Checkpoint` whose
 ``model(i)`` rebuilds run i's network with its weights. Files are read with ``torch.load(weights_only=True)``:
-only tensors and plain containers, never code.
+only tensors and plain containers, never code. Each run also holds its bounded weight trajectory
+(``trajectory.WeightPath``, read with ``Checkpoint.trajectory(i)``; absent from older files, which still load).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from optviz.core.files import write_atomic
 from optviz.training.config import ConfigError, TrainConfig
 from optviz.training.metrics import RunMetrics
 from optviz.training.results import DataStats, RunResult, load_model
+from optviz.training.trajectory import WeightPath
 
 FORMAT = "optviz-checkpoint"
 VERSION = 1
@@ -42,7 +44,8 @@ def save_checkpoint(path: str, config: TrainConfig, runs: Sequence[RunResult], d
         "data": {"classes": list(data.classes), "mean": list(data.mean), "std": list(data.std),
                  "image_shape": list(data.image_shape)},
         "runs": [{"label": r.label, "status": r.status, "step": r.step, "model": dict(r.model_state),
-                  "optimizer": r.optimizer_state, "metrics": r.metrics.to_dict()} for r in runs],
+                  "optimizer": r.optimizer_state, "metrics": r.metrics.to_dict(),
+                  **({"trajectory": r.trajectory.to_dict()} if r.trajectory is not None else {})} for r in runs],
     }
     write_atomic(path, lambda fh: torch.save(payload, fh))  # OutputError naming the file; the old file stays
 
@@ -76,6 +79,18 @@ class Checkpoint:
     def metrics(self, run: int = 0) -> RunMetrics:
         return RunMetrics.from_dict(self.runs[run]["metrics"])
 
+    def trajectory(self, run: int = 0) -> WeightPath | None:
+        """Run ``run``'s saved weight trajectory (checked against its network by ``load_checkpoint``); None in
+        files written before trajectories were saved."""
+        saved = self.runs[run].get("trajectory")
+        return None if saved is None else WeightPath.from_dict(saved)
+
+    def result(self, run: int = 0) -> RunResult:
+        """Run ``run`` as a :class:`RunResult` (what a training hands back), e.g. for the landscape."""
+        r = self.runs[run]
+        return RunResult(r["label"], r["status"], r["step"], r["model"], r["optimizer"], self.metrics(run),
+                         self.trajectory(run))
+
 
 def load_checkpoint(path: str) -> Checkpoint:
     """Read a checkpoint written by ``save_checkpoint``; CheckpointError (one line naming the file) otherwise."""
@@ -97,13 +112,26 @@ def load_checkpoint(path: str) -> Checkpoint:
         if len(checkpoint.runs) != len(config.optimizers) or not checkpoint.runs:
             raise ValueError(f"{len(checkpoint.runs)} runs for {len(config.optimizers)} optimizers")
         for i in range(len(checkpoint.runs)):
-            checkpoint.model(i)  # the weights must fit the config's network
+            model = _fitting_model(checkpoint, i)  # the weights must fit the config's network
+            saved = checkpoint.trajectory(i)
+            if saved is not None:
+                saved.check_fits(model)
     except ConfigError as exc:
         raise CheckpointError(f"{path}: bad config in checkpoint ({exc})") from None
     except (KeyError, TypeError, ValueError, RuntimeError, IndexError) as exc:
         what = f"missing {exc}" if isinstance(exc, KeyError) else str(exc).strip().splitlines()[0][:160]
         raise CheckpointError(f"{path}: damaged optviz checkpoint ({what})") from None
     return checkpoint
+
+
+def _fitting_model(checkpoint: Checkpoint, run: int) -> nn.Module:
+    """Run ``run``'s network; ValueError saying which weights do not fit the config's model."""
+    try:
+        return checkpoint.model(run)
+    except RuntimeError as exc:  # load_state_dict: "Error(s) in loading state_dict…" then the details
+        lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+        detail = (lines[1] if len(lines) > 1 else lines[0] if lines else "")[:160]
+        raise ValueError(f"run {run}'s weights do not fit model {checkpoint.config.model}: {detail}") from None
 
 
 def write_metrics_csv(path: str, runs: Sequence[RunMetrics]) -> None:

@@ -170,13 +170,24 @@ def training_hypers(spec: OptimizerSpec) -> tuple[Spec, ...]:
 
 
 def training_choice(choice: OptimizerChoice) -> OptimizerChoice:
-    """``choice``, or ConfigError when it sets a hyperparameter the training owns (weight decay) to non-zero."""
+    """``choice``, or ConfigError when it sets a hyperparameter the training owns (weight decay) to non-zero (its
+    registry default, such as AdamW's 0.01, is not a setting: the training's replaces it), when it carries
+    playground-only run settings (gradient noise, a schedule of its own), or for Muon, which trains matrices only."""
+    if choice.name == "muon":
+        raise ConfigError(f"Invalid optimizer {choice.label}: Muon trains 2D weight matrices only, and every model "
+                          "here has biases and convolution kernels (allowed: any other optimizer; Muon runs in the "
+                          "playground)")
+    changed = choice.changed()
     for name in TRAINING_OWNED:
-        value = choice.values.get(name, 0.0)
+        value = changed.get(name, 0.0)
         if value:
             raise ConfigError(f"Invalid {name} value of optimizer {choice.label}: {fmt(value)} (allowed: 0; a "
                               f"training has one weight decay for every optimizer: set {name}, --weight-decay on "
                               "the command line)")
+    if not choice.plain:
+        raise ConfigError(f"Invalid optimizer {choice.label}: gradient noise and per-optimizer schedules are "
+                          "playground settings (allowed: noise 0 and no schedule; a training's schedule is set "
+                          "with schedule, --schedule on the command line)")
     return choice
 
 

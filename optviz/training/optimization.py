@@ -6,6 +6,9 @@ Weight decay is the training's own setting, ``TrainConfig.weight_decay`` (an opt
 - L2 (``decoupled=False``): passed to the torch optimizer as its ``weight_decay``, i.e. ``g ← g + λ·w``.
 - decoupled (``decoupled=True``): ``w ← w − lr·λ·w`` just before the optimizer's step, as torch's AdamW does; for
   Adam this is exactly AdamW.
+- AdamW's own ``weight_decay`` is decoupled by construction: it gets the training's value in both cases (and with
+  ``decoupled`` the step above does the same thing instead), so AdamW always decays decoupled. An optimizer without
+  a ``weight_decay`` (Rprop) takes weight decay only decoupled.
 
 L1: ``α·Σ|w|`` over every trainable parameter is added to the loss (so the reported loss includes it).
 
@@ -22,8 +25,8 @@ import torch
 from torch.optim import lr_scheduler
 
 from optviz.core.optimizers import OptimizerChoice
-from optviz.training.config import TrainConfig, schedule_values, training_choice
-from optviz.training.schedules import SCHEDULES
+from optviz.training.config import ConfigError, TrainConfig, schedule_values, training_choice
+from optviz.core.schedules import scheduler
 
 
 def build_optimizer(choice: OptimizerChoice, params: Sequence[torch.nn.Parameter],
@@ -35,6 +38,9 @@ def build_optimizer(choice: OptimizerChoice, params: Sequence[torch.nn.Parameter
     values = dict(training_choice(choice).values)
     if "weight_decay" in choice.spec.hyper_names:
         values["weight_decay"] = 0.0 if config.decoupled else config.weight_decay
+    elif config.weight_decay and not config.decoupled:
+        raise ConfigError(f"Invalid weight_decay for optimizer {choice.label}: {config.weight_decay:g} as L2 in the "
+                          f"gradient (allowed: 0, or decoupled: {choice.spec.title} has no weight_decay of its own)")
     return choice.spec.build(params, values)
 
 
@@ -57,11 +63,5 @@ def build_scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig,
     """The config's schedule, stepped once per batch, preceded by the linear warm-up if there is one; None for a
     constant rate."""
     total = config.epochs * n_batches
-    warm = min(int(round(config.warmup_epochs * n_batches)), total)
-    if config.schedule == "none" and warm == 0:
-        return None
-    main = SCHEDULES[config.schedule].build(optimizer, schedule_values(config), n_batches, total - warm)
-    if warm == 0:
-        return main
-    ramp = lr_scheduler.LinearLR(optimizer, start_factor=1.0 / (warm + 1), end_factor=1.0, total_iters=warm)
-    return lr_scheduler.SequentialLR(optimizer, [ramp, main], milestones=[warm])
+    warm = int(round(config.warmup_epochs * n_batches))
+    return scheduler(optimizer, config.schedule, schedule_values(config), n_batches, total, warm)

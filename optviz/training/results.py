@@ -16,6 +16,7 @@ from torch import nn
 from optviz.training.config import TrainConfig
 from optviz.training.metrics import RunMetrics
 from optviz.training.models import build_model
+from optviz.training.trajectory import WeightPath
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,7 @@ class RunResult:
     model_state: Mapping[str, torch.Tensor]
     optimizer_state: Mapping[str, Any]
     metrics: RunMetrics
+    trajectory: WeightPath | None = None  # bounded snapshots of the weights (trajectory.py), for the landscape
 
 
 @dataclass(frozen=True, eq=False)

@@ -39,8 +39,8 @@ Around it:
 - ``models.feature_maps(config, pictures.weights, pictures.images[i], mean=started.mean, std=started.std)`` →
   ``[(conv layer name, (C, h, w) float32)]``, on the CPU, in a worker.
 - ``run`` returns a frozen :class:`~optviz.training.results.TrainResult`: the config, the data statistics and per
-  run a :class:`~optviz.training.results.RunResult` (CPU copies of the weights and optimizer state, and the
-  run's :class:`~optviz.training.metrics.RunMetrics`). It holds no live model and can cross threads;
+  run a :class:`~optviz.training.results.RunResult` (CPU copies of the weights and optimizer state, the
+  run's :class:`~optviz.training.metrics.RunMetrics` and its bounded weight trajectory, ``trajectory.py``). It holds no live model and can cross threads;
   ``checkpoint.save_checkpoint(path, result.config, result.runs, result.data)`` / ``load_checkpoint(path)`` and
   ``checkpoint.write_metrics_csv(path, result.metrics)``. ``trainer.runs`` keeps the live models (for tests).
 """
@@ -64,6 +64,7 @@ from optviz.training.metrics import RunMetrics
 from optviz.training.models import build_model
 from optviz.training.results import DataStats, RunResult, TrainResult, cpu_copy
 from optviz.training.runstate import RunState, confusion_matrix
+from optviz.training.trajectory import Trajectory, WeightPath
 
 N_PICTURES = 16  # test images in the predictions grid
 
@@ -203,7 +204,8 @@ class Trainer:
 
     def _result(self, splits: Splits, seconds: float) -> TrainResult:
         runs = tuple(RunResult(r.label, r.status, r.step, cpu_copy(r.model.state_dict()),
-                               cpu_copy(r.optimizer.state_dict()), m) for r, m in zip(self.runs, self._metrics))
+                               cpu_copy(r.optimizer.state_dict()), m, self._path(i))
+                     for i, (r, m) in enumerate(zip(self.runs, self._metrics)))
         data = DataStats(tuple(splits.classes), tuple(splits.mean), tuple(splits.std), tuple(splits.image_shape))
         return TrainResult(self.config, data, runs, describe_device(self.device), seconds)
 
@@ -230,6 +232,15 @@ class Trainer:
         offset = self.fold or 0  # in cross-validation, run = fold
         self.runs = [RunState(offset + i, choice, labels[i], copy.deepcopy(base), self.config, n_batches)
                      for i, choice in enumerate(self.config.optimizers)]
+        self._trajectories = [Trajectory(r.model) for r in self.runs]  # bounded: see trajectory.MAX_SNAPSHOTS
+        for r, t in zip(self.runs, self._trajectories):
+            t.offer(0, r.params)
+
+    def _path(self, i: int) -> WeightPath:
+        """Run i's weight trajectory, ending with its final weights (a diverged run's: the last finite ones,
+        taken two updates before the step whose loss was not finite)."""
+        r = self.runs[i]
+        return self._trajectories[i].result(max(0, r.step - 2) if r.status == "diverged" else r.step, r.params)
 
     def _live(self) -> list[RunState]:
         return [r for r in self.runs if r.running]
@@ -263,6 +274,7 @@ class Trainer:
                     if event is None:
                         self._finish(r, loaders, "diverged")
                     else:
+                        self._trajectories[r.index - (self.fold or 0)].offer(r.step, r.params)
                         self._emit(event)
                 if not self._live():
                     return False

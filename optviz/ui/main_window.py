@@ -13,6 +13,7 @@ from optviz.core.presets import PRESETS
 from optviz.core.files import OutputError
 from optviz.core.session import (Session, SessionError, load_session, save_session, session_from_dict,
                                  session_to_dict)
+from optviz.ui.export_menu import ExportMenu
 from optviz.ui.playground.tab import PlaygroundTab
 from optviz.ui.training.tab import TrainingTab
 
@@ -73,6 +74,8 @@ class MainWindow(QMainWindow):
         quit_action.triggered.connect(self.close)
         file_menu.addActions([self.open_action, self.save_action])
         file_menu.addSeparator()
+        self.export_menu = ExportMenu(self, file_menu)  # File → Export ▸ (optviz/ui/export_menu.py)
+        file_menu.addSeparator()
         file_menu.addAction(quit_action)
         self.presets_menu = presets_menu = self.menuBar().addMenu("&Presets")  # playground presets: hidden on training
         presets_menu.setToolTipsVisible(True)
@@ -89,6 +92,15 @@ class MainWindow(QMainWindow):
         self.saddles_action.setToolTip("Mark the saddle points of the surface (crosses)")
         self.saddles_action.toggled.connect(self.playground.surface_view.set_saddles_visible)
         view_menu.addAction(self.saddles_action)
+        self.inside_action = QAction("Show &inside the step", self, checkable=True, checked=True)
+        self.inside_action.setToolTip("At the head of the inspected optimizer's path: the gradient step, the update, "
+                                      "the velocity and the step size per coordinate")
+        self.inside_action.toggled.connect(self.playground.surface_view.step_overlay.set_visible)
+        view_menu.addAction(self.inside_action)
+        self.fps_action = QAction("Show &FPS", self, checkable=True, checked=False)
+        self.fps_action.setToolTip("Frames per second of the surface view and the last recompute's time and engine")
+        self.fps_action.toggled.connect(self.playground.fps_overlay.setVisible)
+        view_menu.addAction(self.fps_action)
 
     # -- sessions ---------------------------------------------------------------------------------------------
     def current_session(self) -> Session:

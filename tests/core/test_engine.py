@@ -30,6 +30,11 @@ BRANCHES = [
     OptimizerChoice("rmsprop", {"lr": 0.004, "alpha": 0.3, "centered": True, "eps": 1e-6}),
     OptimizerChoice("adam", {"lr": 0.01, "beta1": 0.3, "beta2": 0.9, "eps": 1e-6}),
     OptimizerChoice("adam", {"lr": 0.01, "amsgrad": True}),
+    OptimizerChoice("nadam", {"lr": 0.01, "weight_decay": 0.02}),
+    OptimizerChoice("radam", {"lr": 0.02, "weight_decay": 0.05, "decoupled_weight_decay": True}),
+    OptimizerChoice("asgd", {"lr": 0.002}),
+    OptimizerChoice("rprop", {"lr": 0.001, "step_size_min": 1e-4, "step_size_max": 0.05}),
+    OptimizerChoice("muon", {"lr": 0.01, "nesterov": False, "ns_steps": 3, "weight_decay": 0.0}),
 ]
 
 
@@ -106,7 +111,7 @@ def test_nothing_a_user_changes_while_playing_rebuilds():
         starts = rng.uniform(-1.5, 1.5, size=(n_starts, 2))
         choices = [OptimizerChoice(n, {"lr": float(rng.uniform(1e-4, 1e-3))}) for n in REGISTRY]
         fast = simulate(surface.with_params(b=float(rng.uniform(10, 200))), choices, starts, steps, engine="fast")
-        assert fast.positions.shape == (6, n_starts, steps + 1, 2)
+        assert fast.positions.shape == (len(REGISTRY), n_starts, steps + 1, 2)
     assert engine.library(surface.with_params(a=2.0)) is lib
     assert kernel.COMPILES[0] == before
     # ... and the surface's parameters are arguments, not constants: a new one moves the paths as eagerly.
@@ -162,7 +167,7 @@ def test_bad_engine_and_device_combinations():
     with pytest.raises(SimulationError, match="float64"):
         simulate(surface, CHOICES, STARTS, 5, engine="fast", dtype=torch.float32)
     assert simulate(surface, CHOICES, STARTS, 5, dtype=torch.float32).engine == "eager"
-    assert simulate(surface, CHOICES, [], 5, engine="fast").positions.shape == (6, 0, 6, 2)
+    assert simulate(surface, CHOICES, [], 5, engine="fast").positions.shape == (len(CHOICES), 0, 6, 2)
 
 
 def test_a_second_process_loads_the_kernel_from_disk_without_compiling():

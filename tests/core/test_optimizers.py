@@ -7,26 +7,40 @@ import inspect
 import pytest
 import torch
 
-from optviz.core.optimizers import REGISTRY, HyperparameterError, OptimizerChoice, get_optimizer, parse_optimizer
+from optviz.core.optimizers import (DEFAULT_OPTIMIZERS, JOINED, REGISTRY, HyperparameterError, OptimizerChoice,
+                                    get_optimizer, parse_optimizer)
 
 
 def test_six_optimizers_backed_by_torch_optim():
-    assert list(REGISTRY) == ["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam"]
+    assert list(REGISTRY)[:6] == ["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam"]
+    assert DEFAULT_OPTIMIZERS == ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam")
     assert REGISTRY["momentum"].torch_class is torch.optim.SGD
     assert REGISTRY["nesterov"].torch_kwargs()["nesterov"] is True
+
+
+def test_the_rest_of_torch_optim_is_there_and_off_until_enabled():
+    rest = ["adamw", "nadam", "radam", "adamax", "adadelta", "asgd", "rprop"]
+    rest += ["muon"] if hasattr(torch.optim, "Muon") else []
+    assert list(REGISTRY)[6:] == rest
+    for name in rest:
+        spec = REGISTRY[name]
+        assert spec.torch_class is getattr(torch.optim, spec.title) and not spec.default_enabled
+    colors = [s.color.lower() for s in REGISTRY.values()]
+    assert len(set(colors)) == len(colors)  # every optimizer its own colour
+
+
+def _torch_default(sig, name):
+    for joined, parts in JOINED.items():
+        if name in parts:
+            return sig[joined].default[parts.index(name)]
+    return sig[name].default
 
 
 @pytest.mark.parametrize("spec", REGISTRY.values(), ids=list(REGISTRY))
 def test_hyper_names_and_defaults_are_torch_optims(spec):
     sig = inspect.signature(spec.torch_class.__init__).parameters
     for h in spec.hypers:
-        torch_name = "betas" if h.name in ("beta1", "beta2") else h.name
-        assert torch_name in sig, (spec.name, h.name)
-        default = sig[torch_name].default
-        if h.name == "beta1":
-            default = default[0]
-        elif h.name == "beta2":
-            default = default[1]
+        default = _torch_default(sig, h.name)
         if spec.name in ("momentum", "nesterov") and h.name == "momentum":
             assert h.default == 0.9  # documented choice: torch's 0 would make these plain SGD
         else:
@@ -36,7 +50,7 @@ def test_hyper_names_and_defaults_are_torch_optims(spec):
 
 @pytest.mark.parametrize("spec", REGISTRY.values(), ids=list(REGISTRY))
 def test_torch_accepts_every_default_and_range_end(spec):
-    p = torch.zeros(2, requires_grad=True)
+    p = torch.zeros((1, 2), requires_grad=True)  # a matrix: Muon takes nothing else
     spec.build([p])
     for h in spec.hypers:
         for end, is_open in ((h.low, h.low_open), (h.high, h.high_open)):

@@ -101,7 +101,7 @@ def test_decoupled_weight_decay_is_adamw_for_adam() -> None:
         torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-7)
 
 
-@pytest.mark.parametrize("name", list(REGISTRY))
+@pytest.mark.parametrize("name", [n for n, s in REGISTRY.items() if "weight_decay" in s.hyper_names and n != "muon"])
 def test_l2_weight_decay_is_torch_weight_decay(name: str) -> None:
     ours, reference = _two_models()
     choice = OptimizerChoice(name, {"lr": 0.01})
@@ -121,3 +121,18 @@ def test_an_optimizer_with_its_own_weight_decay_is_refused() -> None:
 def test_l1_penalty_is_sum_of_absolute_weights() -> None:
     params = [torch.tensor([1.0, -2.0]), torch.tensor([[0.5, -0.25]])]
     assert float(l1_penalty(params)) == pytest.approx(3.75)
+
+
+def test_weight_decay_without_a_hyperparameter_only_decoupled_and_muon_refused() -> None:
+    param = torch.nn.Parameter(torch.zeros(3))
+    with pytest.raises(ConfigError, match="Rprop has no weight_decay of its own"):
+        build_optimizer(OptimizerChoice("rprop"), [param], TrainConfig(weight_decay=0.1))
+    assert isinstance(build_optimizer(OptimizerChoice("rprop"), [param], TrainConfig(weight_decay=0.1, decoupled=True)),
+                      torch.optim.Rprop)
+    with pytest.raises(ConfigError, match="Muon trains 2D weight matrices only"):
+        build_optimizer(OptimizerChoice("muon"), [param], TrainConfig())
+    # AdamW's registry default (0.01) is not a setting of its own: the training's weight decay replaces it
+    assert build_optimizer(OptimizerChoice("adamw"), [param], TrainConfig(weight_decay=0.2)).param_groups[0][
+        "weight_decay"] == 0.2
+    with pytest.raises(ConfigError, match="playground settings"):
+        build_optimizer(OptimizerChoice("sgd", noise=0.5), [param], TrainConfig())

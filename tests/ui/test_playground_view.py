@@ -23,7 +23,7 @@ def test_markers_tell_global_local_and_saddle_apart_with_tooltips():
 
 def test_surface_chooser_and_parameters_drive_the_model_and_picture(qtbot, playground):
     panel, model = playground.side_panel, playground.model
-    assert [panel.surface_combo.itemData(i) for i in range(panel.surface_combo.count())] == list(SURFACES)
+    assert [panel.surface_combo.itemData(i) for i in range(panel.surface_combo.count())] == [*SURFACES, "custom"]
     panel.surface_combo.setCurrentIndex(panel.surface_combo.findData("quadratic"))
     kappa = panel.param_editors["kappa"]
     kappa.setValue(100.0)
@@ -38,7 +38,7 @@ def test_surface_chooser_and_parameters_drive_the_model_and_picture(qtbot, playg
 def test_side_panel_has_a_section_per_optimizer_and_cuda_only_when_present(playground):
     panel = playground.side_panel
     assert [s.panel.spec.name for s in panel.sections] == list(REGISTRY)
-    assert all(s.enabled_box.isChecked() for s in panel.sections)
+    assert [s.enabled_box.isChecked() for s in panel.sections] == [s.default_enabled for s in REGISTRY.values()]
     cuda = panel.device_combo.model().item(panel.device_combo.findData("cuda"))
     assert cuda.isEnabled() == torch.cuda.is_available()
     assert panel.steps_box.maximum() == 5000

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
-from optviz.core.field import Field, field_key, sample, with_points
+from optviz.core.field import Field, sample, with_points
 from optviz.core.session import Session
 from optviz.core.simulate import simulate
 from optviz.core.surfaces import Point
@@ -98,12 +98,14 @@ class DrawnResult(Result):
     clipped: tuple[tuple[ClippedPath, ...], ...] = ()
 
 
-def compute_result(session: Session, steps: int, preview: bool) -> Result:
-    """Run the session's enabled optimizers and clip the paths to the view box (in the job thread)."""
+def compute_result(session: Session, steps: int, preview: bool, inspected_start: int = -1) -> Result:
+    """Run the session's enabled optimizers and clip the paths to the view box (in the job thread); every
+    optimizer's internals are recorded for start ``inspected_start`` (the selected one; -1: none)."""
     entries = tuple(i for i, e in enumerate(session.optimizers) if e.enabled)
     surface = session.make_surface()
+    record = {"internals": (inspected_start,)} if 0 <= inspected_start < len(session.starts) else {}
     paths = simulate(surface, [session.optimizers[i].choice for i in entries], session.starts, steps,
-                     device=session.device)
+                     device=session.device, **record)
     clipped = tuple(tuple(clip_paths(row, surface.view)) for row in paths.positions)
     return DrawnResult(paths, session, entries, preview, clipped)
 
@@ -114,11 +116,11 @@ def compute_field(session: Session) -> Field:
 
 def compute_points(session: Session) -> Points:
     surface = session.make_surface()
-    return field_key(session.surface, session.surface_params), tuple(surface.minima), tuple(surface.saddles)
+    return surface.field_key, tuple(surface.minima), tuple(surface.saddles)
 
 
 def surface_key(session: Session) -> tuple:
-    return field_key(session.surface, session.surface_params)
+    return session.make_surface().field_key  # field_key(name, params), unique for formulas and edited wells
 
 
 def shown_result(model: PlaygroundModel) -> Result | None:
@@ -133,7 +135,7 @@ def shown_result(model: PlaygroundModel) -> Result | None:
 def shown_field(model: PlaygroundModel) -> Field | None:
     """The model's surface picture if it is the current surface's (any parameters), else None."""
     field = model.field
-    return field if field is not None and field.key[0] == model.session.surface else None
+    return field if field is not None and field.key[0] == model.surface.identity else None
 
 
 class PlaygroundComputer(QObject):
@@ -157,6 +159,7 @@ class PlaygroundComputer(QObject):
             runner.idle.connect(self._on_runner_idle)
         model.inputs_changed.connect(self._on_model_inputs_changed)
         model.surface_changed.connect(self._on_model_surface_changed)
+        model.selection_changed.connect(self._on_model_selection_changed)
         self._on_model_surface_changed()
         self._on_model_inputs_changed(False)
 
@@ -175,7 +178,14 @@ class PlaygroundComputer(QObject):
         steps = session.steps
         if dragging:
             steps = min(steps, max(MIN_PREVIEW_STEPS, int(PREVIEW_SECONDS / self._seconds_per_step)))
-        self._paths.request(session, steps, steps < session.steps, interim=dragging)
+        self._paths.request(session, steps, steps < session.steps, self._model.selected, interim=dragging)
+
+    def _on_model_selection_changed(self, index: int) -> None:
+        """The internals are recorded for the selected start: another start needs them recorded (the paths
+        come out the same)."""
+        internals = getattr(self._model.result.paths, "internals", None) if self._model.result else None
+        if index >= 0 and (internals is None or index not in internals.starts):
+            self._on_model_inputs_changed(False)
 
     def _on_model_surface_changed(self) -> None:
         self._field.request(self._model.session)

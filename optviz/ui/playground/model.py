@@ -6,6 +6,7 @@ the core (OptimizerChoice, Surface.with_params), so a value the core would rejec
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any, Mapping
 
@@ -55,6 +56,8 @@ class PlaygroundModel(QObject):
     result_changed = Signal()  # a new Result arrived (or it was cleared)
     field_changed = Signal()  # a new surface picture arrived
     step_changed = Signal(int)  # the animation's current step
+    inspected_changed = Signal(int)  # the optimizer entry whose steps are looked inside (overlays, internals)
+    fan_changed = Signal(int)  # how many seeds of each noisy optimizer are drawn as a fan (0: none)
     compute_failed = Signal(str)
 
     def __init__(self, session: Session | None = None, parent: QObject | None = None) -> None:
@@ -62,6 +65,8 @@ class PlaygroundModel(QObject):
         self._session = default_session()
         self._surface: Surface | None = None
         self._selected = 0
+        self._inspected = 0
+        self._fan = 0
         self._step = 0  # the step shown: _wanted clamped to the result, or its last step when _at_end
         self._wanted = 0  # the step last asked for (a short drag preview must not forget it)
         self._at_end = False  # follow the last step when results change length
@@ -78,8 +83,8 @@ class PlaygroundModel(QObject):
     def surface(self) -> Surface:
         """The session's surface, kept until the surface or its parameters change."""
         s = self._session
-        if self._surface is None or (self._surface.name, dict(self._surface.values)) != (s.surface, s.surface_params):
-            self._surface = s.make_surface()
+        if self._surface is None or self._surface_source != _surface_source(s):
+            self._surface, self._surface_source = s.make_surface(), _surface_source(s)
         return self._surface
 
     @property
@@ -93,6 +98,11 @@ class PlaygroundModel(QObject):
     @property
     def selected(self) -> int:
         return self._selected
+
+    @property
+    def inspected(self) -> int:
+        """The entry index of the optimizer whose steps the overlays, internals plot and rule show."""
+        return self._inspected
 
     @property
     def step(self) -> int:
@@ -112,6 +122,8 @@ class PlaygroundModel(QObject):
         self.optimizers_reset.emit()
         self.starts_changed.emit()
         self.selection_changed.emit(self._selected)
+        self._inspected = next((i for i, e in enumerate(self.entries) if e.enabled), 0)
+        self.inspected_changed.emit(self._inspected)
         self.steps_changed.emit(self._session.steps)
         self.device_changed.emit(self._session.device)
         self.inputs_changed.emit(False)
@@ -120,10 +132,41 @@ class PlaygroundModel(QObject):
     def set_surface(self, name: str) -> None:
         """Switch surface (its parameters back to their defaults); start points outside its view are re-placed."""
         surface = get_surface(name)
-        if surface.name == self._session.surface and not self._session.surface_params:
+        s = self._session
+        if surface.name == s.surface and not s.surface_params and not s.formula and s.wells is None:
             return
+        self._switch_surface(surface, surface=surface.name, surface_params={}, formula="", view=None, wells=None)
+
+    def set_formula(self, text: str, view: tuple[float, float, float, float] | None = None) -> None:
+        """Switch to the surface f(x, y) = ``text`` over ``view`` (FormulaError or ParamError, and no change, if
+        either is refused)."""
+        from optviz.core.custom import formula_surface
+
+        surface = formula_surface(text, view)
+        (x0, x1), (y0, y1) = surface.view
+        if (self._session.formula, self._session.view) == (surface.formula, (x0, x1, y0, y1)):
+            return
+        self._switch_surface(surface, surface=surface.name, surface_params={}, formula=surface.formula,
+                             view=(x0, x1, y0, y1), wells=None)
+
+    def set_wells(self, wells, *, dragging: bool = False) -> None:
+        """The wells surface with these (x, y, depth, width) wells (ParamError if one is refused); the paths
+        follow at once (a preview while ``dragging``), the animation goes on where it is."""
+        from optviz.core.custom import check_wells
+
+        wells = check_wells(list(wells))
+        if self._session.wells == wells and self._session.surface == "wells" and not self._session.formula:
+            if not dragging:  # the end of a drag: the full paths, not the preview
+                self.inputs_changed.emit(False)
+            return
+        self._session = self._session.with_(surface="wells", surface_params={}, formula="", view=None, wells=wells)
+        self.surface_changed.emit()
+        self.inputs_changed.emit(dragging)
+
+    def _switch_surface(self, surface: Surface, /, **changes: Any) -> None:
+        """Another surface: start points outside its view are re-placed, and it plays from step 0."""
         starts = tuple(p for p in self._session.starts if _inside(surface, p)) or (_default_start(surface),)
-        self._session = self._session.with_(surface=surface.name, surface_params={}, starts=starts)
+        self._session = self._session.with_(starts=starts, **changes)
         self._selected = min(self._selected, len(starts) - 1)
         self.surface_changed.emit()
         self.starts_changed.emit()
@@ -151,8 +194,13 @@ class PlaygroundModel(QObject):
     def set_hyper(self, index: int, values: Mapping[str, Any]) -> None:
         """New hyperparameters for entry ``index`` (HyperparameterError if the registry refuses them)."""
         entry = self.entries[index]
-        choice = OptimizerChoice(entry.choice.name, dict(values), entry.choice.label)
+        choice = dataclasses.replace(entry.choice, values=dict(values))  # noise, seed and schedule stay
         self._replace_entry(index, OptimizerEntry(choice, entry.enabled))
+
+    def set_run_settings(self, index: int, **changes: Any) -> None:
+        """New noise, seed or schedule for entry ``index`` (ParamError, and no change, if one is refused)."""
+        entry = self.entries[index]
+        self._replace_entry(index, OptimizerEntry(dataclasses.replace(entry.choice, **changes), entry.enabled))
 
     def _replace_entry(self, index: int, entry: OptimizerEntry) -> None:
         if entry == self.entries[index]:
@@ -197,6 +245,21 @@ class PlaygroundModel(QObject):
             self._selected = index
             self.selection_changed.emit(index)
 
+    @property
+    def fan(self) -> int:
+        """Seeds drawn per noisy optimizer as a faint fan with their mean path (0: no fan); a view setting."""
+        return self._fan
+
+    def set_fan(self, seeds: int) -> None:
+        if int(seeds) != self._fan:
+            self._fan = int(seeds)
+            self.fan_changed.emit(self._fan)
+
+    def set_inspected(self, index: int) -> None:
+        if 0 <= index < len(self.entries) and index != self._inspected:
+            self._inspected = index
+            self.inspected_changed.emit(index)
+
     def set_steps(self, steps: int) -> None:
         steps = STEPS.validate(steps)
         if steps != self._session.steps:
@@ -226,7 +289,7 @@ class PlaygroundModel(QObject):
         """The result and the surface picture are those of the current session (not a drag preview)."""
         s = self._session
         return (self.result is not None and self.result.session == s and not self.result.preview
-                and self.field is not None and self.field.key == (s.surface, tuple(sorted(s.surface_params.items()))))
+                and self.field is not None and self.field.key == self.surface.field_key)
 
     def set_step(self, step: int) -> None:
         self._wanted = max(0, int(step))
@@ -235,6 +298,11 @@ class PlaygroundModel(QObject):
         if step != self._step:
             self._step = step
             self.step_changed.emit(step)
+
+
+def _surface_source(s: Session) -> tuple:
+    """What the session's surface is made from (a new value: a new surface)."""
+    return s.surface, tuple(sorted(s.surface_params.items())), s.formula, s.view, s.wells
 
 
 def _inside(surface: Surface, point: tuple[float, float]) -> bool:

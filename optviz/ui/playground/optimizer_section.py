@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import importlib.util
+
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QIcon, QPixmap
-from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtGui import QAction, QColor, QIcon, QPixmap
+from PySide6.QtWidgets import (QApplication, QCheckBox, QHBoxLayout, QLabel, QPushButton, QToolButton, QVBoxLayout,
+                               QWidget)
 
 from optviz.core.session import OptimizerEntry
 from optviz.ui.playground.colors import entry_title
 from optviz.ui.playground.model import PlaygroundModel
+from optviz.ui.playground.run_settings import RunSettingsForm
 from optviz.ui.widgets.hyper_panel import HyperPanel
 
 
@@ -23,6 +27,10 @@ def summary(entry: OptimizerEntry) -> str:
     changed = entry.choice.changed()
     parts = [f"lr {entry.choice.values['lr']:g}"]
     parts += [f"{k} {v:g}" if not isinstance(v, bool) else k for k, v in changed.items() if k != "lr"]
+    if entry.choice.noise:
+        parts.append(f"σ {entry.choice.noise:g}")
+    if not entry.choice.schedule.is_constant:
+        parts.append(entry.choice.schedule.name if entry.choice.schedule.name != "none" else "warm-up")
     return ", ".join(parts)
 
 
@@ -46,6 +54,20 @@ class OptimizerSection(QWidget):
         self.summary.setStyleSheet("color: palette(mid);")
         self.panel = HyperPanel(entry.choice.spec, entry.choice.values)
         self.panel.setVisible(False)
+        self.run_settings = RunSettingsForm(entry.choice)
+        self.run_settings.setToolTip("Not torch.optim's: Gaussian noise added to every gradient, and a schedule of lr")
+        self.run_settings.setVisible(False)
+        self.run_settings.changed.connect(self._on_run_settings_changed)
+        self.copy_button = QPushButton("Copy as PyTorch")
+        self.copy_button.setToolTip("Put the torch.optim code of these settings on the clipboard")
+        self.copy_button.setVisible(False)
+        self.copy_button.clicked.connect(self.copy_as_pytorch)
+        if importlib.util.find_spec("optviz.core.pytorch_text") is None:  # until the core's text function lands
+            self.copy_button.setEnabled(False)
+        self.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+        copy_action = QAction("Copy as PyTorch", self)
+        copy_action.triggered.connect(self.copy_as_pytorch)
+        self.addAction(copy_action)
         header = QHBoxLayout()
         header.setContentsMargins(0, 0, 0, 0)
         header.addWidget(self.arrow)
@@ -55,6 +77,8 @@ class OptimizerSection(QWidget):
         body = QVBoxLayout()
         body.setContentsMargins(24, 0, 0, 6)
         body.addWidget(self.panel)
+        body.addWidget(self.run_settings)
+        body.addWidget(self.copy_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
@@ -72,12 +96,27 @@ class OptimizerSection(QWidget):
     def _on_arrow_toggled(self, expanded: bool) -> None:
         self.arrow.setArrowType(Qt.ArrowType.DownArrow if expanded else Qt.ArrowType.RightArrow)
         self.panel.setVisible(expanded)
+        self.run_settings.setVisible(expanded)
+        self.copy_button.setVisible(expanded)
+        if expanded and self._model.entries[self._index].enabled:
+            self._model.set_inspected(self._index)  # the optimizer opened is the one looked inside
+
+    def copy_as_pytorch(self) -> str:
+        """Put this entry's torch.optim constructor (and scheduler) on the clipboard; returns the text."""
+        from optviz.core.pytorch_text import pytorch_source
+
+        text = pytorch_source(self._model.entries[self._index].choice, self._model.session.steps)
+        QApplication.clipboard().setText(text)
+        return text
 
     def _on_enabled_box_toggled(self, enabled: bool) -> None:
         self._model.set_enabled(self._index, enabled)
 
     def _on_panel_changed(self, values: dict) -> None:
         self._model.set_hyper(self._index, values)
+
+    def _on_run_settings_changed(self, settings: dict) -> None:
+        self._model.set_run_settings(self._index, **settings)
 
     def _on_model_optimizer_changed(self, index: int) -> None:
         if index != self._index:
@@ -87,4 +126,5 @@ class OptimizerSection(QWidget):
         self.enabled_box.setChecked(entry.enabled)
         self.enabled_box.blockSignals(False)
         self.panel.set_values(entry.choice.values)  # silent: HyperPanel.set_values emits nothing
+        self.run_settings.set_choice(entry.choice)  # silent too
         self.summary.setText(summary(entry))

@@ -7,8 +7,12 @@ from PySide6.QtWidgets import QFormLayout, QGroupBox, QLabel, QScrollArea, QVBox
 
 from optviz.core.devices import DEVICE
 from optviz.core.session import STEPS
+from optviz.core.custom import CUSTOM
 from optviz.core.surfaces import SURFACES
 from optviz.ui.playground.colors import entry_colors
+from optviz.ui.playground.formula_box import FormulaBox
+from optviz.ui.playground.wells_editor import WellsBox
+from optviz.ui.playground.fan_items import FAN_SEEDS
 from optviz.ui.playground.model import PlaygroundModel
 from optviz.ui.playground.optimizer_section import OptimizerSection
 from optviz.ui.widgets.devices import DEVICE_TITLES, offer_available_devices
@@ -25,7 +29,7 @@ class SidePanel(QScrollArea):
     def __init__(self, model: PlaygroundModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._model = model
-        self._surface_name = ""
+        self._surface_name: tuple = ()
         self.params_form: SpecForm | None = None
         self.param_editors: dict[str, QWidget] = {}
         self.sections: list[OptimizerSection] = []
@@ -61,16 +65,21 @@ class SidePanel(QScrollArea):
         self.surface_combo = ComboBox()
         for surface in SURFACES.values():
             self.surface_combo.addItem(surface.title, surface.name)
+        self.surface_combo.addItem("Custom formula…", CUSTOM)
         self.surface_combo.currentIndexChanged.connect(self._on_surface_combo_changed)
         self.formula = QLabel()
         self.formula.setWordWrap(True)
+        self.formula_box = FormulaBox(self._model)  # shown for "Custom formula…"
         self._surface_layout.addRow(self.surface_combo)
         self._surface_layout.addRow(self.formula)
+        self._surface_layout.addRow(self.formula_box)
+        self.wells_box = WellsBox(self._model)  # shown on the wells surface
+        self._surface_layout.addRow(self.wells_box)
         return box
 
     def _run_box(self) -> QGroupBox:
         box = QGroupBox("Run")
-        self.run_form = SpecForm((STEPS, DEVICE), titles={"device": DEVICE_TITLES})
+        self.run_form = SpecForm((STEPS, DEVICE, FAN_SEEDS), titles={"device": DEVICE_TITLES})
         offer_available_devices(self.run_form)
         self.steps_box = self.run_form.editor("steps")
         self.device_combo = self.run_form.editor("device")
@@ -85,7 +94,13 @@ class SidePanel(QScrollArea):
         self.surface_combo.setCurrentIndex(self.surface_combo.findData(surface.name))
         self.surface_combo.blockSignals(False)
         self.formula.setText(f"f = {surface.formula}")
-        if surface.name != self._surface_name:
+        custom = surface.name == CUSTOM
+        self.formula.setVisible(not custom)
+        self.formula_box.setVisible(custom)
+        self.wells_box.setVisible(surface.name == "wells")
+        if custom:
+            self.formula_box.show_surface(surface)
+        if (surface.name, [p.name for p in surface.params]) != self._surface_name:
             self._rebuild_param_editors()
         self.params_form.set_values(surface.param_values())
 
@@ -97,8 +112,8 @@ class SidePanel(QScrollArea):
         self.params_form.changed.connect(self._on_params_form_changed)
         self.param_editors = {p.name: self.params_form.editor(p.name) for p in surface.params}
         self._surface_layout.addRow(self.params_form)
-        self.params_form.setVisible(bool(surface.params))
-        self._surface_name = surface.name
+        self.params_form.setVisible(bool(surface.params) and self._model.session.wells is None)  # wells: on the plot
+        self._surface_name = (surface.name, [p.name for p in surface.params])
 
     def _on_model_optimizers_reset(self) -> None:
         for section in self.sections:
@@ -119,7 +134,13 @@ class SidePanel(QScrollArea):
 
     # -- widgets → model ---------------------------------------------------------------------------------------
     def _on_surface_combo_changed(self, index: int) -> None:
-        self._model.set_surface(self.surface_combo.itemData(index))
+        name = self.surface_combo.itemData(index)
+        if name == CUSTOM:
+            self.formula.setVisible(False)
+            self.formula_box.setVisible(True)
+            self.formula_box.apply()  # the formula in the box (an example the first time)
+            return
+        self._model.set_surface(name)
 
     def _on_params_form_changed(self, values: dict) -> None:
         current = self._model.surface.param_values()
@@ -129,3 +150,4 @@ class SidePanel(QScrollArea):
     def _on_run_form_changed(self, values: dict) -> None:
         self._model.set_steps(values["steps"])
         self._model.set_device(values["device"])
+        self._model.set_fan(values["fan"])

@@ -23,6 +23,9 @@ from optviz.ui.playground.compute import shown_field, shown_result, surface_key
 from optviz.ui.playground.model import PlaygroundModel
 from optviz.ui.playground.path_items import Z_HEADS, PathItems
 from optviz.ui.playground.start_handles import StartHandle, StartHandles
+from optviz.ui.playground.wells_editor import WellsEditor
+from optviz.ui.playground.step_overlay import StepOverlay
+from optviz.ui.playground.fan_items import FanItems
 
 COLORMAP = "viridis"  # perceptually uniform
 NUDGE = 0.005  # of the view box width per arrow key press
@@ -117,6 +120,9 @@ class SurfaceView(pg.PlotWidget):
         plot.layout.setAlignment(self.legend, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
         self.path_items = PathItems(model, plot, self.legend, self)
         self.start_handles = StartHandles(model, plot, self)
+        self.wells_editor = WellsEditor(model, plot, self)  # clicks, drags and the wheel over wells, when active
+        self.step_overlay = StepOverlay(model, plot, self)  # inside the step: arrows and step sizes at the head
+        self.fan_items = FanItems(model, plot, self)  # noisy optimizers: K seeds faintly, and their mean path
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.scene().sigMouseClicked.connect(self._on_scene_mouse_clicked)
         model.field_changed.connect(self._on_model_field_changed)
@@ -142,7 +148,7 @@ class SurfaceView(pg.PlotWidget):
         surface = self._model.surface
         self._title = f"{surface.title}:  f = {surface.formula}"
         self._set_title()
-        if self._field_key is None or self._field_key[0] != surface.name:
+        if self._field_key is None or self._field_key[0] != surface.identity:
             self.fit_to_surface()  # a different surface: its own view box at once, not when the picture arrives
         self._on_model_field_changed()
 
@@ -209,8 +215,8 @@ class SurfaceView(pg.PlotWidget):
 
     # -- editing --------------------------------------------------------------------------------------------
     def _on_scene_mouse_clicked(self, ev) -> None:
-        if ev.button() != Qt.MouseButton.LeftButton or ev.isAccepted():
-            return
+        if ev.button() != Qt.MouseButton.LeftButton or ev.isAccepted() or self.wells_editor.active:
+            return  # while the wells are edited, a click on the surface adds a well
         vb = self.getPlotItem().getViewBox()
         if not vb.sceneBoundingRect().contains(ev.scenePos()):
             return

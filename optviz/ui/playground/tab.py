@@ -4,16 +4,21 @@ from __future__ import annotations
 
 from PySide6.QtCore import QEventLoop, Qt, QTimer
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import QHBoxLayout, QPushButton, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QPushButton, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
 from optviz.core.session import Session
 from optviz.ui.playground.animation import AnimationBar, Animator
+from optviz.ui.playground.basins_view import BasinsView
 from optviz.ui.playground.compute import PlaygroundComputer
+from optviz.ui.playground.fps_overlay import FpsOverlay
+from optviz.ui.playground.inside_panel import InsidePanel
 from optviz.ui.playground.loss_plot import LossPlot
 from optviz.ui.playground.model import PlaygroundModel
 from optviz.ui.playground.side_panel import SidePanel
+from optviz.ui.playground.stability_view import StabilityView
 from optviz.ui.playground.status_table import StatusTable
 from optviz.ui.playground.surface_view import SurfaceView
+from optviz.ui.playground.view3d import View3D
 
 
 class PlaygroundTab(QWidget):
@@ -32,7 +37,14 @@ class PlaygroundTab(QWidget):
         self.animation_bar = AnimationBar(self.model, self.animator)
         self.loss_plot = LossPlot(self.model)
         self.status_table = StatusTable(self.model)
+        self.inside_panel = InsidePanel(self.model)  # issue #12: the internals plot and the rule with numbers
         self.side_panel = SidePanel(self.model)
+        self.side_panel.wells_box.edit_toggled.connect(self.surface_view.wells_editor.set_active)
+        # The maps (issue #10) share the middle column with the loss plot, beside the surface view they edit.
+        self.basins_view = BasinsView(self.model, self.surface_view.getPlotItem())
+        self.stability_view = StabilityView(self.model)
+        self.view3d = View3D(self.model)
+        self.fps_overlay = FpsOverlay(self.surface_view, self.model)
         self.fit_button = QPushButton("Fit to surface")
         self.fit_button.setToolTip("Show the whole surface again (after zooming or panning)")
         self.fit_button.clicked.connect(self._on_fit_button_clicked)
@@ -55,12 +67,19 @@ class PlaygroundTab(QWidget):
         self.plots_splitter = QSplitter(Qt.Orientation.Vertical)
         self.plots_splitter.setObjectName("playground_plots")
         self.plots_splitter.addWidget(self.loss_plot)
+        self.plots_splitter.addWidget(self.inside_panel)
         self.plots_splitter.addWidget(self.status_table)
-        self.plots_splitter.setSizes([500, 260])
+        self.plots_splitter.setSizes([260, 400, 140])
         self.main_splitter = QSplitter(Qt.Orientation.Horizontal)
         self.main_splitter.setObjectName("playground_main")
         self.main_splitter.addWidget(left)
-        self.main_splitter.addWidget(self.plots_splitter)
+        self.middle_tabs = QTabWidget()
+        self.middle_tabs.setDocumentMode(True)
+        self.middle_tabs.addTab(self.plots_splitter, "Loss")
+        self.middle_tabs.addTab(self.basins_view, "Basins")
+        self.middle_tabs.addTab(self.stability_view, "Stability")
+        self.middle_tabs.addTab(self.view3d, "3D")  # issue #13: the surface and paths in 3D, beside the 2D view
+        self.main_splitter.addWidget(self.middle_tabs)
         self.main_splitter.addWidget(self.side_panel)
         self.main_splitter.setStretchFactor(0, 3)
         self.main_splitter.setStretchFactor(1, 2)
@@ -72,7 +91,7 @@ class PlaygroundTab(QWidget):
 
     def splitters(self) -> list[QSplitter]:
         """The splitters whose positions the main window remembers."""
-        return [self.main_splitter, self.plots_splitter]
+        return [self.main_splitter, self.plots_splitter, self.inside_panel.splitter]
 
     def session(self) -> Session:
         return self.model.session
@@ -101,7 +120,9 @@ class PlaygroundTab(QWidget):
     def shutdown(self) -> bool:
         """Stop the animation and join the worker threads."""
         self.animator.pause()
-        return self.computer.shutdown()
+        maps = [view.shutdown() for view in (self.basins_view, self.stability_view)]
+        fans = self.surface_view.fan_items.shutdown()
+        return self.computer.shutdown() and all(maps) and fans
 
     def _on_model_compute_failed(self, message: str) -> None:
         self.last_error = message

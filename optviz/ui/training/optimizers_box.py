@@ -5,9 +5,12 @@ The selected entry is edited with the playground's :class:`HyperPanel`, built fr
 
 from __future__ import annotations
 
+import importlib.util
+
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QColor, QIcon, QPixmap
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (QApplication, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPushButton,
+                               QVBoxLayout, QWidget)
 
 from optviz.core.optimizers import REGISTRY, OptimizerChoice
 from optviz.ui.widgets.hyper_panel import HyperPanel
@@ -56,6 +59,11 @@ class OptimizersBox(QWidget):
         self.kind.activated.connect(self._on_kind_activated)
         self.mode = QLabel()
         self.mode.setWordWrap(True)
+        self.copy_button = QPushButton("Copy as PyTorch")
+        self.copy_button.setToolTip("Put the torch.optim constructor of the selected optimizer on the clipboard")
+        self.copy_button.clicked.connect(self.copy_as_pytorch)
+        if importlib.util.find_spec("optviz.core.pytorch_text") is None:  # until the core's text function lands
+            self.copy_button.setEnabled(False)
         buttons = QHBoxLayout()
         for b in (self.add_button, self.remove_button):
             b.setMaximumWidth(32)
@@ -66,7 +74,10 @@ class OptimizersBox(QWidget):
         self._layout.addWidget(self.list)
         self._layout.addLayout(buttons)
         self._layout.addWidget(self.mode)
-        self._layout.addWidget(self.kind)
+        kind_row = QHBoxLayout()
+        kind_row.addWidget(self.kind, 1)
+        kind_row.addWidget(self.copy_button)
+        self._layout.addLayout(kind_row)
         self.hypers: HyperPanel | None = None
         self._race_allowed, self._race_tip = True, ""
         self.set_choices(self._choices)
@@ -99,6 +110,14 @@ class OptimizersBox(QWidget):
         n = len(self._choices)
         self.mode.setText("One optimizer: a single run." if n == 1 else
                           f"Race: {n} optimizers from the same initial weights and batches.")
+
+    def copy_as_pytorch(self) -> str:
+        """Put the selected entry's torch.optim constructor on the clipboard; returns the text."""
+        from optviz.core.pytorch_text import pytorch_source
+
+        text = pytorch_source(self._choices[self.current_row()])
+        QApplication.clipboard().setText(text)
+        return text
 
     def current_row(self) -> int:
         return max(self.list.currentRow(), 0)

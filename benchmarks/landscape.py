@@ -1,0 +1,88 @@
+"""Loss-landscape slice: optviz's evaluator against the load-weights-per-point loop, measured in the same run.
+
+    python benchmarks/landscape.py [--resolution 41] [--probe 1000] [--baseline-points 60] [--device cpu|cuda]
+
+A LeNet-5 (trained for 100 steps on MNIST 5k, so the slice is not of random weights) is sliced along two
+filter-normalised random directions on a resolution × resolution grid, its loss averaged over ``--probe``
+training images. The baseline is the original code's approach (Li et al.'s ``plot_surface.py``): for every grid
+point, load the point's weights into the model (``load_state_dict``) and evaluate it. The baseline is timed on
+``--baseline-points`` points (the same points, first of the grid) and scaled to the whole grid; both use the
+trainer's thread policy (``training_threads``). Prints the seconds of each, their ratio and the largest difference
+between the two on the timed points. On CUDA (``--device cuda``, or present) the GPU figures are printed too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from optviz.training.config import TrainConfig
+from optviz.training.landscape import filter_normalised, probe_data, slice_landscape, trainable
+from optviz.training.trainer import Trainer, training_threads
+
+
+def baseline(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, center: torch.Tensor, d1: torch.Tensor,
+             d2: torch.Tensor, points: list[tuple[float, float]], device: torch.device) -> tuple[np.ndarray, float]:
+    """Load each point's weights into the model and evaluate it; (losses, seconds)."""
+    model = model.to(device).eval()
+    x, y = x.to(device), y.to(device)
+    names = [n for n, _ in trainable(model)]
+    sizes = [p.numel() for _, p in trainable(model)]
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    out = []
+    t0 = time.perf_counter()
+    with torch.no_grad():
+        for a, b in points:
+            flat = (center + a * d1 + b * d2).to(device)
+            for name, part in zip(names, torch.split(flat, sizes)):
+                state[name] = part.view(state[name].shape)
+            model.load_state_dict(state)
+            out.append(float(F.cross_entropy(model(x), y)))
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    return np.array(out), time.perf_counter() - t0
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--resolution", type=int, default=41)
+    p.add_argument("--probe", type=int, default=1000)
+    p.add_argument("--baseline-points", type=int, default=60)
+    p.add_argument("--device", choices=("cpu", "cuda"), default=None)
+    args = p.parse_args()
+    torch.set_num_threads(training_threads())
+    config = TrainConfig(model="lenet", max_steps=100, epochs=1, device="cpu")
+    trained = Trainer(config).run()
+    model = trained.model(0)
+    x, y = probe_data(trained.config, trained.data, args.probe)
+    devices = [args.device] if args.device else (["cpu", "cuda"] if torch.cuda.is_available() else ["cpu"])
+    print(f"LeNet-5, {args.resolution}×{args.resolution} grid, probe {len(y)} images, {torch.get_num_threads()} "
+          f"thread(s); {platform.machine()}, torch {torch.__version__}")
+    for name in devices:
+        device = torch.device(name)
+        n = args.resolution
+        t0 = time.perf_counter()
+        result = slice_landscape(model, x, y, resolution=n, device=name, seed=0, trajectory=None)
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        ours = time.perf_counter() - t0
+        center = torch.cat([q.reshape(-1) for _, q in trainable(model)])
+        g = torch.Generator().manual_seed(0)
+        d1, d2 = (filter_normalised([q for _, q in trainable(model)], g) for _ in range(2))
+        axis = result.alphas
+        points = [(float(axis[j]), float(axis[i])) for i in range(n) for j in range(n)][:args.baseline_points]
+        ref, seconds = baseline(trained.model(0), x, y, center, d1, d2, points, device)
+        base = seconds * n * n / len(points)
+        diff = float(np.abs(result.loss.ravel()[:len(points)] - ref).max())
+        print(f"{name}: optviz {ours:.2f} s ({1e3 * ours / (n * n):.1f} ms/point), load-weights loop "
+              f"{base:.2f} s ({1e3 * seconds / len(points):.1f} ms/point, timed on {len(points)} points) → "
+              f"{base / ours:.1f}× faster; largest difference {diff:.1e}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,63 @@
+"""One playground optimizer's run settings that are not torch.optim's: gradient noise (σ and seed) and a
+learning-rate schedule (the training lab's schedule registry, one "epoch" per step, warm-up in steps)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+from optviz.core.optimizers import NOISE, SEED, OptimizerChoice
+from optviz.core.params import Spec
+from optviz.core.schedules import SCHEDULES, WARMUP, ScheduleChoice
+from optviz.ui.widgets.spec_form import SpecForm
+
+SCHEDULE = Spec("schedule", "choice", "none", choices=tuple(SCHEDULES), title="Schedule", label="schedule",
+                doc="the learning rate over the steps (torch.optim.lr_scheduler; one step = one epoch)")
+TITLES = {"schedule": {name: spec.title for name, spec in SCHEDULES.items()}}
+
+
+class RunSettingsForm(QWidget):
+    """Noise σ, seed, schedule with its parameters, warm-up; ``changed`` carries OptimizerChoice keywords."""
+
+    changed = Signal(dict)  # {"noise": float, "seed": int, "schedule": ScheduleChoice}
+
+    def __init__(self, choice: OptimizerChoice, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.form = SpecForm((NOISE, SEED, SCHEDULE, WARMUP), titles=TITLES, owner="the run")
+        self._params: tuple[str, ...] = ()  # the parameters of the schedule shown
+        self._shown = ""  # the schedule whose parameters are shown
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.form)
+        self.set_choice(choice)
+        self.form.changed.connect(self._on_form_changed)
+
+    def editor(self, name: str) -> QWidget:
+        return self.form.editor(name)
+
+    def set_choice(self, choice: OptimizerChoice) -> None:
+        """Show ``choice``'s noise, seed and schedule without emitting ``changed``."""
+        schedule = choice.schedule
+        if schedule.name != self._shown:
+            self._build(schedule.name, schedule.values)
+        self.form.set_values({"noise": choice.noise, "seed": choice.seed, "schedule": schedule.name,
+                              "warmup": schedule.warmup, **schedule.values})
+
+    def settings(self) -> dict[str, Any]:
+        values = self.form.values()
+        schedule = ScheduleChoice(values["schedule"], {n: values[n] for n in self._params}, values["warmup"])
+        return {"noise": values["noise"], "seed": values["seed"], "schedule": schedule}
+
+    def _build(self, name: str, values) -> None:
+        self.form.remove_specs(self._params)
+        params = SCHEDULES[name].params
+        self.form.insert_specs(params, values, after="schedule")
+        self._params = tuple(p.name for p in params)
+        self._shown = name
+
+    def _on_form_changed(self, values: dict) -> None:
+        if values["schedule"] != self._shown:  # another schedule: its own parameters, at their defaults
+            self._build(values["schedule"], {})
+        self.changed.emit(self.settings())

@@ -1,0 +1,374 @@
+"""Stability map: one optimizer from the selected start, its final loss over lr (log axis) and a second
+hyperparameter (momentum, beta1, beta2, alpha) or as an lr strip.
+
+Colour: log10 of the final f − f* (true values on the colour bar); red cells diverged. The ring marks the
+optimizer's current values. Clicking a cell sets those values in the side panel, and the surface view shows the
+path. While a start point is dragged the map follows it (throttled: one job at a time, the newest position next).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
+
+from optviz.core.params import ParamError
+from optviz.core.sweep import RESOLUTION
+from optviz.ui.playground.colors import entry_title
+from optviz.ui.playground.map_data import (StabilityResult, colour_levels, compute_stability, stability_key,
+                                           y_choices)
+from optviz.ui.playground.map_jobs import MapRunner
+from optviz.ui.playground.model import PlaygroundModel
+from optviz.ui.widgets.axes import TrueAxis, decade_ticks
+from optviz.ui.widgets.wheel import ComboBox
+
+RESOLUTIONS = tuple(n for n in (16, 32, 64, 128) if RESOLUTION.low <= n <= RESOLUTION.high)
+DIVERGED_RGBA = (220, 30, 30, 255)
+STRIP_PX = 190  # the height of an lr strip's plot (a strip stretched to the full height reads as a wall)
+
+
+def cell_value(value: float, log: bool) -> float:
+    """A cell's value as the click sets it: 4 significant digits on the log axis, 4 decimals on a linear one."""
+    return float(f"{value:.4g}") if log else round(float(value), 4)
+
+
+class StabilityView(QWidget):
+    """The stability map of one optimizer entry from the selected start point."""
+
+    def __init__(self, model: PlaygroundModel, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._model = model
+        self.result: StabilityResult | None = None
+        self.message = ""
+        self.runner = MapRunner(compute_stability, debounce_ms=200, parent=self)
+        self.runner.progressed.connect(self._on_runner_progressed)
+        self.runner.finished.connect(self._on_runner_finished)
+        self.runner.failed.connect(self._on_runner_failed)
+        self.runner.cancelled.connect(self._on_runner_cancelled)
+        self.runner.idle.connect(self._update_state)
+        self._build()
+        model.optimizers_reset.connect(self._fill_optimizer_combo)
+        model.optimizer_changed.connect(self._on_model_optimizer_changed)
+        model.inspected_changed.connect(self._fill_optimizer_combo)  # the playground's selected optimizer
+        model.inputs_changed.connect(self._on_model_inputs_changed)
+        model.selection_changed.connect(self._on_setting_changed)
+        self._fill_optimizer_combo()
+
+    def _build(self) -> None:
+        self.optimizer_combo = ComboBox()
+        self.optimizer_combo.setToolTip("The optimizer whose hyperparameters are mapped (the inspected optimizer, "
+                                        "as in the internals panel)")
+        self.optimizer_combo.currentIndexChanged.connect(self._on_optimizer_combo_changed)
+        self.optimizer_combo.activated.connect(self._on_optimizer_combo_activated)
+        self.axis_combo = ComboBox()
+        self.axis_combo.setToolTip("The hyperparameter on the vertical axis (lr only: a strip)")
+        self.axis_combo.currentIndexChanged.connect(self._on_setting_changed)
+        self.resolution_combo = ComboBox()
+        for n in RESOLUTIONS:
+            self.resolution_combo.addItem(f"{n}", n)
+        self.resolution_combo.setCurrentIndex(self.resolution_combo.findData(RESOLUTION.default))
+        self.resolution_combo.setToolTip("Values per axis")
+        self.resolution_combo.currentIndexChanged.connect(self._on_setting_changed)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.progress.setTextVisible(False)
+        self.progress.setMaximumHeight(14)
+        self.action_button = QPushButton("Cancel")
+        self.action_button.clicked.connect(self._on_action_button_clicked)
+        for combo in (self.optimizer_combo, self.axis_combo, self.resolution_combo):
+            combo.setSizeAdjustPolicy(ComboBox.SizeAdjustPolicy.AdjustToContents)
+        controls = QHBoxLayout()
+        controls.setContentsMargins(0, 0, 0, 0)
+        for widget in (self.optimizer_combo, QLabel("lr ×"), self.axis_combo, QLabel("Cells"), self.resolution_combo):
+            controls.addWidget(widget)
+        controls.addWidget(self.progress, 1)
+        controls.addStretch(0)
+        controls.addWidget(self.action_button)
+        self.state_label = QLabel()
+        self.state_label.setWordWrap(True)
+        self.plot_widget = pg.PlotWidget(axisItems={"left": TrueAxis("left"), "bottom": TrueAxis("bottom")})
+        self.plot_widget.setBackground("w")
+        plot = self.plot = self.plot_widget.getPlotItem()
+        plot.setMenuEnabled(False)
+        plot.hideButtons()
+        plot.setMouseEnabled(False, False)
+        plot.setLogMode(x=True, y=False)  # the image lies in log10(lr) coordinates; the ticks read true lr
+        plot.setLabel("bottom", "lr (learning rate)")
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.diverged_image = pg.ImageItem(axisOrder="row-major")
+        plot.addItem(self.image)
+        plot.addItem(self.diverged_image)
+        self.current = pg.ScatterPlotItem(symbol="o", size=13, pen=pg.mkPen("#ffffff", width=2.5),
+                                          brush=pg.mkBrush(0, 0, 0, 0))
+        self.current.setZValue(10)
+        plot.addItem(self.current)
+        self.colorbar = pg.ColorBarItem(colorMap="viridis", interactive=False, width=14, colorMapMenu=False)
+        self.colorbar.setImageItem(self.image, insert_in=plot)
+        self.colorbar.axis.enableAutoSIPrefix(False)
+        self.colorbar.getAxis("left").setLabel("final f − f*")
+        self.plot_widget.scene().sigMouseClicked.connect(self._on_scene_mouse_clicked)
+        self.plot_widget.scene().sigMouseMoved.connect(self._on_scene_mouse_moved)
+        self.hover_label = QLabel(" ")
+        self.hover_label.setStyleSheet("color: #555555;")
+        self.caption = QLabel()
+        self.caption.setWordWrap(True)
+        self.caption.setStyleSheet("color: #555555;")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.addLayout(controls)
+        layout.addWidget(self.state_label)
+        layout.addWidget(self.plot_widget, 1)
+        layout.addWidget(self.hover_label)
+        layout.addWidget(self.caption)
+        layout.addStretch(0)
+        self._update_state()
+
+    # -- what is asked for ------------------------------------------------------------------------------------
+    @property
+    def entry(self) -> int:
+        """The mapped optimizer entry (-1 when none)."""
+        data = self.optimizer_combo.currentData()
+        return -1 if data is None else int(data)
+
+    @property
+    def y_name(self) -> str:
+        return self.axis_combo.currentData() or ""
+
+    @property
+    def resolution(self) -> int:
+        return int(self.resolution_combo.currentData())
+
+    def set_entry(self, entry: int) -> None:
+        """Map entry ``entry`` (it becomes the playground's inspected optimizer)."""
+        self._model.set_inspected(entry)
+
+    def set_y_name(self, name: str) -> None:
+        self.axis_combo.setCurrentIndex(self.axis_combo.findData(name))
+
+    def set_resolution(self, n: int) -> None:
+        self.resolution_combo.setCurrentIndex(self.resolution_combo.findData(n))
+
+    def _key(self) -> tuple | None:
+        model = self._model
+        if self.entry < 0 or model.selected < 0:
+            return None
+        return stability_key(model.session, self.entry, model.starts[model.selected], self.y_name, self.resolution)
+
+    def is_current(self) -> bool:
+        key = self._key()
+        return key is not None and self.result is not None and self.result.key == key
+
+    def is_busy(self) -> bool:
+        return self.runner.is_busy()
+
+    def shutdown(self) -> bool:
+        return self.runner.shutdown()
+
+    def refresh(self, *, debounce: bool = True, interim: bool = False) -> None:
+        """Ask for the map of the current inputs unless it is shown (only while the view is visible)."""
+        key = self._key()
+        if key is None:
+            self._show(None)
+            self.message = "Select a start point (click one on the surface)." if self.entry >= 0 else \
+                "Add an optimizer in the side panel."
+        elif self.result is not None and self.result.key[0] != key[0]:
+            self._show(None)  # another surface
+        if key is None or self.is_current() or not self.isVisible():
+            self._update_state()
+            return
+        self.message = ""
+        model = self._model
+        self.runner.request(model.session, self.entry, model.starts[model.selected], self.y_name, self.resolution,
+                            debounce=debounce and not interim, interim=interim)
+        self._update_state()
+
+    def showEvent(self, event) -> None:  # noqa: N802
+        super().showEvent(event)
+        self.refresh(debounce=False)
+
+    def _on_model_inputs_changed(self, dragging: bool) -> None:
+        self.refresh(interim=bool(dragging))
+
+    def _on_setting_changed(self, *_args) -> None:
+        self.refresh()
+
+    def _on_model_optimizer_changed(self, index: int) -> None:
+        self._update_current_marker()
+        self._fill_optimizer_combo()
+
+    def _fill_optimizer_combo(self, *_args) -> None:
+        """Every entry, enabled ones first in the list's order; the model's inspected entry is the current one."""
+        wanted = self._model.inspected
+        old = self.entry
+        entries = self._model.entries
+        order = [i for i, e in enumerate(entries) if e.enabled] + [i for i, e in enumerate(entries) if not e.enabled]
+        self.optimizer_combo.blockSignals(True)
+        self.optimizer_combo.clear()
+        for i in order:
+            off = "" if entries[i].enabled else " (off)"
+            self.optimizer_combo.addItem(entry_title(entries[i]) + off, i)
+        at = self.optimizer_combo.findData(wanted)
+        self.optimizer_combo.setCurrentIndex(at if at >= 0 else 0)
+        self.optimizer_combo.blockSignals(False)
+        if self.entry != old or self.axis_combo.count() == 0:
+            self._on_optimizer_combo_changed()
+
+    def _on_optimizer_combo_activated(self, _index: int) -> None:
+        self._model.set_inspected(self.entry)  # the inspected optimizer, here and in the internals panel
+
+    def _on_optimizer_combo_changed(self, *_args) -> None:
+        wanted = self.y_name
+        self.axis_combo.blockSignals(True)
+        self.axis_combo.clear()
+        if self.entry >= 0:
+            for name in y_choices(self._model.entries[self.entry].choice):
+                self.axis_combo.addItem(name or "(strip)", name)
+        at = self.axis_combo.findData(wanted) if wanted else -1  # a strip only when nothing else is offered
+        self.axis_combo.setCurrentIndex(at if at >= 0 else 0)
+        self.axis_combo.blockSignals(False)
+        self.refresh()
+
+    # -- progress ---------------------------------------------------------------------------------------------
+    def _on_action_button_clicked(self) -> None:
+        if self.runner.is_busy():
+            self.runner.cancel()
+        else:
+            self.refresh(debounce=False)
+
+    def _on_runner_progressed(self, done: int, total: int) -> None:
+        self.progress.setValue(int(1000 * done / max(1, total)))
+
+    def _on_runner_finished(self, result: StabilityResult) -> None:
+        self.message = ""
+        self._show(result)
+
+    def _on_runner_failed(self, message: str) -> None:
+        self.message = message
+        self._update_state()
+
+    def _on_runner_cancelled(self) -> None:
+        self.message = "Cancelled: press Compute for the map of the current settings."
+        self._update_state()
+
+    def _update_state(self) -> None:
+        busy = self.runner.is_busy()
+        self.progress.setVisible(busy)
+        if not busy:
+            self.progress.setValue(0)
+        self.action_button.setText("Cancel" if busy else "Compute")
+        self.action_button.setEnabled(busy or (not self.is_current() and self._key() is not None))
+        text = self.message if not busy else ""
+        self.state_label.setText(text)
+        self.state_label.setVisible(bool(text))
+
+    # -- drawing ----------------------------------------------------------------------------------------------
+    def cell_rect(self) -> QRectF:
+        """Where the cells lie in plot coordinates (log10 lr across; the y values, or 0..1 for a strip)."""
+        s = self.result.sweep
+        lx = np.log10(s.x_values)
+        hx = (lx[-1] - lx[0]) / (len(lx) - 1) / 2
+        if len(s.y_values):
+            hy = (s.y_values[-1] - s.y_values[0]) / (len(s.y_values) - 1) / 2
+            return QRectF(lx[0] - hx, s.y_values[0] - hy, lx[-1] - lx[0] + 2 * hx, s.y_values[-1] - s.y_values[0] + 2 * hy)
+        return QRectF(lx[0] - hx, 0.0, lx[-1] - lx[0] + 2 * hx, 1.0)
+
+    def _show(self, result: StabilityResult | None) -> None:
+        self.result = result
+        for item in (self.image, self.diverged_image):
+            item.setVisible(result is not None)
+        if result is None:
+            self.current.setData([])
+            self.caption.setText("")
+            self._update_state()
+            return
+        s = result.sweep
+        lo, hi = colour_levels(result.colour)
+        self.image.setImage(np.nan_to_num(result.colour, nan=lo), autoLevels=False)
+        self.colorbar.setLevels((lo, hi))
+        self.colorbar.axis.setTicks(decade_ticks(lo, hi))
+        rgba = np.zeros(s.diverged.shape + (4,), np.uint8)
+        rgba[s.diverged] = DIVERGED_RGBA
+        self.diverged_image.setImage(rgba, autoLevels=False)
+        rect = self.cell_rect()
+        for item in (self.image, self.diverged_image):
+            item.setRect(rect)
+        left = self.plot.getAxis("left")
+        left.setStyle(showValues=bool(s.y_name))
+        self.plot_widget.setMaximumHeight(16777215 if s.y_name else STRIP_PX)
+        self.plot.setLabel("left", s.y_name or " ")
+        self.plot.setRange(rect, padding=0)
+        entry = self._model.entries[result.entry]
+        star = "f* the global minimum" if result.f_star_known else "f* the smallest final loss on the map"
+        self.caption.setText(
+            f"Final f − f* after {s.steps} steps of {entry_title(entry)} from {_xy(*s.start)} ({star}); red: "
+            f"diverged ({int(s.diverged.sum())} of {s.diverged.size}); ○ the current values. Click a cell to use "
+            f"its values. {s.seconds * 1e3:.0f} ms, {s.engine} engine, {s.device}.")
+        self._update_current_marker()
+        self._update_state()
+
+    def _update_current_marker(self) -> None:
+        r = self.result
+        if r is None or r.entry >= len(self._model.entries):
+            return
+        values = self._model.entries[r.entry].choice.values
+        x = math.log10(values["lr"]) if values["lr"] > 0 else float("nan")
+        y = values[r.sweep.y_name] if r.sweep.y_name else 0.5
+        self.current.setData([x], [y])
+
+    # -- pointer ----------------------------------------------------------------------------------------------
+    def cell_at(self, scene_pos) -> tuple[int, int] | None:
+        """(row i, column j) of the cell under a scene position, or None."""
+        if self.result is None:
+            return None
+        vb = self.plot.getViewBox()
+        if not vb.sceneBoundingRect().contains(scene_pos):
+            return None
+        p = vb.mapSceneToView(scene_pos)
+        rect, s = self.cell_rect(), self.result.sweep
+        ny, nx = s.final_loss.shape
+        j = math.floor((p.x() - rect.left()) / rect.width() * nx)
+        i = math.floor((p.y() - rect.top()) / rect.height() * ny)
+        return (i, j) if 0 <= i < ny and 0 <= j < nx else None
+
+    def cell_values(self, i: int, j: int) -> dict[str, float]:
+        """The hyperparameter values a click on cell (i, j) sets."""
+        s = self.result.sweep
+        values = {s.x_name: cell_value(s.x_values[j], True)}
+        if s.y_name:
+            values[s.y_name] = cell_value(s.y_values[i], False)
+        return values
+
+    def _on_scene_mouse_clicked(self, ev) -> None:
+        if ev.button() != Qt.MouseButton.LeftButton:
+            return
+        cell = self.cell_at(ev.scenePos())
+        if cell is None:
+            return
+        ev.accept()
+        entry = self.result.entry
+        values = {**self._model.entries[entry].choice.values, **self.cell_values(*cell)}
+        try:
+            self._model.set_hyper(entry, values)
+        except ParamError as exc:
+            self.message = str(exc)
+            self._update_state()
+            return
+        self._model.set_enabled(entry, True)
+
+    def _on_scene_mouse_moved(self, scene_pos) -> None:
+        cell = self.cell_at(scene_pos)
+        self.hover_label.setText(self.hover_text(*cell) if cell is not None else " ")
+
+    def hover_text(self, i: int, j: int) -> str:
+        s = self.result.sweep
+        where = ", ".join(f"{k} = {v:g}" for k, v in self.cell_values(i, j).items())
+        if s.diverged[i, j]:
+            return f"{where}: diverged"
+        return f"{where}: final f − f* = {s.final_loss[i, j] - self.result.f_star:.3g}"
+
+
+def _xy(x: float, y: float) -> str:
+    return f"({x:.3g}, {y:.3g})".replace("-", "−")

@@ -1,0 +1,98 @@
+"""File → Export in the window: every picture, the animation, the paths and the training metrics, written where
+asked, read back; refusals end in one message and no file."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+
+import pytest
+from PIL import Image
+from PySide6.QtCore import QSettings
+
+from optviz.core.optimizers import OptimizerChoice
+from optviz.core.session import OptimizerEntry, Session
+
+
+@pytest.fixture
+def window(qtbot, tmp_path):
+    from playground_helpers import wait_computed
+
+    from optviz.ui.main_window import MainWindow
+
+    session = Session(surface="booth", starts=((-6.0, 6.0), (4.0, -6.0)), steps=40,
+                      optimizers=(OptimizerEntry(OptimizerChoice("sgd", {"lr": 0.02})),
+                                  OptimizerEntry(OptimizerChoice("adam", {"lr": 0.5}))))
+    w = MainWindow(session, settings=QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat),
+                   remember=False, autoplay=False)
+    qtbot.addWidget(w)
+    w.resize(1100, 700)
+    w.show()
+    qtbot.waitExposed(w)
+    wait_computed(qtbot, w.playground)
+    yield w
+    w.close()
+
+
+def test_the_file_menu_has_the_export_submenu_and_paths_export(window, tmp_path):
+    file_menu = window.menuBar().actions()[0].menu()
+    titles = [a.text() for a in file_menu.actions()]
+    assert "&Export" in titles
+    export = window.export_menu.menu
+    texts = [a.text() for a in export.actions() if a.text()]
+    assert texts[:2] == ["Surface view…", "Loss plot…"]
+    assert "Animation (GIF or MP4)…" in texts and "Training metrics (CSV)…" in texts
+
+
+PICTURES = ["surface", "loss", "window", "training_loss", "training_accuracy", "training_lr", "training_gradflow"]
+
+
+def test_pictures_as_png_and_svg(window, tmp_path):
+    menu = window.export_menu
+    for what in PICTURES:
+        png, svg = tmp_path / f"{what}.png", tmp_path / f"{what}.svg"
+        assert menu.export_picture(what, png) and menu.export_picture(what, svg), what
+        with Image.open(png) as image:
+            w, h = image.size
+        assert w > 50 and h > 50, what
+        root = ET.parse(svg).getroot()
+        assert root.tag.endswith("svg")
+        vw, vh = (float(v) for v in root.get("viewBox").split()[2:])
+        assert (round(vw), round(vh)) == (w, h), what  # the same picture, the same size
+    view = window.playground.surface_view
+    with Image.open(tmp_path / "surface.png") as image:
+        assert image.size == (view.width(), view.height())  # the widget as shown
+
+
+def test_paths_as_csv_and_json(window, tmp_path):
+    menu = window.export_menu
+    assert menu.export_paths(tmp_path / "p.csv") and menu.export_paths(tmp_path / "p.json")
+    rows = (tmp_path / "p.csv").read_text().splitlines()
+    assert rows[0] == "optimizer,start,step,x,y,loss,grad_norm,status"
+    assert len(rows) == 1 + 2 * 2 * 41  # 2 optimizers × 2 starts × (40 steps + the start)
+    doc = json.loads((tmp_path / "p.json").read_text())
+    assert [p["optimizer"] for p in doc["paths"]] == ["sgd", "sgd", "adam", "adam"]
+    assert doc["surface"] == "booth" and doc["steps"] == 40
+
+
+def test_animation_from_the_window(window, qtbot, tmp_path):
+    out = tmp_path / "a.gif"
+    job = window.export_menu.export_animation(out, 320, 240, fps=8, frames=6, view="both")
+    assert job is not None
+    with qtbot.waitSignal(job.finished, timeout=30_000):
+        pass
+    with Image.open(out) as gif:
+        assert gif.n_frames == 6 and gif.size == (320, 240)
+    assert "Exported" in window.statusBar().currentMessage()
+
+
+def test_refusals_show_one_message_and_write_nothing(window, tmp_path):
+    menu = window.export_menu
+    assert not menu.export_metrics(tmp_path / "m.csv")
+    assert "no runs" in window.last_message.text()
+    assert not menu.export_picture("surface", tmp_path / "nope" / "s.png")
+    assert "does not exist" in window.last_message.text()
+    assert menu.export_animation(tmp_path / "a.gif", 320, 240, fps=8, frames=500) is None
+    assert "Invalid frame count: 500" in window.last_message.text()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.ini"] or not any(
+        p.suffix in (".csv", ".png", ".gif", ".tmp") for p in tmp_path.iterdir())
