@@ -19,7 +19,7 @@ from optviz import __version__
 from optviz.commands import RunError, UsageError
 from optviz.core.files import OutputError
 
-SUBCOMMANDS = ("surfaces", "paths", "train", "basins", "sweep", "export", "landscape", "sweep-lr")
+SUBCOMMANDS = ("surfaces", "paths", "train", "basins", "sweep", "export", "landscape", "sweep-lr", "lessons")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -36,6 +36,7 @@ def _gui_parser() -> argparse.ArgumentParser:
     p.add_argument("--screenshot", metavar="FILE.png",
                    help="render the window offscreen once results are ready, save it and exit")
     p.add_argument("--size", metavar="WxH", default="1400x900", help="window size for --screenshot (default 1400x900)")
+    p.add_argument("--lesson", metavar="NAME", help="open the app on a lesson (optviz lessons lists them)")
     return p
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import io
 import json
 import math
@@ -11,7 +12,9 @@ import sys
 
 from optviz.commands import UsageError
 from optviz.core.devices import DEVICE
-from optviz.core.optimizers import OptimizerChoice, parse_optimizer, unique_choices
+from optviz.core.optimizers import NOISE, REGISTRY, SEED, OptimizerChoice, parse_optimizer, unique_choices
+from optviz.core.regularize import parse_penalty
+from optviz.core.schedules import SCHEDULES, WARMUP, ScheduleChoice, parse_schedule
 from optviz.core.params import parse_named, quote
 from optviz.core.files import check_output, write_atomic
 from optviz.core.session import MAX_STARTS, STEPS, OptimizerEntry, Session, load_session
@@ -36,7 +39,45 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--optimizer", metavar="NAME[:k=v,…]", action="append",
                    help="optimizer with torch.optim keywords, e.g. adam:lr=0.01,beta1=0.8 (repeat for several)")
     p.add_argument("--device", metavar="|".join(DEVICE.choices), help=f"where to compute (default {DEVICE.default})")
+    add_run_arguments(p)
     p.add_argument("--out", metavar="FILE.csv|FILE.json", help="write here instead of printing CSV to stdout")
+
+
+def add_run_arguments(p: argparse.ArgumentParser) -> None:
+    """--noise, --seed, --schedule, --warmup (for every optimizer) and --penalty (on the surface)."""
+    p.add_argument("--noise", metavar="SIGMA", help=f"{NOISE.doc}, for every optimizer without noise= of its own "
+                                                   f"({NOISE.allowed()})")
+    p.add_argument("--seed", metavar="N", help=f"{SEED.doc}, for every optimizer without seed= of its own "
+                                               f"({SEED.allowed()})")
+    p.add_argument("--schedule", metavar="NAME[:k=v,…]",
+                   help=f"learning-rate schedule of every optimizer, one \"epoch\" per step ({', '.join(SCHEDULES)}), "
+                        "e.g. cosine:eta_min=0.001 or step:step_size=100,gamma=0.5")
+    p.add_argument("--warmup", metavar="N", help=f"{WARMUP.doc} ({WARMUP.allowed()})")
+    p.add_argument("--penalty", metavar="l1:A|l2:A|none",
+                   help="add α·(|x| + |y|) (l1) or (α/2)·(x² + y²) (l2) to the surface, e.g. l1:0.5")
+
+
+def apply_run_arguments(session: Session, args: argparse.Namespace) -> Session:
+    """The session with --noise/--seed/--schedule/--warmup on its optimizers and --penalty on its surface."""
+    noise = NOISE.parse(args.noise) if getattr(args, "noise", None) is not None else None
+    seed = SEED.parse(args.seed) if getattr(args, "seed", None) is not None else None
+    warmup = getattr(args, "warmup", None)
+    schedule = None
+    if getattr(args, "schedule", None) is not None:
+        schedule = parse_schedule(args.schedule, warmup if warmup is not None else 0)
+    elif warmup is not None:
+        schedule = ScheduleChoice("none", warmup=WARMUP.parse(warmup))
+    entries = []
+    for e in session.optimizers:
+        c = e.choice
+        c = c if noise is None or c.noise else dataclasses.replace(c, noise=noise)
+        c = c if seed is None or c.seed else dataclasses.replace(c, seed=seed)
+        c = c if schedule is None else dataclasses.replace(c, schedule=schedule)
+        entries.append(dataclasses.replace(e, choice=c))
+    session = session.with_(optimizers=tuple(entries))
+    if getattr(args, "penalty", None) is not None:
+        session = session.with_(penalty=parse_penalty(args.penalty))
+    return session
 
 
 def parse_start(text: str) -> tuple[float, float]:
@@ -125,12 +166,12 @@ def build_session(args: argparse.Namespace) -> Session:
     if args.optimizer:
         session = session.with_(optimizers=tuple(OptimizerEntry(c) for c in labelled(args.optimizer)))
     elif not args.session:
-        raise UsageError("--optimizer is required without --session (allowed: sgd, momentum, nesterov, adagrad, "
-                         "rmsprop, adam)")
+        raise UsageError(f"--optimizer is required without --session (allowed: {', '.join(REGISTRY)})")
     if args.steps is not None:
         session = session.with_(steps=STEPS.parse(args.steps))
     if args.device:
         session = session.with_(device=DEVICE.parse(args.device))
+    session = apply_run_arguments(session, args)
     if not session.enabled_choices():
         raise UsageError("the session enables no optimizer")
     return session
@@ -175,6 +216,8 @@ def to_json(paths: Paths, session: Session) -> str:
                 "x": pos[:, 0].tolist(), "y": pos[:, 1].tolist(),
                 "loss": paths.losses[i, j, :end].tolist(), "grad_norm": paths.grad_norms[i, j, :end].tolist(),
             })
+            if not choice.plain:
+                items[-1].update(noise=choice.noise, seed=choice.seed, schedule=choice.schedule.to_dict())
     doc = {"surface": session.surface, "surface_params": session.surface_params, "steps": paths.steps,
            "device": paths.device, "paths": items}
     if session.formula:
@@ -182,6 +225,8 @@ def to_json(paths: Paths, session: Session) -> str:
         doc["formula"], doc["view"] = session.formula, [x0, x1, y0, y1]
     if session.wells is not None:
         doc["wells"] = [list(w) for w in session.wells]
+    if session.penalty.active:
+        doc["penalty"] = session.penalty.to_dict()
     # Non-finite numbers (a diverging step) are written as null: JSON has no Infinity or NaN.
     return json.dumps(_finite_or_null(doc)) + "\n"
 

@@ -18,16 +18,17 @@ SETTINGS = ("dataset", "data_dir", "subset", "batch_size", "augment", "model", "
 
 
 def add_parser(sub: Any) -> None:
-    from optviz.training.lr_sweep import COPIES, FINAL_WINDOW
+    from optviz.training.lr_sweep import COPIES, ENGINES, FINAL_WINDOW
 
     p = sub.add_parser(
         "sweep-lr", help="train copies of a model at many learning rates at once and compare their losses",
         description="Train --copies copies of the model from identical initial weights and batch order, copy k "
-                    "with the k-th learning rate of a log grid from LOW to HIGH, together in one job (one batched "
-                    "forward and backward per step). Prints each copy's final training loss (the mean batch loss "
+                    "with the k-th learning rate of a log grid from LOW to HIGH, together in one job (the same "
+                    "batches for all; see --engine). Prints each copy's final training loss (the mean batch loss "
                     f"of the last {FINAL_WINDOW} steps) and whether it diverged; --json prints {{\"lrs\", "
                     "\"final_train_loss\", \"diverged\", \"diverged_step\", \"steps\", \"best_lr\", \"device\", "
-                    "\"seconds\"} (null for the loss of a diverged copy).")
+                    "\"engine\", \"seconds\"} (null for the loss of a diverged copy). A copy diverges when its loss is "
+                    "not finite or above 10× the first step's.")
     p.add_argument("--optimizer", metavar="NAME[:k=v,…]", required=True,
                    type=_typed("optimizer", lambda text: training_choice(parse_optimizer(text))),
                    help="the optimizer and its other hyperparameters (its lr is swept), e.g. sgd:momentum=0.9")
@@ -37,6 +38,9 @@ def add_parser(sub: Any) -> None:
     all_specs = specs()
     for name in SETTINGS:
         _add_setting(p, name, all_specs[name])
+    p.add_argument("--engine", choices=ENGINES, default="auto",
+                   help="loop: the copies in turn on each batch (bit for bit single runs); vmap: one batched network; "
+                        "auto: vmap on CUDA, loop on the CPU (default)")
     p.add_argument("--json", action="store_true", help="print one JSON object with the results")
 
 
@@ -67,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
     use_training_threads(config)
     bar = _Bar()
     try:
-        result = sweep_lr(config, lrs, None if args.json else bar)
+        result = sweep_lr(config, lrs, None if args.json else bar, engine=args.engine)
     except (RuntimeError, MemoryError) as exc:
         message = out_of_memory(exc, config)
         if not message:

@@ -99,7 +99,16 @@ def _unique(points: torch.Tensor, tol: float) -> torch.Tensor:
 
 def find_critical_points(surface: Surface, seeds: Sequence[tuple[float, float]] = ()
                          ) -> tuple[tuple[Point, ...], tuple[Point, ...]]:
-    """(minima, saddles) of ``surface`` inside its view box, sorted by value then position."""
+    """(minima, saddles) of ``surface`` inside its view box, sorted by value then position. A surface function
+    may bring its own search as ``fn.find_critical_points(surface, seeds)`` (a regularised surface does: L1's
+    minima on the axes need more than Newton's method; see :mod:`optviz.core.regularize`)."""
+    own = getattr(surface.fn, "find_critical_points", None)
+    return own(surface, seeds) if own is not None else search(surface, seeds)
+
+
+def search(surface: Surface, seeds: Sequence[tuple[float, float]] = ()
+           ) -> tuple[tuple[Point, ...], tuple[Point, ...]]:
+    """Newton's search of the module docstring: (minima, saddles) inside the view box."""
     from optviz.core.surfaces import Point
 
     ends = newton(surface, _starts(surface, seeds))

@@ -71,7 +71,8 @@ class Edit:
 
     ``optimizers``: hyperparameters (and ``noise``, ``seed``, ``schedule``) to set, by label or registry name (the
     entry is enabled); ``enable``/``disable``: names
-    to switch on or off; ``surface``/``surface_params``/``steps``/``starts``: the playground's; ``training``: fields
+    to switch on or off; ``surface``/``surface_params``/``steps``/``starts``/``penalty``: the playground's;
+    ``training``: fields
     of the training configuration (``TrainConfig`` names, validated when applied).
     """
 
@@ -85,6 +86,7 @@ class Edit:
     steps: int | None = None
     starts: tuple[tuple[float, float], ...] | None = None
     training: Mapping[str, Any] = field(default_factory=dict)
+    penalty: tuple[str, float] | None = None  # (kind, strength) of the playground's L1/L2 penalty
 
     def apply(self, session: Session) -> Session:
         """``session`` with this edit made; ParamError if a value is not allowed."""
@@ -109,6 +111,10 @@ class Edit:
             changes["surface_params"] = {**session.surface_params, **self.surface_params}
         if self.steps is not None:
             changes["steps"] = self.steps
+        if self.penalty is not None:
+            from optviz.core.regularize import Penalty
+
+            changes["penalty"] = Penalty(*self.penalty)
         if self.starts is not None:
             changes["starts"] = self.starts
         if self.training:
@@ -153,9 +159,10 @@ def playground_settings(session: Session) -> tuple:
     """What the playground shows, comparable between sessions: surface, parameters, enabled optimizers, starts,
     steps (disabled optimizers and the device do not change the lesson)."""
     surface = session.make_surface()
-    enabled = tuple((c.name, tuple(sorted(c.values.items()))) for c in session.enabled_choices())
+    enabled = tuple((c.name, tuple(sorted(c.values.items())), c.noise, c.seed, c.schedule)
+                    for c in session.enabled_choices())
     starts = tuple((round(x, 9), round(y, 9)) for x, y in session.starts)
-    return surface.name, tuple(sorted(surface.values.items())), enabled, starts, session.steps
+    return surface.name, tuple(sorted(surface.values.items())), enabled, starts, session.steps, session.penalty
 
 
 def training_settings(session: Session) -> tuple:

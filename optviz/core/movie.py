@@ -8,8 +8,9 @@ file behind: the previous file at the target, if any, stays as it was. No Qt her
 GIF frames are quantised as they arrive (the slow part) to one 256-colour palette, without dithering, so that
 what does not move between frames keeps its bytes (a small file); ``close`` only has to compress them. The
 palette is the first frame's colours plus ``colors`` kept exactly (the paths' colours: a thin line's few pixels
-would otherwise lose their hue to the surface's many). Pillow merges a frame identical to the one before into it (adding up the durations); callers
-that promise a frame count make every frame differ (the playground's frames carry their step number).
+would otherwise lose their hue to the surface's many). Pillow merges a frame identical to the one before into it
+(adding up the durations); such a frame gets its corner pixel drawn with a twin palette entry of the same colour,
+so a GIF always has exactly the frames added.
 MP4 is H.264 in yuv420p, which needs an even width and height: :func:`even_size` gives the size to render at.
 """
 
@@ -28,6 +29,7 @@ from optviz.core.files import OutputError, check_output, write_atomic
 from optviz.core.params import ParamError, Spec
 
 MOVIE_SUFFIXES = (".gif", ".mp4")
+TWIN = 255  # the GIF palette's last entry: a second index for the first frame's corner colour
 FPS = Spec("fps", "int", 20, 1, 60, label="frame rate", title="Frames per second", doc="frames per second")
 FRAMES = Spec("frames", "int", 120, 2, 5001, label="frame count", title="Frames", doc="frames in the animation")
 WIDTH = Spec("width", "int", 800, 200, 8000, title="Width (px)", doc="width of the picture in pixels")
@@ -48,6 +50,7 @@ class MovieWriter:
                  colors: Sequence[tuple[int, int, int]] = ()) -> None:
         self.colors = [tuple(int(v) for v in c[:3]) for c in colors][:64]  # kept exactly in a GIF's palette
         self._palette = None
+        self._corner = 0  # palette index of the first frame's top-left colour; TWIN holds the same colour
         self.path = check_output(path, MOVIE_SUFFIXES)
         self.fps = FPS.validate(fps)
         self.kind = self.path.suffix.lower()[1:]
@@ -73,7 +76,14 @@ class MovieWriter:
             image = Image.fromarray(frame, "RGB")
             if self._palette is None:  # one palette for all: what did not move keeps its bytes, and compresses
                 self._palette = self._make_palette(image)
-            self._gif.append(image.quantize(palette=self._palette, dither=Image.Dither.NONE))
+            indexed = image.quantize(palette=self._palette, dither=Image.Dither.NONE)
+            if self._gif and indexed.tobytes() == self._gif[-1].tobytes():
+                # Pillow would merge it into the frame before: the corner pixel takes the palette's twin entry,
+                # the same colour under another index, so the frame stays a frame and looks the same.
+                corner = indexed.getpixel((0, 0))
+                if corner in (self._corner, TWIN):
+                    indexed.putpixel((0, 0), TWIN if corner == self._corner else self._corner)
+            self._gif.append(indexed)
         else:
             self._mp4.send(frame)
         self.frames += 1
@@ -109,14 +119,17 @@ class MovieWriter:
             self._tmpdir = None
 
     def _make_palette(self, image):
-        """The first frame's colours (median cut) plus the reserved ``colors``, exactly."""
+        """The first frame's colours (median cut), the reserved ``colors`` exactly, and the corner's twin."""
         from PIL import Image
 
-        n = 256 - len(self.colors)
+        n = TWIN - len(self.colors)
         base = image.quantize(n, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).getpalette()[: 3 * n]
         base += [0] * (3 * n - len(base))
+        entries = base + [v for c in self.colors for v in c]
         palette = Image.new("P", (1, 1))
-        palette.putpalette(base + [v for c in self.colors for v in c])
+        palette.putpalette(entries + [0, 0, 0])
+        self._corner = image.quantize(palette=palette, dither=Image.Dither.NONE).getpixel((0, 0))
+        palette.putpalette(entries + entries[3 * self._corner: 3 * self._corner + 3])  # the twin of the corner
         return palette
 
     def _write_gif(self, fh) -> None:

@@ -12,10 +12,11 @@ import numpy as np
 
 from optviz.core.lessons import Claim, Edit, Lesson, Measured
 from optviz.core.optimizers import DEFAULT_OPTIMIZERS, REGISTRY, OptimizerChoice
+from optviz.core.regularize import Penalty, regularize
 from optviz.core.schedules import ScheduleChoice
 from optviz.core.session import OptimizerEntry, Session
 from optviz.core.simulate import Paths, simulate
-from optviz.core.surfaces import Surface
+from optviz.core.surfaces import Surface, get_surface
 
 
 def lesson_session(surface: str, starts, steps: int, values: dict[str, dict], *, params: dict | None = None,
@@ -82,7 +83,7 @@ def claim_himmelblau() -> Claim:
 
 # ---- 3. Rosenbrock: momentum vs Nesterov across the valley floor ------------------------------------------------
 
-ROSENBROCK = lesson_session("rosenbrock", [(-1.5, 2.0)], 1000,
+ROSENBROCK = lesson_session("rosenbrock", [(0.0, 2.0)], 1000,
                             {"sgd": 0.001, "momentum": 0.001, "nesterov": 0.001, "adagrad": 0.5, "rmsprop": 0.01,
                              "adam": 0.05})
 
@@ -94,17 +95,27 @@ def floor_crossings(xy: np.ndarray) -> int:
     return int(np.sum(side[1:] != side[:-1]))
 
 
+def overshoot(xy: np.ndarray) -> float:
+    """The farthest a path gets from Rosenbrock's valley floor (|y − x²|) after it first crosses it."""
+    d = xy[:, 1] - xy[:, 0] ** 2
+    crossed = np.flatnonzero(np.sign(d) != np.sign(d[0]))
+    return float(np.nanmax(np.abs(d[crossed[0]:]))) if len(crossed) else 0.0
+
+
 def claim_rosenbrock() -> Claim:
     m = Measured()
     idx, p, _ = run(ROSENBROCK)
     mom = m.number("Momentum: crossings of the valley floor y = x²", floor_crossings(p.positions[idx["momentum"], 0]))
     nes = m.number("Nesterov: crossings of the valley floor", floor_crossings(p.positions[idx["nesterov"], 0]))
+    o_mom = m.number("Momentum: largest |y − x²| after its first crossing", overshoot(p.positions[idx["momentum"], 0]))
+    o_nes = m.number("Nesterov: largest |y − x²| after its first crossing", overshoot(p.positions[idx["nesterov"], 0]))
     sgd = m.number("SGD: distance to (1, 1) after 1000 steps", float(np.hypot(*(p.positions[idx["sgd"], 0, -1] - 1))))
     adam = m.number("Adam: distance to (1, 1) after 1000 steps",
                     float(np.hypot(*(p.positions[idx["adam"], 0, -1] - 1))))
     m.check("Momentum crosses the valley floor at least 3 times as often as Nesterov", mom >= 3 * nes > 0)
-    m.check("SGD is still more than 1 away from (1, 1) after 1000 steps", sgd > 1.0)
-    m.check("Adam is within 0.05 of (1, 1) after 1000 steps", adam < 0.05)
+    m.check("Momentum's overshoot beyond the floor is larger than Nesterov's", o_mom > o_nes)
+    m.check("SGD is still more than 0.5 away from (1, 1) after 1000 steps", sgd > 0.5)
+    m.check("Adam is within 0.1 of (1, 1) after 1000 steps", adam < 0.1)
     return m.claim()
 
 
@@ -278,6 +289,44 @@ def claim_wells() -> Claim:
     return m.claim()
 
 
+# ---- 8. L1 vs L2 ------------------------------------------------------------------------------------------------
+
+L1_ALPHA = 20.0
+L1_L2 = Session("booth", {}, (
+    OptimizerEntry(OptimizerChoice("sgd", {"lr": 0.01})),
+    OptimizerEntry(OptimizerChoice("adam", {"lr": 0.1})),
+    *(OptimizerEntry(OptimizerChoice(n), False) for n in DEFAULT_OPTIMIZERS if n not in ("sgd", "adam"))),
+    ((-6.0, -6.0),), 1000, penalty=Penalty("l1", L1_ALPHA))
+
+
+def claim_l1_l2() -> Claim:
+    m = Measured()
+    booth_grad = lambda x, y: (2 * (x + 2 * y - 7) + 4 * (2 * x + y - 5), 4 * (x + 2 * y - 7) + 2 * (2 * x + y - 5))  # noqa: E731
+    idx, p, surface = run(L1_L2)
+    best = min(surface.minima, key=lambda q: q.value)
+    m.number(f"L1 (α = {L1_ALPHA:g}): the minimum found", f"({best.x!r}, {best.y:.6g})")
+    # by hand: on the y axis, ∂f/∂y + α = 10y − 38 + α = 0, and 0 lies in ∂_x: |∂f/∂x| ≤ α there
+    y_star = (38.0 - L1_ALPHA) / 10.0
+    gx = booth_grad(0.0, y_star)[0]
+    m.number("by hand: y where ∂f/∂y + α = 0 on the y axis; |∂f/∂x| there", f"{y_star:g}; {abs(gx):g}")
+    l2 = regularize(get_surface("booth"), Penalty("l2", L1_ALPHA))
+    b2 = min(l2.minima, key=lambda q: q.value)
+    exact = np.linalg.solve(np.array([[10.0, 8.0], [8.0, 10.0]]) + L1_ALPHA * np.eye(2), np.array([34.0, 38.0]))
+    m.number(f"L2 (α = {L1_ALPHA:g}): the minimum found · closed form (H + αI)⁻¹b",
+             f"({b2.x:.4f}, {b2.y:.4f}) · ({exact[0]:.4f}, {exact[1]:.4f})")
+    ends = {n: p.positions[i, 0, -1] for n, i in idx.items()}
+    m.number("L1: Adam ends at · SGD ends at", f"({ends['adam'][0]:.3f}, {ends['adam'][1]:.3f}) · "
+                                                f"({ends['sgd'][0]:.3f}, {ends['sgd'][1]:.3f})")
+    m.check("The L1 minimum lies exactly on the y axis (x = 0.0) at y = 1.8", best.x == 0.0
+            and abs(best.y - y_star) < 1e-9 and abs(gx) <= L1_ALPHA)
+    m.check("The L2 minimum is the closed form, off both axes, shrunk from (1, 3)",
+            np.allclose((b2.x, b2.y), exact, atol=1e-9) and min(abs(exact)) > 0.5 and exact[1] < 3)
+    m.check("Adam ends within 0.05 of the L1 minimum", np.hypot(*(ends["adam"] - (0.0, y_star))) < 0.05)
+    m.check("SGD with a fixed lr does not settle on the kink: it ends more than 0.1 off the axis",
+            abs(ends["sgd"][0]) > 0.1)
+    return m.claim()
+
+
 # ---- 9. Weight decay: L2 in the gradient vs decoupled -----------------------------------------------------------
 
 WD = 0.5
@@ -386,22 +435,27 @@ PLAYGROUND_LESSONS: dict[str, Lesson] = {lesson.name: lesson for lesson in (
         ("The red path (SGD) ends in the small well at the top left; the blue one (Momentum) passes over it and "
          "ends at the star.",
          "The loss plot: SGD's curve flattens at −0.69, Momentum's goes on down to −1.73."),
-        (Edit("Raise the noise to σ = 0.3", "now the noise decides: with some seeds Momentum is knocked back into "
-              "a shallow well (change the seed to see)", optimizers={"sgd": {}, "momentum": {}}),
+        (Edit("Raise the noise to σ = 0.3", "now the noise decides: with seeds 1, 4 and 6 Momentum ends in a "
+              "shallow well too (change the seed to see)",
+              optimizers={"sgd": {"noise": 0.3}, "momentum": {"noise": 0.3}}),
          Edit("Give Momentum lr 0.05", "with half the step, Momentum also stays in the shallow well",
               optimizers={"momentum": {"lr": 0.05}})),
         claim_wells, seeds=WELLS_SEEDS),
     Lesson(
         "rosenbrock", 3, "Rosenbrock's valley: Momentum overshoots, Nesterov corrects", "playground", ROSENBROCK,
-        "Rosenbrock's valley floor is the curve y = x², steep across and nearly flat along. With the same lr "
-        "(0.001) and momentum 0.9, Momentum crosses the floor 28 times in 1,000 steps, swinging from one wall to "
-        "the other, while Nesterov, which takes its gradient at the point the velocity is about to reach, crosses "
-        "it 8 times. SGD is still 1.75 from the minimum (1, 1) after 1,000 steps; Adam gets within 0.04.",
+        "Rosenbrock's valley floor is the curve y = x², steep across and nearly flat along. From (0, 2), with the "
+        "same lr (0.001) and momentum 0.9, Momentum crosses the floor 45 times in 1,000 steps, swinging up to "
+        "1.42 beyond it (in y − x²), while Nesterov, which takes its gradient at the point the velocity is about "
+        "to reach and so brakes before the far wall, crosses it 5 times and swings at most 0.83. SGD is still "
+        "0.62 from the minimum (1, 1) after 1,000 steps; Adam gets within 0.08.",
         ("The blue path (Momentum) zig-zags across the valley floor; the green one (Nesterov) hugs it.",
          "The loss plot: Momentum's curve is jagged where it swings across, Nesterov's is smooth.",
          "The red path (SGD) is still creeping along the valley at the end."),
-        (Edit("Raise Momentum's and Nesterov's lr to 0.002", "Momentum reaches (1, 1); Nesterov diverges in 4 "
-              "steps", optimizers={"momentum": {"lr": 0.002}, "nesterov": {"lr": 0.002}}),),
+        (Edit("Lower Momentum's and Nesterov's momentum to 0.5", "the swinging stops (3 crossings and 1), and "
+              "both end together at (0.82, 0.68), still short of (1, 1)",
+              optimizers={"momentum": {"momentum": 0.5}, "nesterov": {"momentum": 0.5}}),
+         Edit("Raise Momentum's and Nesterov's lr to 0.002", "Momentum's swings now carry it to (1, 1); Nesterov "
+              "ends at (0.86, 0.73)", optimizers={"momentum": {"lr": 0.002}, "nesterov": {"lr": 0.002}})),
         claim_rosenbrock),
     Lesson(
         "quadratic", 4, "An ill-conditioned bowl (κ = 100): steps to the minimum", "playground", QUADRATIC,
@@ -468,7 +522,22 @@ PLAYGROUND_LESSONS: dict[str, Lesson] = {lesson.name: lesson for lesson in (
               optimizers={"sgd": {"lr": 0.001}}),),
         claim_divergence),
     Lesson(
-        "weight-decay", 9, "Weight decay: L2 in the gradient vs decoupled (AdamW)", "playground", WEIGHT_DECAY,
+        "l1-l2", 9, "L1 vs L2: L1 puts the minimum on an axis, L2 only shrinks it", "playground", L1_L2,
+        "Booth's function, minimum (1, 3), with a penalty of strength α = 20 added. L1 adds α·(|x| + |y|), whose "
+        "slope is ±α however close to 0: it pushes x all the way to 0 and the minimum lands exactly on the y axis, "
+        "at (0, 1.8), where Booth's own slope across the axis (19.6) is smaller than α. L2 adds (α/2)·(x² + y²), "
+        "whose slope α·x fades near 0: it only shrinks the minimum, to (0.856, 1.038), never onto an axis. Adam "
+        "ends within 0.05 of the L1 minimum; SGD with a fixed lr does not settle on the kink (it ends 0.22 off the "
+        "axis): across the axis the gradient jumps by 2α = 40.",
+        ("The star: the L1 minimum sits on the y axis, x = 0.",
+         "The brown path (Adam) runs to the axis and along it; the red one (SGD) keeps stepping across it."),
+        (Edit("Switch to L2 (same α)", "the minimum moves off the axis to (0.856, 1.038), and both optimizers "
+              "converge to it", penalty=("l2", L1_ALPHA)),
+         Edit("Lower α to 5", "now Booth's slope across the axis (7.6 at (0, 3.3)) is larger than α, and L1's "
+              "minimum leaves the axis: (0.722, 2.722)", penalty=("l1", 5.0))),
+        claim_l1_l2),
+    Lesson(
+        "weight-decay", 10, "Weight decay: L2 in the gradient vs decoupled (AdamW)", "playground", WEIGHT_DECAY,
         "Weight decay λ = 0.5 on Booth, whose minimum is (1, 3). torch's weight_decay adds λ·x to the gradient "
         "(L2); AdamW instead shrinks x by lr·λ·x outside the adaptive step (decoupled). For SGD the two are the "
         "same update, and SGD ends at the minimum of f + (λ/2)|x|², (1.146, 2.746). Adam divides the λ·x term by "
@@ -480,7 +549,7 @@ PLAYGROUND_LESSONS: dict[str, Lesson] = {lesson.name: lesson for lesson in (
               optimizers={"adamw": {"weight_decay": 0.1}}),),
         claim_weight_decay),
     Lesson(
-        "lr-decay", 10, "Learning-rate decay lets SGD settle", "playground", DECAY,
+        "lr-decay", 11, "Learning-rate decay lets SGD settle", "playground", DECAY,
         "Four SGD runs with lr 0.1 and the same noisy gradients (σ = 1) on a bowl: one with a constant lr, three "
         "whose lr decays (step: halved every 100 steps; exponential: × 0.99 a step; time-based: lr/(1 + 0.05·t)). "
         "With a constant lr the noise keeps the path bouncing around the minimum (mean loss 0.06 to 0.11 over the "

@@ -10,8 +10,12 @@ Format (version 2)::
       "starts": [[-3.2, 2.6]],
       "steps": 300,
       "device": "auto",
+      "penalty": {"kind": "l1", "strength": 0.5},   # optional: an L1/L2 penalty added to the surface
       "training": {...}            # optional: the training tab's TrainConfig
     }
+
+An optimizer entry may also carry ``noise`` (σ), ``seed`` and ``schedule`` (``{"name", "values", "warmup"}``),
+written only where set: optional keys, so the format stays version 2.
 
 Every key but ``version`` and ``surface`` may be left out (defaults below). An optimizer is written the same way
 in both tabs: ``name``, ``label`` and ``values`` holding only what differs from the registry's defaults (any
@@ -32,6 +36,7 @@ from optviz.core.devices import DEVICE
 from optviz.core.files import write_atomic
 from optviz.core.optimizers import OptimizerChoice, choice_from_dict, choice_to_dict
 from optviz.core.params import ParamError, Spec, quote
+from optviz.core.regularize import NO_PENALTY, Penalty, penalty_from_dict, regularize
 from optviz.core.surfaces import Surface, get_surface
 
 if TYPE_CHECKING:
@@ -68,14 +73,16 @@ class Session:
     formula: str = ""  # a typed surface f(x, y) (surface "custom"), over ``view``
     view: tuple[float, float, float, float] | None = None  # the formula's view box: xmin, xmax, ymin, ymax
     wells: tuple[tuple[float, float, float, float], ...] | None = None  # edited wells (surface "wells")
+    penalty: Penalty = NO_PENALTY  # an L1/L2 penalty added to the surface (optviz.core.regularize)
 
     def make_surface(self) -> Surface:
         from optviz.core.custom import make_surface
 
         # a formula counts on the "custom" surface only, edited wells on "wells" only (a with_(surface=…) that
         # forgot to clear them changes nothing)
-        return make_surface(self.surface, self.surface_params, formula=self.formula if self.surface == "custom" else "",
-                            view=self.view, wells=self.wells if self.surface == "wells" else None)
+        surface = make_surface(self.surface, self.surface_params, formula=self.formula if self.surface == "custom"
+                               else "", view=self.view, wells=self.wells if self.surface == "wells" else None)
+        return regularize(surface, self.penalty)
 
     def enabled_choices(self) -> list[OptimizerChoice]:
         return [e.choice for e in self.optimizers if e.enabled]
@@ -93,6 +100,8 @@ def session_to_dict(session: Session) -> dict[str, Any]:
         "steps": session.steps,
         "device": session.device,
     }
+    if session.penalty != NO_PENALTY:
+        out["penalty"] = session.penalty.to_dict()
     if session.training is not None:
         out["training"] = session.training.to_dict()
     return out
@@ -210,7 +219,7 @@ def _training(data: Any) -> TrainConfig:
 def session_from_dict(data: Any) -> Session:
     """Validate a parsed session JSON object; raises SessionError naming the bad part."""
     _expect(isinstance(data, dict), "a session must be a JSON object")
-    keys = ("version", "surface", "optimizers", "starts", "steps", "device", "training")
+    keys = ("version", "surface", "optimizers", "starts", "steps", "device", "training", "penalty")
     _only(data, keys, "")
     version = data.get("version")
     _expect(type(version) is int and version in VERSIONS,
@@ -225,8 +234,15 @@ def session_from_dict(data: Any) -> Session:
     steps = _check(STEPS, data.get("steps", defaults.steps), "steps")
     device = _check(DEVICE, data.get("device", defaults.device), "device")
     training = _training(data["training"]) if data.get("training") is not None else None
-    session = Session(name, params, entries, starts, steps, device, training)
+    session = Session(name, params, entries, starts, steps, device, training, penalty=_penalty(data.get("penalty", {})))
     return session.with_(**custom) if custom else session
+
+
+def _penalty(data: Any) -> Penalty:
+    try:
+        return penalty_from_dict(data)
+    except ParamError as exc:
+        raise SessionError(f"penalty: {exc}") from None
 
 
 def load_session(path: str | os.PathLike) -> Session:

@@ -87,6 +87,10 @@ def claim_vanishing() -> Claim:
         faster.append(l_res < l_plain - 0.1)
     m.check("ResNet-20's first-layer gradient is over 1000× PlainNet-20's (every seed)", min(ratios) > 1e3)
     m.check("ResNet-20's training loss is lower by over 0.1 after 150 steps (every seed)", all(faster))
+    with_bn = train(VANISHING, seed=0, batchnorm=True, max_steps=20)
+    g_bn = m.number("seed 0: median first-layer gradient norm of PlainNet-20 with BatchNorm (20 steps)",
+                    float(np.median(with_bn.grad_norms[:, 0])))
+    m.check("With BatchNorm, PlainNet-20's first-layer gradient is over 1e-3 (seed 0)", g_bn > 1e-3)
     return m.claim()
 
 
@@ -150,7 +154,7 @@ def claim_kfold() -> Claim:
 
 TRAINING_LESSONS: dict[str, Lesson] = {lesson.name: lesson for lesson in (
     Lesson(
-        "overfitting", 11, "Train vs validation: overfitting, and what delays it", "training", _session(OVERFIT),
+        "overfitting", 12, "Train vs validation: overfitting, and what delays it", "training", _session(OVERFIT),
         "An MLP with two hidden layers of 256 units (about 270,000 weights) trained with Adam on 600 MNIST digits "
         "(300 more for validation). Training loss falls towards 0 for 20 epochs, but validation loss reaches its "
         "lowest at epoch 4 to 11 (depending on the seed) and then turns up: from there the network learns the 600 "
@@ -162,19 +166,17 @@ TRAINING_LESSONS: dict[str, Lesson] = {lesson.name: lesson for lesson in (
         (Edit("Add Dropout 0.5", "the validation loss turns up later, and from a lower minimum",
               training={"dropout": 0.5}),
          Edit("Add weight decay 0.01 (L2)", "the validation minimum also comes later",
-              training={"weight_decay": 0.01}),
-         Edit("Train on 4,000 digits instead", "with 6× more data the turn comes much later",
-              training={"subset": 5000})),
+              training={"weight_decay": 0.01})),
         claim_overfit, seeds=SEEDS),
     Lesson(
-        "vanishing", 12, "Vanishing gradients: PlainNet-20 vs ResNet-20", "training", _session(VANISHING),
+        "vanishing", 13, "Vanishing gradients: PlainNet-20 vs ResNet-20", "training", _session(VANISHING),
         "Two networks of 20 weighted layers, ReLU, without BatchNorm, PyTorch's default initialisation, width 4, "
         "trained with Adam (lr 0.003) for 150 steps: PlainNet-20 is ResNet-20 without its skip connections. In "
-        "PlainNet the gradient shrinks layer by layer on its way back: the first conv layer's gradient norm is "
-        "about 1e-10, against about 1e-2 in ResNet, where every block passes the gradient on unchanged through "
-        "its skip. PlainNet's loss stays at 2.30 (chance, ln 10); ResNet's starts falling within 150 steps. With "
-        "BatchNorm PlainNet-20's gradients stay alive too: the vanishing is this configuration's. Checked for "
-        "seeds 0, 1 and 2.",
+        "PlainNet the gradient shrinks layer by layer on its way back: the first conv layer's median gradient "
+        "norm is 1e-12 to 1e-9, against 0.03 to 1 in ResNet, where every block passes the gradient on through "
+        "its skip. PlainNet's loss stays at 2.30 (chance: ln 10); ResNet's falls to 1.0–1.6 by steps 131–150. "
+        "With BatchNorm, PlainNet-20's first-layer gradient is about 1 too: the vanishing belongs to this "
+        "configuration, not to depth alone. Checked for seeds 0, 1 and 2.",
         ("The gradient-flow heatmap: PlainNet's early layers are dark (tiny norms), ResNet's are lit.",
          "The loss plot: PlainNet's curve is flat at 2.30, ResNet's drops in the second half."),
         (Edit("Switch to ResNet-20", "the same settings with skip connections: the early layers light up",
@@ -183,23 +185,21 @@ TRAINING_LESSONS: dict[str, Lesson] = {lesson.name: lesson for lesson in (
               training={"batchnorm": True})),
         claim_vanishing, seeds=SEEDS),
     Lesson(
-        "batchnorm", 13, "BatchNorm: the same CNN trains faster", "training", _session(BATCHNORM),
+        "batchnorm", 14, "BatchNorm: the same CNN trains faster", "training", _session(BATCHNORM),
         "LeNet-5 trained with SGD at lr 0.02 on 1,050 MNIST digits for 2 epochs (66 steps), with and without "
         "BatchNorm after every conv and linear layer. Without it the loss has barely left 2.30 (ln 10: guessing) "
-        "after 66 steps; with it, at the same lr, the loss is near 0.75 and validation accuracy above 85 %. "
+        "after 66 steps; with it, at the same lr, the loss is 0.75 to 0.82 and validation accuracy 86 % to 89 %. "
         "BatchNorm keeps every layer's inputs at zero mean and unit variance, so the same lr makes useful steps in "
         "every layer from the start. Checked for seeds 0, 1 and 2.",
         ("The loss plot: compare the run without BatchNorm (this one) with the run after \"Add BatchNorm\".",),
         (Edit("Add BatchNorm", "the loss falls at once; run both and overlay them in the runs list",
-              training={"batchnorm": True}),
-         Edit("Without BatchNorm, raise lr to 0.1", "a larger lr lets plain LeNet catch up part of the way",
-              training={"optimizers": ["sgd:lr=0.1"]})),
+              training={"batchnorm": True}),),
         claim_batchnorm, seeds=SEEDS),
     Lesson(
-        "kfold", 14, "k-fold cross-validation: a difference or not?", "training", _session(KFOLD),
+        "kfold", 15, "k-fold cross-validation: a difference or not?", "training", _session(KFOLD),
         "Two configurations of a small MLP (64 hidden units, 2 epochs on 480 of 600 digits): Adam with lr 0.001, "
         "and SGD with lr 0.1. One train/validation split would name a winner; 5-fold cross-validation trains "
-        "each configuration 5 times, each fold the validation set once. Their mean accuracies (about 62 % to 69 %) "
+        "each configuration 5 times, each fold the validation set once. Their mean accuracies (61 % to 69 %) "
         "differ by less than the folds' standard deviation (3 % to 8 %), and each configuration wins some folds: "
         "on this data the two are not distinguishable, and a single split would have said otherwise. Checked for "
         "seeds 0, 1 and 2.",

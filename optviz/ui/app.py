@@ -51,18 +51,27 @@ def run_gui(args: Namespace) -> int:
             from optviz.core.session import load_session
 
             session = load_session(args.session)
+        lesson = getattr(args, "lesson", None)
+        if lesson:
+            from optviz.core.lessons import get_lesson
+
+            lesson = get_lesson(lesson).name  # an unknown name ends here, in one line, before any window
     except ValueError as exc:  # SessionError is a ValueError
         print(f"optviz: error: {exc}", file=sys.stderr)
         return 2
     if screenshot and _needs_offscreen():
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
 
+    # Several 3D views (the playground's, network landscapes') share one GL namespace: pyqtgraph caches its
+    # shader programs once, and a second context could not use them otherwise. Must precede the QApplication.
+    QApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setOrganizationName("optviz")
     app.setApplicationName("optviz")
     if screenshot:
-        window = _main_window(session, remember=False, tab=getattr(args, "tab", None))
-        return screenshot_window(window, Path(screenshot), size, args.tab or "playground", session)
+        window = _main_window(session, remember=False, tab=getattr(args, "tab", None), lesson=lesson)
+        tab = args.tab or (window.lessons.lesson.tab if lesson else "playground")
+        return screenshot_window(window, Path(screenshot), size, tab, session)
     starting = _StartingWindow()
     starting.show()
     trace_when_shown("window_shown")
@@ -77,7 +86,7 @@ def run_gui(args: Namespace) -> int:
         poll.stop()
         if not starting.isVisible():  # closed while starting: nothing to build
             return
-        window = _main_window(session, remember=True, tab=getattr(args, "tab", None))
+        window = _main_window(session, remember=True, tab=getattr(args, "tab", None), lesson=lesson)
         if window.settings.value("window/geometry") is None:
             window.setGeometry(starting.geometry())
         window.show()
@@ -104,18 +113,21 @@ def _preload() -> None:
     import torch  # noqa: F401
 
     import optviz.core.critical  # noqa: F401
+    import optviz.core.lessons  # noqa: F401
     import optviz.core.presets  # noqa: F401
     import optviz.core.simulate  # noqa: F401
     import optviz.training.jobs  # noqa: F401
 
 
-def _main_window(session, *, remember: bool, tab: str | None):
+def _main_window(session, *, remember: bool, tab: str | None, lesson: str | None = None):
     import pyqtgraph as pg
 
     from optviz.ui.main_window import MainWindow
 
     pg.setConfigOptions(antialias=True)
     window = MainWindow(session, remember=remember, autoplay=remember)
+    if lesson:
+        window.open_lesson(lesson, start=remember)  # a screenshot starts the training itself, then waits for it
     if tab:
         window.show_tab(tab)
     return window

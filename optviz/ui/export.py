@@ -111,7 +111,7 @@ def _prefix_ids(element, prefix: str) -> None:
 
 
 def flatten_strokes(doc) -> None:
-    """Apply each group's scaling transform (in the minidom document ``doc``) to the coordinates of its non-scaling-stroke lines.
+    """In the minidom document ``doc``, apply each group's scaling transform to its non-scaling-stroke lines.
 
     Qt draws a plot's curves in data coordinates under a scaling transform with ``vector-effect:
     non-scaling-stroke`` (1 px lines, whatever the zoom). Browsers and Inkscape honour that; librsvg before 2.56,

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject, QRectF
 from PySide6.QtGui import QAction, QImage, QPainter
 from PySide6.QtSvg import QSvgGenerator
-from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QMenu, QVBoxLayout,
+from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog, QLabel, QMenu, QVBoxLayout,
                                QWidget)
 
 from optviz.core.files import OutputError, check_output, write_atomic
@@ -51,15 +51,27 @@ class AnimationDialog(QDialog):
         self.view_combo = QComboBox()
         for view in VIEWS:
             self.view_combo.addItem(VIEW_TITLES[view], view)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        extra = QFormLayout()
-        extra.addRow("Shows", self.view_combo)
+        self.form.add_row("Shows", self.view_combo)
+        self._steps = steps
+        self.summary = QLabel()
+        self.form.changed.connect(self._show_summary)
+        self._show_summary()
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addWidget(self.form)
-        layout.addLayout(extra)
-        layout.addWidget(buttons)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.buttons)
+
+    def _show_summary(self, *_args) -> None:
+        v = self.form.values()
+        self.summary.setText(f"{v['frames'] / v['fps']:.1f} s: steps 0 to {self._steps}, "
+                             f"one frame every {self._steps / max(1, v['frames'] - 1):.3g} steps")
+
+    def accept(self) -> None:
+        if not self.form.problems():  # a refused value stays in its field, with its message, until corrected
+            super().accept()
 
     def values(self) -> dict:
         return {**self.form.values(), "view": self.view_combo.currentData()}

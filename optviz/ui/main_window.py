@@ -9,11 +9,11 @@ from PySide6.QtCore import QByteArray, QSettings
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox, QScrollArea, QTabWidget, QWidget
 
-from optviz.core.presets import PRESETS
 from optviz.core.files import OutputError
 from optviz.core.session import (Session, SessionError, load_session, save_session, session_from_dict,
                                  session_to_dict)
 from optviz.ui.export_menu import ExportMenu
+from optviz.ui.lessons import LessonController
 from optviz.ui.playground.tab import PlaygroundTab
 from optviz.ui.training.tab import TrainingTab
 
@@ -77,13 +77,7 @@ class MainWindow(QMainWindow):
         self.export_menu = ExportMenu(self, file_menu)  # File → Export ▸ (optviz/ui/export_menu.py)
         file_menu.addSeparator()
         file_menu.addAction(quit_action)
-        self.presets_menu = presets_menu = self.menuBar().addMenu("&Presets")  # playground presets: hidden on training
-        presets_menu.setToolTipsVisible(True)
-        for preset in PRESETS.values():
-            action = QAction(preset.title, self)
-            action.setToolTip(preset.lesson)
-            action.triggered.connect(lambda _=False, name=preset.name: self.open_preset(name))
-            presets_menu.addAction(action)
+        self.lessons = LessonController(self)  # Lessons menu and the lesson dock (optviz/ui/lessons.py)
         view_menu = self.menuBar().addMenu("&View")
         fit_action = QAction("&Fit to surface", self, shortcut=QKeySequence("Ctrl+0"))
         fit_action.triggered.connect(self.playground.surface_view.fit_to_surface)
@@ -116,19 +110,17 @@ class MainWindow(QMainWindow):
         except (SessionError, ValueError) as exc:
             self.show_error("Cannot open session", str(exc))
             return False
+        self.lessons.clear()
         self.playground.set_session(session)
         self.settings.setValue("session/dir", str(Path(path).resolve().parent))
         self.setWindowTitle(f"optviz — {Path(path).name}")
         self.statusBar().showMessage(f"Opened {path}", 5000)
         return True
 
-    def open_preset(self, name: str) -> None:
-        """Load a preset into the playground (the training tab's settings stay) and show its lesson."""
-        preset = PRESETS[name]
-        self.playground.set_session(preset.session)
-        self.show_tab("playground")
-        self.setWindowTitle(f"optviz — {preset.title}")
-        self.statusBar().showMessage(preset.lesson, 30_000)
+    def open_lesson(self, name: str, *, start: bool = True) -> None:
+        """Open a lesson: its settings in its tab, the animation restarted or (``start``) the training started,
+        and the lesson panel."""
+        self.lessons.open(name, start=start)
 
     def save_session(self, path: str | Path) -> bool:
         try:
@@ -179,7 +171,6 @@ class MainWindow(QMainWindow):
 
     def _on_tabs_current_changed(self, index: int) -> None:
         self.device_label.setVisible(index == TABS.index("playground"))  # it describes the playground's paths
-        self.presets_menu.menuAction().setVisible(index == TABS.index("playground"))  # they load the playground only
 
     def _on_model_compute_failed(self, message: str) -> None:
         self.statusBar().showMessage(f"Could not compute the paths: {message}", 10_000)

@@ -331,3 +331,37 @@ def test_cli_bad_formulas_exit_2_with_one_line(argv, expected, capsys, tmp_path,
     lines = captured.err.strip().splitlines()
     assert len(lines) == 1 and expected in lines[0], captured.err
     assert captured.out == ""
+
+
+SURFACE_VALUES = st.one_of(st.none(), st.booleans(), st.integers(-10**30, 10**30), st.floats(), st.text(max_size=30),
+                           st.sampled_from(["x**2 + y", "9**9**9", "__import__('os')", "log(x)", "custom", "wells"]),
+                           st.lists(st.one_of(st.floats(-10, 10), st.text(max_size=3), st.lists(st.floats(-10, 10),
+                                                                                                max_size=5)),
+                                    max_size=14))
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.dictionaries(st.sampled_from(["name", "params", "formula", "view", "wells", "extra"]), SURFACE_VALUES,
+                       max_size=4))
+def test_any_surface_object_in_a_session_loads_or_is_refused_in_one_line(surface):
+    try:
+        session = session_from_dict(_session(surface))
+    except SessionError as exc:
+        assert "\n" not in str(exc) and 0 < len(str(exc)) < 600
+    else:
+        assert session_from_dict(json.loads(json.dumps(session_to_dict(session)))) == session
+        session.make_surface()
+
+
+def test_cli_view_overrides_a_sessions_formula_and_is_refused_for_a_named_surface(tmp_path, capsys):
+    path = tmp_path / "s.json"
+    path.write_text(json.dumps(_session({"formula": "(x - 1)**2 + y**2", "view": [-2, 2, -2, 2]})))
+    out = tmp_path / "p.json"
+    assert main(["paths", "--session", str(path), "--view", "0,3,-1,1", "--out", str(out)]) == 0
+    doc = json.loads(out.read_text())
+    assert (doc["surface"], doc["formula"], doc["view"]) == ("custom", "(x - 1)**2 + y**2", [0.0, 3.0, -1.0, 1.0])
+    assert (doc["paths"][0]["x"][1], doc["paths"][0]["y"][1]) == pytest.approx((1.0, 0.9))  # ∇f(1, 1) = (0, 2)
+    path.write_text(json.dumps(_session({"name": "booth"})))
+    capsys.readouterr()
+    assert main(["paths", "--session", str(path), "--view", "0,3,-1,1"]) == 2
+    assert "--view goes with --formula" in capsys.readouterr().err

@@ -110,8 +110,9 @@ def test_stop_grid_and_refusals() -> None:
 def test_cli_json_and_errors(capsys) -> None:
     args = ["sweep-lr", "--model", "mlp", "--width", "4", "--optimizer", "sgd:lr=0.1", "--lr", "1e-3:10",
             "--copies", "3", "--epochs", "1", "--max-steps", "5", "--subset", "200", "--device", "cpu"]
-    assert main([*args, "--json"]) == 0
+    assert main([*args, "--json", "--engine", "vmap"]) == 0
     report = json.loads(capsys.readouterr().out)
+    assert report["engine"] == "vmap"
     assert set(report) >= {"lrs", "final_train_loss", "diverged", "steps"} and report["steps"] == 5
     np.testing.assert_allclose(report["lrs"], [1e-3, 0.1, 10])
     assert len(report["final_train_loss"]) == len(report["diverged"]) == 3

@@ -82,6 +82,14 @@ def test_png_and_svg_of_both_views(qapp, monkeypatch, session_file, tmp_path):
     assert root.get("viewBox") == "0 0 500 300"
     texts = "".join(root.itertext())
     assert "Booth" in texts and "step" in texts  # the surface's title and the loss plot's axis, as text
+    # Lines are in page coordinates (no scaling transform that needs vector-effect to keep them 1 px wide), and
+    # each plot's clip paths are its own (the loss plot drawn over its place, ids made unique).
+    ns = "{http://www.w3.org/2000/svg}"
+    for group in root.iter(f"{ns}g"):
+        if any(child.tag == f"{ns}polyline" for child in group):
+            assert group.get("transform", "matrix(1,0,0,1,0,0)").startswith("matrix(1,0,0,1,")
+    ids = [e.get("id") for e in root.iter() if e.get("id")]
+    assert len(ids) == len(set(ids)) and any(i.startswith("plot1-") for i in ids)
 
 
 def test_csv_and_json_are_optviz_paths_formats(qapp, monkeypatch, session_file, tmp_path, capsys):

@@ -14,22 +14,20 @@ from optviz.core.optimizers import OptimizerChoice
 from optviz.core.session import OptimizerEntry, Session
 
 
-@pytest.fixture
-def window(qtbot, tmp_path):
-    from playground_helpers import wait_computed
-
+@pytest.fixture(scope="module")
+def window(qapp, tmp_path_factory):
+    """One window for the module (building one computes a surface's critical points: seconds on a busy CI)."""
     from optviz.ui.main_window import MainWindow
 
     session = Session(surface="booth", starts=((-6.0, 6.0), (4.0, -6.0)), steps=40,
                       optimizers=(OptimizerEntry(OptimizerChoice("sgd", {"lr": 0.02})),
                                   OptimizerEntry(OptimizerChoice("adam", {"lr": 0.5}))))
-    w = MainWindow(session, settings=QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat),
+    folder = tmp_path_factory.mktemp("export-menu")
+    w = MainWindow(session, settings=QSettings(str(folder / "s.ini"), QSettings.Format.IniFormat),
                    remember=False, autoplay=False)
-    qtbot.addWidget(w)
     w.resize(1100, 700)
     w.show()
-    qtbot.waitExposed(w)
-    wait_computed(qtbot, w.playground)
+    assert w.playground.wait_until_computed(60)
     yield w
     w.close()
 
@@ -94,5 +92,56 @@ def test_refusals_show_one_message_and_write_nothing(window, tmp_path):
     assert "does not exist" in window.last_message.text()
     assert menu.export_animation(tmp_path / "a.gif", 320, 240, fps=8, frames=500) is None
     assert "Invalid frame count: 500" in window.last_message.text()
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.ini"] or not any(
-        p.suffix in (".csv", ".png", ".gif", ".tmp") for p in tmp_path.iterdir())
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_animation_dialog_refuses_more_frames_than_steps(qapp, qtbot):
+    from PySide6.QtCore import Qt
+
+    from optviz.ui.export_menu import AnimationDialog
+
+    dialog = AnimationDialog(40)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    assert dialog.values() == {"width": 800, "height": 600, "fps": 20, "frames": 41, "view": "surface"}
+    frames = dialog.form.editor("frames")
+    frames.lineEdit().selectAll()
+    qtbot.keyClicks(frames.lineEdit(), "90")
+    qtbot.keyClick(frames.lineEdit(), Qt.Key.Key_Return)
+    assert dialog.form.problem("frames").startswith("Invalid frame count: 90 (allowed: 2 to 41")
+    dialog.accept()
+    assert dialog.isVisible()  # OK does nothing while a field is refused
+    frames.lineEdit().selectAll()
+    qtbot.keyClicks(frames.lineEdit(), "12")
+    qtbot.keyClick(frames.lineEdit(), Qt.Key.Key_Return)
+    dialog.view_combo.setCurrentIndex(2)
+    dialog.accept()
+    assert not dialog.isVisible() and dialog.values()["frames"] == 12 and dialog.values()["view"] == "both"
+
+
+def test_training_metrics_and_plots_after_a_race(window, qtbot, tmp_path):
+    import csv
+
+    from PySide6.QtCore import Qt
+
+    training = window.training
+    window.show_tab("training")
+    training.set_config({"dataset": "shapes", "subset": 200, "model": "mlp", "epochs": 1, "batch_size": 32,
+                         "device": "cpu", "optimizers": ["sgd:lr=0.05", "adam:lr=0.003"]})
+    with qtbot.waitSignal(training.runs_finished, timeout=60_000):
+        qtbot.mouseClick(training.start_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: len(list(training.model.runs)) == 2 and not training.is_running(), timeout=10_000)
+    menu = window.export_menu
+    assert menu.export_metrics(tmp_path / "m.csv")
+    with open(tmp_path / "m.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    runs = sorted({r["run"] for r in rows})
+    assert len(runs) == 2
+    steps = [len([r for r in rows if r["run"] == run]) for run in runs]
+    assert steps[0] == steps[1] == len(training.model.runs.get(1).metrics.steps)  # a race: the same batches
+    assert all(r["batch_loss"] for r in rows)
+    for what in ("training_loss", "training_accuracy"):
+        assert menu.export_picture(what, tmp_path / f"{what}.png")
+        with Image.open(tmp_path / f"{what}.png") as image:
+            colours = image.convert("RGB").getcolors(1 << 16)
+        assert colours is None or len(colours) > 20  # curves drawn, not an empty frame

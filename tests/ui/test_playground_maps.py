@@ -11,7 +11,7 @@ import pytest
 from playground_helpers import TIMEOUT_MS, axis_texts, make_tab, parse_value, send_mouse, wait_computed
 from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
 
-import optviz.core.batch as batch
+import optviz.ui.playground.map_data as map_data
 from optviz.core.basins import basins, race
 from optviz.core.image import DIVERGED, NOT_CONVERGED
 from optviz.core.optimizers import REGISTRY, OptimizerChoice
@@ -129,6 +129,9 @@ def test_clicking_a_basin_pixel_adds_that_start_and_a_map_lies_over_the_surface(
     n = len(model.starts)
     i, j = 5, 27
     pos = widget_pos(view.graphics, view.plots[1].getViewBox(), b.xs[j], b.ys[i])
+    send_mouse(view.graphics.viewport(), QEvent.Type.MouseMove, pos, Qt.MouseButton.NoButton, Qt.MouseButton.NoButton)
+    assert view.hover_label.text() == view.hover_text(1, i, j)  # what the pointer is over, in words
+    assert view.hover_label.text().startswith(f"start ({b.xs[j]:.3g}, ".replace("-", "−"))
     click(view.graphics.viewport(), pos)
     assert len(model.starts) == n + 1 and model.selected == n
     assert model.starts[-1] == pytest.approx((b.xs[j], b.ys[i]))
@@ -146,6 +149,11 @@ def test_clicking_a_basin_pixel_adds_that_start_and_a_map_lies_over_the_surface(
     rect, b = overlay.mapRectToView(overlay.boundingRect()), view.result.basins
     half = (b.xs[1] - b.xs[0]) / 2
     assert rect.left() == pytest.approx(b.xs[0] - half) and rect.right() == pytest.approx(b.xs[-1] + half)
+    tab.middle_tabs.setCurrentIndex(0)  # the maps hidden, the overlay still follows the hyperparameters
+    tab.model.set_hyper(2, {"lr": 0.004})
+    qtbot.waitUntil(lambda: view.is_current() and not view.is_busy(), timeout=TIMEOUT_MS)
+    m = view.result.panels[1].map
+    assert np.array_equal(overlay.image, basin_rgba(m.labels, m.steps, view.result.basins.budget))
     tab.model.set_surface("rosenbrock")  # another surface: the old map leaves at once
     assert not overlay.isVisible()
 
@@ -170,7 +178,7 @@ def test_hyperparameter_changes_recompute_once_debounced_and_only_when_shown(qtb
 
 
 def test_cancel_stops_the_running_map(qtbot, tab, monkeypatch):
-    monkeypatch.setattr(batch, "EAGER_CHUNK", 512)  # a progress report (and a chance to stop) every 512 starts
+    monkeypatch.setattr(map_data, "BLOCK_ROWS", 512)  # a progress report (and a chance to stop) every 512 starts
     view = show_basins(qtbot, tab)
     old = view.result
     progressed = []

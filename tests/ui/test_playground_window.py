@@ -172,12 +172,12 @@ def test_session_to_dict_of_window_is_what_cli_reads(qtbot, settings, tmp_path):
     window.close()
 
 
-def test_presets_menu_loads_the_wells_lesson(qtbot, settings):
+def test_lessons_menu_loads_the_wells_lesson(qtbot, settings):
     window = make_window(qtbot, settings)
-    menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&Presets")
-    titles = [a.text() for a in menu.actions()]
-    assert len(titles) >= 5 and titles[0] == "Six optimizers, three minima"
-    wells = next(a for a in menu.actions() if a.text().startswith("Wells"))
+    menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&Lessons")
+    titles = [a.text() for a in menu.actions() if not a.isSeparator()]
+    assert len(titles) >= 5 and titles[0] == "1. Six optimizers, three minima"
+    wells = next(a for a in menu.actions() if a.text().startswith("2. Noisy gradients"))
     wells.trigger()
     model = window.playground.model
     assert model.session.surface == "wells" and model.starts == ((-3.2, 2.6),)
@@ -186,6 +186,6 @@ def test_presets_menu_loads_the_wells_lesson(qtbot, settings):
     names = [c.name for c in model.session.enabled_choices()]
     sgd_end = paths.positions[names.index("sgd"), 0, -1]
     momentum_end = paths.positions[names.index("momentum"), 0, -1]
-    assert abs(sgd_end[0] - (-0.963)) < 0.01 and abs(momentum_end[0] - 1.716) < 0.01
-    assert "Momentum" in window.statusBar().currentMessage()
+    assert abs(sgd_end[0] - (-0.963)) < 0.1 and abs(momentum_end[0] - 1.716) < 0.1  # noisy: near the wells
+    assert window.lessons.dock.isVisible() and "Momentum" in window.lessons.dock.panel.explanation.text()
     window.close()

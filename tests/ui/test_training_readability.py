@@ -342,7 +342,7 @@ def test_first_layer_filters_are_at_least_48_px(qtbot, tab):
         assert shot.pixelColor(first.center()) != shot.pixelColor(first.right() + 3, first.center().y())
 
 
-def test_presets_are_offered_only_on_the_playground(qtbot, tmp_path):
+def test_lessons_are_offered_on_both_tabs(qtbot, tmp_path):
     from PySide6.QtCore import QSettings
 
     from optviz.ui.main_window import MainWindow
@@ -352,9 +352,7 @@ def test_presets_are_offered_only_on_the_playground(qtbot, tmp_path):
     qtbot.addWidget(window)
     window.show()
     titles = lambda: [a.text() for a in window.menuBar().actions() if a.isVisible()]  # noqa: E731
-    assert "&Presets" in titles()
+    assert "&Lessons" in titles() and "&Presets" not in titles()
     window.show_tab("training")
-    assert "&Presets" not in titles()
-    window.show_tab("playground")
-    assert "&Presets" in titles()
+    assert "&Lessons" in titles()  # the training lab has lessons of its own
     window.close()

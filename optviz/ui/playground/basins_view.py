@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QProgressBar, QPushButton,
-                               QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+                               QSizePolicy, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from optviz.core.basins import RADIUS, RESOLUTION, TOL, RaceStats
 from optviz.ui.playground.colors import entry_colors, entry_title
@@ -30,6 +29,7 @@ RESOLUTIONS = tuple(n for n in (32, 64, 128, 256, 512) if RESOLUTION.low <= n <=
 AXIS_PX = 30  # the axes' room, kept on inner panels (without labels) so that every panel has one size
 PANEL_PX = 170  # about the width of one small plot: the number of columns follows the width
 OVERLAY_OPACITY = 0.55
+MAX_MARKERS = 12  # minima marked on a small plot; with more, only the global ones
 MAX_LEGEND = 10  # minima named in the legend (colours repeat after ten)
 STAT_COLUMNS = ("Optimizer", "Global min", "Any min", "Diverged", "Median steps", "p90 steps")
 
@@ -90,16 +90,22 @@ class BasinsView(QWidget):
         self.progress.setRange(0, 1000)
         self.progress.setTextVisible(False)
         self.progress.setMaximumHeight(14)
+        self.progress.setMinimumWidth(40)
         self.action_button = QPushButton("Cancel")
+        self.action_button.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
         self.action_button.clicked.connect(self._on_action_button_clicked)
         for combo in (self.resolution_combo, self.overlay_combo):
             combo.setSizeAdjustPolicy(ComboBox.SizeAdjustPolicy.AdjustToContents)
-        controls = QHBoxLayout()
+        controls = QHBoxLayout()  # two rows, so that the column can be narrow
         controls.setContentsMargins(0, 0, 0, 0)
         for widget in (QLabel("Grid"), self.resolution_combo, QLabel("Overlay"), self.overlay_combo):
             controls.addWidget(widget)
-        controls.addWidget(self.progress, 1)
-        controls.addWidget(self.action_button)
+        controls.addStretch(1)
+        progress_row = QHBoxLayout()
+        progress_row.setContentsMargins(0, 0, 0, 0)
+        progress_row.addWidget(self.progress, 1)
+        progress_row.addStretch(0)  # keeps the button at the right while the bar is hidden
+        progress_row.addWidget(self.action_button)
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setBackground("w")
         self.graphics.setMinimumHeight(160)
@@ -126,6 +132,7 @@ class BasinsView(QWidget):
         top_layout = QVBoxLayout(top)
         top_layout.setContentsMargins(0, 0, 0, 0)
         top_layout.addLayout(controls)
+        top_layout.addLayout(progress_row)
         top_layout.addWidget(self.state_label)
         top_layout.addWidget(self.graphics, 1)
         top_layout.addWidget(self.hover_label)
@@ -169,10 +176,11 @@ class BasinsView(QWidget):
         return self.runner.shutdown()
 
     def refresh(self, *, debounce: bool = True) -> None:
-        """Ask for the maps of the current inputs unless they are shown (only while the view is visible)."""
+        """Ask for the maps of the current inputs unless they are shown (only while the view or the overlay on the
+        surface is visible)."""
         if self.result is not None and self.result.key[0] != basins_key(self._model.session, 1)[0]:
             self._show(None)  # another surface: the old maps would mislead
-        if self.is_current() or not self.isVisible():
+        if self.is_current() or not (self.isVisible() or self.overlay.isVisible()):
             self._update_state()
             return
         self.message = ""
@@ -286,7 +294,10 @@ class BasinsView(QWidget):
                 plot.getViewBox().setToolTip(panel.error)
             plot.addItem(image)
             markers = pg.ScatterPlotItem()
-            markers.setData([s for s in spots if rect.contains(*s["pos"])])
+            shown = [s for s in spots if rect.contains(*s["pos"])]
+            if len(shown) > MAX_MARKERS:  # Rastrigin's 121 would cover the map: its global minima only
+                shown = [s for s in shown if s["symbol"] == "star"]
+            markers.setData(shown)
             plot.addItem(markers)
             plot.setRange(rect, padding=0)
             self.plots.append(plot)

@@ -1,4 +1,4 @@
-"""View → Show FPS: frames per second of the surface view and the last recompute's time and engine, in its corner.
+"""View → Show FPS: frames per second of the surface view and the last recompute's time and engine, bottom right.
 
 A frame is a paint of the surface view's viewport; the rate is over the last second, so it reads 0 when nothing
 moves. The label is opaque, so updating it never repaints the view below it (it would count itself).
@@ -32,7 +32,7 @@ def recompute_text(model: PlaygroundModel) -> str:
 
 
 class FpsOverlay(QLabel):
-    """An opaque label over the top-left corner of ``view`` (a QGraphicsView), hidden until shown."""
+    """An opaque label over the bottom-right corner of ``view``'s plot (a QGraphicsView), hidden until shown."""
 
     def __init__(self, view: QWidget, model: PlaygroundModel) -> None:
         super().__init__(view)
@@ -62,10 +62,10 @@ class FpsOverlay(QLabel):
     def refresh(self) -> None:
         self.setText(f"{self.fps():.0f} fps · {recompute_text(self._model)}")
         self.adjustSize()
-        corner = QPoint(0, 0)
-        if hasattr(self._view, "getPlotItem"):  # inside the plot, clear of its title
-            corner = self._view.mapFromScene(self._view.getPlotItem().getViewBox().sceneBoundingRect().topLeft())
-        self.move(corner + QPoint(MARGIN_PX, MARGIN_PX))
+        corner = QPoint(self._view.width(), self._view.height())
+        if hasattr(self._view, "getPlotItem"):  # the plot's bottom-right corner: clear of its title and legends
+            corner = self._view.mapFromScene(self._view.getPlotItem().getViewBox().sceneBoundingRect().bottomRight())
+        self.move(corner - QPoint(MARGIN_PX + self.width(), MARGIN_PX + self.height()))
 
     def setVisible(self, visible: bool) -> None:  # noqa: N802 — the timer runs only while it is shown
         super().setVisible(visible)

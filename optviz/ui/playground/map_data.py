@@ -8,15 +8,17 @@ minimum, or the map's smallest final loss where the surface lists none).
 
 from __future__ import annotations
 
-import dataclasses
 import math
+import time
 from dataclasses import dataclass
 
 import numpy as np
 
-from optviz.core.basins import Basins, BasinMap, RaceStats, basins, race
+from optviz.core.basins import RADIUS, TOL, BasinMap, Basins, RaceStats, grid, label_rows, race
+from optviz.core.batch import track
 from optviz.core.image import BASIN_COLOURS, DIVERGED, NOT_CONVERGED
 from optviz.core.optimizers import OptimizerChoice
+from optviz.core.rules import hyper_table
 from optviz.core.session import Session
 from optviz.core.sweep import Axis, Sweep, sweep
 from optviz.ui.playground.compute import surface_key
@@ -24,6 +26,7 @@ from optviz.ui.playground.map_jobs import Cancelled, Ticket
 
 SHADE = 0.55  # how much darker the slowest converged start is than the fastest
 LOSS_FLOOR = 1e-12  # f − f* below this is drawn as this (log colours)
+BLOCK_ROWS = 16_384  # starts of one basin-map slice: the most work that Cancel (or a newer request) waits for
 
 
 def basin_colour(k: int) -> tuple[int, int, int]:
@@ -68,34 +71,51 @@ def basins_key(session: Session, resolution: int) -> tuple:
 
 
 def compute_basins(ticket: Ticket, session: Session, resolution: int) -> BasinsResult:
-    """Every enabled entry's basin map, one optimizer after another (a failing one is reported in its panel)."""
+    """Every enabled entry's basin map (optviz.core.basins's labels and criterion), one optimizer after another
+    and BLOCK_ROWS starts at a time, so that Cancel waits for one block at most; an optimizer that fails is
+    reported in its panel."""
     key = basins_key(session, resolution)
     entries = key[1]
     if not entries:
         raise ValueError("No optimizer is enabled: tick one in the side panel")
+    t0 = time.perf_counter()
     surface = session.make_surface()
-    n = len(entries)
-    panels, maps, first, seconds, error = [], [], None, 0.0, ""
+    xs, ys, starts = grid(surface, resolution)
+    points = surface.minima
+    minima = np.array([(p.x, p.y) for p in points], dtype=np.float64).reshape(-1, 2)
+    (x0, x1), (y0, y1) = surface.view
+    max_distance = RADIUS.default * float(np.hypot(x1 - x0, y1 - y0))
+    rows, total = len(starts), len(entries) * len(starts)
+    panels, maps, used, errors = [], [], ("", ""), []
     for k, (index, choice) in enumerate(entries):
-        def part(done: int, total: int, k: int = k) -> None:
-            ticket.progress(k * total + done, n * total)
-
-        ticket.progress(k, n)
+        labels, conv = np.empty(rows, np.int64), np.empty(rows, np.int64)
         try:
-            one = basins(surface, [choice], resolution, session.steps, device=session.device, progress=part)
+            table = hyper_table([choice])
+            for r0 in range(0, rows, BLOCK_ROWS):
+                r1 = min(rows, r0 + BLOCK_ROWS)
+                ticket.progress(k * rows + r0, total)
+
+                def part(done: int, _n: int, base: int = k * rows + r0) -> None:
+                    ticket.progress(base + done, total)
+
+                run, *used = track(surface, table, np.zeros(r1 - r0, np.int32), starts[r0:r1], session.steps,
+                                   device=session.device, tol=TOL.default, progress=part)
+                labels[r0:r1] = label_rows(run.position, run.converged, run.diverged, minima, max_distance)
+                conv[r0:r1] = np.where(labels[r0:r1] >= 0, run.converged, -1)
         except Cancelled:
             raise
         except Exception as exc:  # noqa: BLE001 — e.g. an optimizer the map engines do not know: shown in its panel
-            error = error or (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-            panels.append(BasinPanel(index, None, error))
+            errors.append((str(exc).strip().splitlines() or [type(exc).__name__])[0])
+            panels.append(BasinPanel(index, None, errors[-1]))
             continue
-        first = first or one
-        seconds += one.seconds
-        maps.append(one.maps[0])
-        panels.append(BasinPanel(index, one.maps[0]))
-    if first is None:
-        raise ValueError(f"Could not compute the basin maps: {error}")
-    result = dataclasses.replace(first, maps=tuple(maps), seconds=seconds)
+        one = BasinMap(choice.label, choice, labels.reshape(resolution, resolution),
+                       conv.reshape(resolution, resolution))
+        maps.append(one)
+        panels.append(BasinPanel(index, one))
+    if not maps:
+        raise ValueError(f"Could not compute the basin maps: {errors[0]}")
+    result = Basins(xs, ys, minima, tuple(p.kind for p in points), tuple(maps), session.steps, TOL.default,
+                    RADIUS.default, used[0], used[1], time.perf_counter() - t0)
     return BasinsResult(key, result, tuple(panels), tuple(race(result)))
 
 

@@ -144,7 +144,8 @@ class PlaygroundModel(QObject):
 
         surface = formula_surface(text, view)
         (x0, x1), (y0, y1) = surface.view
-        if (self._session.formula, self._session.view) == (surface.formula, (x0, x1, y0, y1)):
+        s = self._session
+        if (s.surface, s.formula, s.view) == (surface.name, surface.formula, (x0, x1, y0, y1)):
             return
         self._switch_surface(surface, surface=surface.name, surface_params={}, formula=surface.formula,
                              view=(x0, x1, y0, y1), wells=None)
@@ -185,6 +186,15 @@ class PlaygroundModel(QObject):
         params = {**self._session.surface_params, name: float(value)}
         get_surface(self._session.surface, **params)  # SurfaceError if not allowed
         self._session = self._session.with_(surface_params=params)
+        self.surface_changed.emit()
+        self.inputs_changed.emit(False)
+
+    def set_penalty(self, penalty) -> None:
+        """Regularise the surface with ``penalty`` (an ``optviz.core.regularize.Penalty``; kind "none": off); the
+        paths and the picture follow, the animation stays at its step."""
+        if penalty == getattr(self._session, "penalty", None):
+            return
+        self._session = self._session.with_(penalty=penalty)
         self.surface_changed.emit()
         self.inputs_changed.emit(False)
 
@@ -302,7 +312,7 @@ class PlaygroundModel(QObject):
 
 def _surface_source(s: Session) -> tuple:
     """What the session's surface is made from (a new value: a new surface)."""
-    return s.surface, tuple(sorted(s.surface_params.items())), s.formula, s.view, s.wells
+    return s.surface, tuple(sorted(s.surface_params.items())), s.formula, s.view, s.wells, getattr(s, "penalty", None)
 
 
 def _inside(surface: Surface, point: tuple[float, float]) -> bool:

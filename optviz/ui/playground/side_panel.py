@@ -15,6 +15,7 @@ from optviz.ui.playground.wells_editor import WellsBox
 from optviz.ui.playground.fan_items import FAN_SEEDS
 from optviz.ui.playground.model import PlaygroundModel
 from optviz.ui.playground.optimizer_section import OptimizerSection
+from optviz.ui.playground.regularization import PenaltyForm, surface_params
 from optviz.ui.widgets.devices import DEVICE_TITLES, offer_available_devices
 from optviz.ui.widgets.spec_form import SpecForm
 from optviz.ui.widgets.wheel import ComboBox
@@ -75,6 +76,8 @@ class SidePanel(QScrollArea):
         self._surface_layout.addRow(self.formula_box)
         self.wells_box = WellsBox(self._model)  # shown on the wells surface
         self._surface_layout.addRow(self.wells_box)
+        self.penalty_form = PenaltyForm(self._model)  # L1 / L2 and α (issue #12)
+        self._surface_layout.addRow(self.penalty_form)
         return box
 
     def _run_box(self) -> QGroupBox:
@@ -100,20 +103,22 @@ class SidePanel(QScrollArea):
         self.wells_box.setVisible(surface.name == "wells")
         if custom:
             self.formula_box.show_surface(surface)
-        if (surface.name, [p.name for p in surface.params]) != self._surface_name:
+        specs, values = surface_params(surface, self._model.session.penalty)  # the penalty's α is the penalty form's
+        if (surface.name, [p.name for p in specs]) != self._surface_name:
             self._rebuild_param_editors()
-        self.params_form.set_values(surface.param_values())
+        self.params_form.set_values(values)
 
     def _rebuild_param_editors(self) -> None:
         surface = self._model.surface
+        specs, values = surface_params(surface, self._model.session.penalty)
         if self.params_form is not None:
             self._surface_layout.removeRow(self.params_form)
-        self.params_form = SpecForm(surface.params, surface.param_values(), owner=f"surface {surface.name}")
+        self.params_form = SpecForm(specs, values, owner=f"surface {surface.name}")
         self.params_form.changed.connect(self._on_params_form_changed)
-        self.param_editors = {p.name: self.params_form.editor(p.name) for p in surface.params}
-        self._surface_layout.addRow(self.params_form)
-        self.params_form.setVisible(bool(surface.params) and self._model.session.wells is None)  # wells: on the plot
-        self._surface_name = (surface.name, [p.name for p in surface.params])
+        self.param_editors = {p.name: self.params_form.editor(p.name) for p in specs}
+        self._surface_layout.insertRow(self._surface_layout.getWidgetPosition(self.penalty_form)[0], self.params_form)
+        self.params_form.setVisible(bool(specs) and self._model.session.wells is None)  # wells: on the plot
+        self._surface_name = (surface.name, [p.name for p in specs])
 
     def _on_model_optimizers_reset(self) -> None:
         for section in self.sections:
@@ -143,7 +148,7 @@ class SidePanel(QScrollArea):
         self._model.set_surface(name)
 
     def _on_params_form_changed(self, values: dict) -> None:
-        current = self._model.surface.param_values()
+        current = surface_params(self._model.surface, self._model.session.penalty)[1]
         for name in (n for n, v in values.items() if v != current[n]):
             self._model.set_surface_param(name, values[name])
 

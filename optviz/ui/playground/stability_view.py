@@ -13,13 +13,12 @@ import math
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
 from optviz.core.params import ParamError
 from optviz.core.sweep import RESOLUTION
 from optviz.ui.playground.colors import entry_title
-from optviz.ui.playground.map_data import (StabilityResult, colour_levels, compute_stability, stability_key,
-                                           y_choices)
+from optviz.ui.playground.map_data import StabilityResult, colour_levels, compute_stability, stability_key, y_choices
 from optviz.ui.playground.map_jobs import MapRunner
 from optviz.ui.playground.model import PlaygroundModel
 from optviz.ui.widgets.axes import TrueAxis, decade_ticks
@@ -27,7 +26,7 @@ from optviz.ui.widgets.wheel import ComboBox
 
 RESOLUTIONS = tuple(n for n in (16, 32, 64, 128) if RESOLUTION.low <= n <= RESOLUTION.high)
 DIVERGED_RGBA = (220, 30, 30, 255)
-STRIP_PX = 190  # the height of an lr strip's plot (a strip stretched to the full height reads as a wall)
+STRIP_PX = 240  # the height of an lr strip's plot (a strip stretched to the full height reads as a wall)
 
 
 def cell_value(value: float, log: bool) -> float:
@@ -76,17 +75,22 @@ class StabilityView(QWidget):
         self.progress.setRange(0, 1000)
         self.progress.setTextVisible(False)
         self.progress.setMaximumHeight(14)
+        self.progress.setMinimumWidth(40)
         self.action_button = QPushButton("Cancel")
+        self.action_button.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
         self.action_button.clicked.connect(self._on_action_button_clicked)
         for combo in (self.optimizer_combo, self.axis_combo, self.resolution_combo):
             combo.setSizeAdjustPolicy(ComboBox.SizeAdjustPolicy.AdjustToContents)
-        controls = QHBoxLayout()
+        controls = QHBoxLayout()  # two rows, so that the column can be narrow
         controls.setContentsMargins(0, 0, 0, 0)
         for widget in (self.optimizer_combo, QLabel("lr ×"), self.axis_combo, QLabel("Cells"), self.resolution_combo):
             controls.addWidget(widget)
-        controls.addWidget(self.progress, 1)
-        controls.addStretch(0)
-        controls.addWidget(self.action_button)
+        controls.addStretch(1)
+        progress_row = QHBoxLayout()
+        progress_row.setContentsMargins(0, 0, 0, 0)
+        progress_row.addWidget(self.progress, 1)
+        progress_row.addStretch(0)  # keeps the button at the right while the bar is hidden
+        progress_row.addWidget(self.action_button)
         self.state_label = QLabel()
         self.state_label.setWordWrap(True)
         self.plot_widget = pg.PlotWidget(axisItems={"left": TrueAxis("left"), "bottom": TrueAxis("bottom")})
@@ -119,6 +123,7 @@ class StabilityView(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addLayout(controls)
+        layout.addLayout(progress_row)
         layout.addWidget(self.state_label)
         layout.addWidget(self.plot_widget, 1)
         layout.addWidget(self.hover_label)
@@ -272,7 +277,8 @@ class StabilityView(QWidget):
         hx = (lx[-1] - lx[0]) / (len(lx) - 1) / 2
         if len(s.y_values):
             hy = (s.y_values[-1] - s.y_values[0]) / (len(s.y_values) - 1) / 2
-            return QRectF(lx[0] - hx, s.y_values[0] - hy, lx[-1] - lx[0] + 2 * hx, s.y_values[-1] - s.y_values[0] + 2 * hy)
+            y0, y1 = s.y_values[0], s.y_values[-1]
+            return QRectF(lx[0] - hx, y0 - hy, lx[-1] - lx[0] + 2 * hx, y1 - y0 + 2 * hy)
         return QRectF(lx[0] - hx, 0.0, lx[-1] - lx[0] + 2 * hx, 1.0)
 
     def _show(self, result: StabilityResult | None) -> None:

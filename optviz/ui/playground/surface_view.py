@@ -26,6 +26,7 @@ from optviz.ui.playground.start_handles import StartHandle, StartHandles
 from optviz.ui.playground.wells_editor import WellsEditor
 from optviz.ui.playground.step_overlay import StepOverlay
 from optviz.ui.playground.fan_items import FanItems
+from optviz.ui.playground.regularization import RegularizationItems
 
 COLORMAP = "viridis"  # perceptually uniform
 NUDGE = 0.005  # of the view box width per arrow key press
@@ -123,6 +124,7 @@ class SurfaceView(pg.PlotWidget):
         self.wells_editor = WellsEditor(model, plot, self)  # clicks, drags and the wheel over wells, when active
         self.step_overlay = StepOverlay(model, plot, self)  # inside the step: arrows and step sizes at the head
         self.fan_items = FanItems(model, plot, self)  # noisy optimizers: K seeds faintly, and their mean path
+        self.regularization = RegularizationItems(model, plot, self)  # L1/L2: the region and the moved minimum
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.scene().sigMouseClicked.connect(self._on_scene_mouse_clicked)
         model.field_changed.connect(self._on_model_field_changed)

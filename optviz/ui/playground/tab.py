@@ -40,6 +40,7 @@ class PlaygroundTab(QWidget):
         self.inside_panel = InsidePanel(self.model)  # issue #12: the internals plot and the rule with numbers
         self.side_panel = SidePanel(self.model)
         self.side_panel.wells_box.edit_toggled.connect(self.surface_view.wells_editor.set_active)
+        self.surface_view.regularization.caption_changed.connect(self.side_panel.penalty_form.set_caption)
         # The maps (issue #10) share the middle column with the loss plot, beside the surface view they edit.
         self.basins_view = BasinsView(self.model, self.surface_view.getPlotItem())
         self.stability_view = StabilityView(self.model)
@@ -122,7 +123,8 @@ class PlaygroundTab(QWidget):
         self.animator.pause()
         maps = [view.shutdown() for view in (self.basins_view, self.stability_view)]
         fans = self.surface_view.fan_items.shutdown()
-        return self.computer.shutdown() and all(maps) and fans
+        region = self.surface_view.regularization.shutdown()
+        return self.computer.shutdown() and all(maps) and fans and region
 
     def _on_model_compute_failed(self, message: str) -> None:
         self.last_error = message

@@ -23,6 +23,7 @@ NEW_WELL, NEW_HILL = (1.0, 0.6), (-0.8, 0.6)  # depth, width of a click's well /
 _WELL_PEN, _HILL_PEN = pg.mkPen("#4dd2ff", width=2), pg.mkPen("#ff8a4d", width=2)
 _HOVER_PEN = pg.mkPen("#ffe14d", width=3)
 _BRUSH = pg.mkBrush(0, 0, 0, 60)
+_LABEL = {"color": "#ffffff", "offset": (10, 10), "fill": pg.mkBrush(0, 0, 0, 150)}  # readable on yellow too
 HELP = ("Click: add a well · Shift+click: a hill · drag a square: move it · wheel over it: deeper or flatter "
         "(Shift: wider or narrower) · right-click: remove")
 TIP = ("Well: drag to move · wheel: deeper (up) or flatter (down; below 0 it becomes a hill) · Shift+wheel: wider "
@@ -101,12 +102,11 @@ class WellsEditor(QObject):
                 handle.setPos((x, y))
                 handle.blockSignals(False)
             handle.setPen(_WELL_PEN if depth >= 0 else _HILL_PEN)
-            handle.setLabel(f"{'well' if depth >= 0 else 'hill'} {abs(depth):.2g} · w {width:.2g}")
+            handle.setLabel(f"{'well' if depth >= 0 else 'hill'} {abs(depth):.2g} · w {width:.2g}", dict(_LABEL))
 
     def _new_handle(self) -> WellHandle:
         handle = WellHandle(size=14, symbol="s", pen=_WELL_PEN, hoverPen=_HOVER_PEN, brush=_BRUSH, hoverBrush=_BRUSH,
-                            label="", labelOpts={"color": "#ffffff", "offset": (10, 10),
-                                                         "fill": pg.mkBrush(0, 0, 0, 130)})
+                            label="", labelOpts=_LABEL)
         handle.setZValue(29)  # under the start points' handles
         handle.setToolTip(TIP)
         handle.sigPositionChanged.connect(self._on_handle_position_changed)

@@ -34,6 +34,7 @@ class RunsView(QWidget):
     same_but_requested = Signal(int)  # run id: the tab copies its config into the panel
     export_csv_requested = Signal(int)  # run id: the tab asks where to write
     export_checkpoint_requested = Signal(int)
+    landscape_requested = Signal(list)  # run ids (one, or two side by side): the tab opens the landscape window
 
     def __init__(self, model: TrainingModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -66,16 +67,21 @@ class RunsView(QWidget):
         self.export_csv.setToolTip("The selected run's metrics: one row per step, epoch columns at epoch ends")
         self.export_checkpoint = QPushButton("Export checkpoint…")
         self.export_checkpoint.setToolTip("The selected run's model and optimizer state (torch.save), with its config")
+        self.landscape_button = QPushButton("Loss landscape…")
+        self.landscape_button.setToolTip("The loss around the selected run's final weights, with its optimizer's "
+                                         "path; select two finished runs (e.g. ResNet and PlainNet) to compare "
+                                         "them side by side")
+        self.landscape_button.clicked.connect(self._on_landscape_clicked)
         self.same_but.clicked.connect(lambda: self._emit_current(self.same_but_requested))
         self.rename_button.clicked.connect(self._on_rename_clicked)
         self.delete_button.clicked.connect(self._on_delete_clicked)
         self.export_csv.clicked.connect(lambda: self._emit_current(self.export_csv_requested))
         self.export_checkpoint.clicked.connect(lambda: self._emit_current(self.export_checkpoint_requested))
         self._tips = {b: b.toolTip() for b in (self.same_but, self.rename_button, self.delete_button,
-                                               self.export_csv, self.export_checkpoint)}
+                                               self.export_csv, self.export_checkpoint, self.landscape_button)}
         buttons = QGridLayout()
         for i, b in enumerate((self.same_but, self.rename_button, self.delete_button, self.export_csv,
-                               self.export_checkpoint)):
+                               self.export_checkpoint, self.landscape_button)):
             buttons.addWidget(b, i // 3, i % 3)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -189,10 +195,23 @@ class RunsView(QWidget):
                   self.export_csv: (len(ids) == 1, "select one run"),
                   self.export_checkpoint: (not no_checkpoint, no_checkpoint),
                   self.delete_button: (bool(ids) and not running,
-                                       "stop the running run first" if running else "select runs")}
+                                       "stop the running run first" if running else "select runs"),
+                  self.landscape_button: self._landscape_state(ids)}
         for button, (enabled, why) in states.items():
             button.setEnabled(enabled)
             button.setToolTip(self._tips[button] + ("" if enabled else f"\n({why})"))
+
+    def _landscape_state(self, ids: list[int]) -> tuple[bool, str]:
+        if not 1 <= len(ids) <= 2:
+            return False, "select one run, or two to compare"
+        if any(self._model.runs.get(i).result is None for i in ids):
+            return False, "select runs that have ended with weights (not running, failed or a fold)"
+        return True, ""
+
+    def _on_landscape_clicked(self) -> None:
+        ids = [i for i in self.selected_ids() if i in self._model.runs]
+        if self._landscape_state(ids)[0]:
+            self.landscape_requested.emit(ids)
 
     def _emit_current(self, signal) -> None:
         ids = self.selected_ids()

@@ -6,6 +6,7 @@ lays them out, turns the panel and buttons into model calls, and paces the live 
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, Callable, Mapping
 
 from PySide6.QtCore import Qt, Signal
@@ -36,6 +37,7 @@ class TrainingTab(QWidget):
         self.runner_factory: Callable[[TrainConfig], Runner] | None = None  # tests/benchmarks: instead of the trainer
         self.live_plots = True  # the benchmark switches redraws off to measure their cost
         self.last_message: QMessageBox | None = None  # the latest export error shown
+        self.windows: list[QWidget] = []  # landscape and LR-sweep windows (each has shutdown())
         self.panel = TrainingPanel()
         self.curves = CurvesView(self.model)
         self.runs = RunsView(self.model)
@@ -58,8 +60,11 @@ class TrainingTab(QWidget):
         self.start_button = QPushButton("Start")
         self.pause_button = QPushButton("Pause")
         self.stop_button = QPushButton("Stop")
+        self.sweep_button = QPushButton("LR sweep…")
+        self.sweep_button.setToolTip("Train copies of this model at many learning rates at once, from the same "
+                                     "weights and batches, and pick one")
         buttons = QHBoxLayout()
-        for b in (self.start_button, self.pause_button, self.stop_button):
+        for b in (self.start_button, self.pause_button, self.stop_button, self.sweep_button):
             buttons.addWidget(b)
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
@@ -101,6 +106,8 @@ class TrainingTab(QWidget):
         self.runs.same_but_requested.connect(self._on_runs_same_but_requested)
         self.runs.export_csv_requested.connect(self._on_runs_export_csv_requested)
         self.runs.export_checkpoint_requested.connect(self._on_runs_export_checkpoint_requested)
+        self.runs.landscape_requested.connect(self._on_runs_landscape_requested)
+        self.sweep_button.clicked.connect(self._on_sweep_clicked)
         self.model.runs_updated.connect(self._on_model_runs_updated)
         self.model.progressed.connect(self._on_model_progressed)
         self.model.crossval_finished.connect(self._on_model_crossval_finished)
@@ -163,6 +170,9 @@ class TrainingTab(QWidget):
         """Stop every run and wait for its thread to end (called when the window closes)."""
         self.model.shutdown()
         self.pictures.shutdown()
+        for window in self.windows:
+            window.shutdown()
+            window.close()
 
     # ---- model → views ----------------------------------------------------------------------------------------
 
@@ -253,3 +263,47 @@ class TrainingTab(QWidget):
             box = QMessageBox(QMessageBox.Icon.Warning, "Export failed", error, QMessageBox.StandardButton.Ok, self)
             box.open()  # window-modal, without blocking the event loop
             self.last_message = box
+
+    # ---- landscape and learning-rate sweep windows ----------------------------------------------------------
+
+    def _on_runs_landscape_requested(self, run_ids: list[int]) -> None:
+        self.open_landscape(run_ids)
+
+    def open_landscape(self, run_ids: list[int]) -> QWidget:
+        """A window slicing the loss around the runs' final weights (two side by side)."""
+        from optviz.ui.training.landscape_view import LandscapeRun, LandscapeView
+
+        records = [self.model.runs.get(i) for i in run_ids]
+        window = LandscapeView([LandscapeRun(r.name, r.result) for r in records])
+        return self._show_window(window, 1300, 760)
+
+    def _on_sweep_clicked(self) -> None:
+        self.open_sweep()
+
+    def open_sweep(self) -> QWidget:
+        """A learning-rate sweep window for the panel's model and (first) optimizer."""
+        from optviz.ui.training.lr_sweep_view import LrSweepView
+
+        config = self.panel.config()  # a race sweeps its first optimizer; a sweep does not cross-validate
+        window = LrSweepView(dataclasses.replace(config, optimizers=config.optimizers[:1], kfold=0))
+        window.run_requested.connect(self._on_sweep_run_requested)
+        return self._show_window(window, 1200, 650)
+
+    def _show_window(self, window: QWidget, width: int, height: int) -> QWidget:
+        window.setParent(self, Qt.WindowType.Window)
+        window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, False)
+        window.resize(width, height)
+        for old in [w for w in self.windows if not w.isVisible()]:  # closed (and shut down) by the user
+            old.deleteLater()
+        self.windows = [w for w in self.windows if w.isVisible()] + [window]
+        window.show()
+        return window
+
+    def _on_sweep_run_requested(self, lr: float) -> None:
+        """Train one normal run with the panel's settings at ``lr`` (the sweep's point the user clicked)."""
+        config = self.panel.config()
+        choice = config.optimizers[0]
+        choice = dataclasses.replace(choice, values={**choice.values, "lr": lr})
+        self.panel.set_config(dataclasses.replace(config, optimizers=(choice,)))
+        self._on_panel_changed()
+        self.start()
