@@ -7,11 +7,11 @@ import sys
 
 import numpy as np
 
-from optviz.commands import UsageError
+from optviz.commands import RunError, UsageError
 from optviz.commands.basins import ProgressBar, write_map
-from optviz.core.devices import DEVICE
+from optviz.core.devices import DEVICE, unavailable
 from optviz.core.files import check_output
-from optviz.core.params import ParamError, Spec
+from optviz.core.params import Spec
 
 RUN = Spec("run", "int", 0, 0, 1000, doc="which run of the checkpoint (a race saves several)")
 
@@ -48,12 +48,15 @@ def run(args: argparse.Namespace) -> int:
     out = check_output(args.out, (".npz", ".png"))
     from optviz.training import landscape as ls
     from optviz.training.checkpoint import load_checkpoint
-    from optviz.training.trainer import training_threads
+    from optviz.training.trainer import out_of_memory, training_threads
 
     resolution, probe = ls.RESOLUTION.parse(args.resolution), ls.PROBE.parse(args.probe)
     directions, seed = ls.DIRECTIONS.parse(args.directions), ls.SEED.parse(args.seed)
     range_ = None if args.range is None else ls.RANGE.parse(args.range)
     device, run_index = DEVICE.parse(args.device), RUN.parse(args.run)
+    why = unavailable(device)
+    if why:
+        raise UsageError(why)
     checkpoint = load_checkpoint(args.checkpoint)  # CheckpointError: one line naming the file
     if run_index >= len(checkpoint.runs):
         raise UsageError(f"Invalid run: {run_index} (allowed: 0 to {len(checkpoint.runs) - 1}; the checkpoint "
@@ -68,8 +71,11 @@ def run(args: argparse.Namespace) -> int:
         slice_ = ls.run_landscape(checkpoint.config, checkpoint.data, result.model_state, result.trajectory,
                                   probe=probe, directions=directions, resolution=resolution, range_=range_,
                                   seed=seed, device=device, progress=bar)
-    except ParamError:
-        raise
+    except (RuntimeError, MemoryError) as exc:  # out of memory: one line saying what to try, status 1
+        if not out_of_memory(exc, checkpoint.config):
+            raise
+        raise RunError(f"Out of memory for the landscape of {checkpoint.config.model} with a probe of {probe} "
+                       "images: try a smaller --probe, or the CPU") from None
     finally:
         bar.close()
     write_map(out, slice_.arrays(), lambda: picture(slice_))

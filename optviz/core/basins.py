@@ -11,6 +11,10 @@ number of steps. A start is labelled
 
 ``steps[i, j]`` is the step at which a labelled start converged (−1 otherwise). ``labels[i, j]`` belongs to the
 start ``(xs[j], ys[i])``. :func:`race` summarises each optimizer over the whole grid with the same step budget.
+
+A choice's gradient noise and learning-rate schedule are playground run settings: the maps run the optimizer
+itself, noiseless at its constant lr. An optimizer with weight decay (AdamW's default 0.01) settles where
+∇f + decay = 0, not where ∇f = 0, so by this module's rule (‖∇f‖ < tol) it does not converge to a listed minimum.
 """
 
 from __future__ import annotations

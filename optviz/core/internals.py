@@ -38,6 +38,18 @@ import numpy as np
 from optviz.core import rules
 
 
+# What effective_lr means for each registry optimizer, in one line (tooltips).
+EFFECTIVE_LR_DOC = {
+    "sgd": "lr, multiplies g", "momentum": "lr, multiplies the velocity b", "nesterov": "lr, multiplies g + μ·b",
+    "adagrad": "lr/(1+(t−1)·lr_decay)/(√sum + ε), multiplies g", "rmsprop": "lr/(√v + ε), multiplies g",
+    "adam": "lr/(√v̂ + ε), multiplies m̂", "adamw": "lr/(√v̂ + ε), multiplies m̂",
+    "nadam": "lr/(√v̂ + ε), multiplies its mix of g and m", "radam": "lr·r·√(1−β₂ᵗ)/(√v + ε) once ρₜ > 5 (else lr), "
+    "multiplies m̂", "adamax": "lr/u, multiplies m̂", "adadelta": "lr·√(Δ-average + ε)/√(v + ε), multiplies g",
+    "asgd": "η of the step, multiplies g", "rprop": "the coordinate's step size, multiplies sign(g)",
+    "muon": "lr, multiplies NS(u), a unit-length direction",
+}
+
+
 @dataclass(frozen=True)
 class Internals:
     """Per step t = 1 … steps (index t − 1) of optimizer i and recorded start s (an index into ``starts``)."""

@@ -308,7 +308,10 @@ void optviz_run(int64_t r0, int64_t r1, int64_t n_rows, int64_t n_evals, double 
                 for (int i = 0; i < n; i++) alive |= div[b0 + i] < 0;
             if (k + 1 == n_evals || (!alive && !rec)) break;  /* f and gn_all keep the last evaluation */
             if (noise)
-                for (int e = 0; e < m; e++) g[e] += noise[((b0 + e / 2) * n_steps + k) * 2 + e %% 2];
+                for (int e = 0; e < m; e++) {  /* rows without noise carry 0: leave their gradient (and its -0) */
+                    const double z = noise[((b0 + e / 2) * n_steps + k) * 2 + e %% 2];
+                    g[e] = (z != 0.0) ? g[e] + z : g[e];
+                }
             if (lrs)
                 for (int e = 0; e < m; e++) H->v[H_LR][e] = lrs[(int64_t)group[b0 + e / 2] * n_steps + k];
             ov_update(kind, m, t0 + (double)(k + 1), H, x, g, buf, sum, avg, vmax, gw, tin, tout);

@@ -97,7 +97,8 @@ def _flag(name: str, default: bool = False, doc: str = "") -> Spec:
 
 
 # torch.optim keywords that take a tuple, and the registry's one-number hyperparameters that make it up
-JOINED = {"betas": ("beta1", "beta2"), "etas": ("etaminus", "etaplus"), "step_sizes": ("step_size_min", "step_size_max")}
+JOINED = {"betas": ("beta1", "beta2"), "etas": ("etaminus", "etaplus"),
+          "step_sizes": ("step_size_min", "step_size_max")}
 
 
 def _betas(beta2: float = 0.999) -> tuple[Spec, Spec]:
@@ -182,7 +183,8 @@ ADADELTA = OptimizerSpec(
 )
 ASGD = OptimizerSpec(
     "asgd", "ASGD", torch.optim.ASGD,
-    (_lr(1e-2), _num("lambd", 1e-4, 0.0, 1.0, doc="decay term"), _num("alpha", 0.75, 0.0, 10.0, doc="power of η's decay"),
+    (_lr(1e-2), _num("lambd", 1e-4, 0.0, 1.0, doc="decay term"),
+     _num("alpha", 0.75, 0.0, 10.0, doc="power of η's decay"),
      _num("t0", 1e6, 0.0, 1e9, doc="step from which the average starts"), _WD),
     color="#1b9e77", default_enabled=False, state_keys=("ax", "eta", "mu"),
     doc="x ← x·(1 − λη) − η·g;  η ← lr/(1 + λ·lr·t)^α;  ax averages x from step t0 (the path is x; ax is not drawn)",
@@ -207,8 +209,9 @@ MUON = OptimizerSpec(
     color="#ff9896", default_enabled=False, state_keys=("momentum_buffer",),
     doc="b ← lerp(b, g, 1−μ);  u ← lerp(g, b, μ) (nesterov);  x ← x(1 − lr·λ) − lr·NS(u). On a 2D point the "
         "parameter is a 1×2 matrix and NS (Newton–Schulz orthogonalisation, in bfloat16 as torch computes it) "
-        "only normalises u: every step has length about lr (between about 0.7·lr and 1.2·lr) along u, "
-        "whatever the gradient's size — normalised momentum SGD, not the matrix method Muon is for",
+        "only normalises u: every step goes along u with a length that ignores the gradient's size (0.68–0.72·lr "
+        "with the default 5 iterations; 1.06–1.14·lr with an even number) — normalised momentum SGD, not the "
+        "matrix method Muon is for",
 )
 
 REGISTRY: dict[str, OptimizerSpec] = {s.name: s for s in (SGD, MOMENTUM, NESTEROV, ADAGRAD, RMSPROP, ADAM, ADAMW,

@@ -2,8 +2,10 @@
 
 ``regularize(surface, Penalty("l1", α))`` is the surface f + α·(|x| + |y|); ``Penalty("l2", α)`` is f + (α/2)·(x² + y²),
 whose gradient adds α·x: the same as torch's ``weight_decay=α`` ("L2 in the gradient"). The result is a Surface
-like any other (the fast engine, the maps and the critical-point search take it); α is its parameter
-``penalty``, so changing α does not rebuild the fast engine.
+like any other (the fast engine, the maps and the critical-point search take it); α is its parameter named after
+the kind (``l1`` or ``l2``, :func:`strength_name`), so changing α does not rebuild the fast engine, the surface's
+values (and so its ``key``/``field_key``) tell L1 from L2, and its ``identity`` (the view's zoom) stays the
+surface's. Edit the penalty through ``Session.penalty``, not through the surface's parameters.
 
 Critical points: f + α‖·‖² is smooth and goes through the usual Newton search. f + α‖·‖₁ has kinks on the axes,
 where the gradient jumps by 2α and Newton's method cannot land; its minima there are where 0 lies in the
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import threading
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Sequence
 
@@ -33,8 +36,10 @@ from optviz.core.surfaces import Point, Surface
 KINDS = ("none", "l1", "l2")
 KIND = Spec("kind", "choice", "none", choices=KINDS, label="penalty", title="Penalty",
             doc="L1: α·(|x| + |y|) (the minimum can land exactly on an axis); L2: (α/2)·(x² + y²) (it only shrinks)")
-STRENGTH = Spec("penalty", "float", 0.0, 0.0, 1000.0, label="penalty strength", title="Strength (α)", step=0.1,
+STRENGTH = Spec("strength", "float", 0.0, 0.0, 1000.0, label="penalty strength", title="Strength α", step=0.1,
                 doc="α of the penalty added to the surface")
+PENALTY_KIND = KIND
+TITLES = {"none": "None", "l1": "L1: α·(|x| + |y|)", "l2": "L2: (α/2)·(x² + y²)"}
 AXIS_STARTS = 241  # 1D Newton starts per axis
 DEMO = {"surface": "booth", "strength": 20.0}  # L1 puts the minimum on the y axis (0, 1.8); L2 only shrinks it
 
@@ -93,28 +98,34 @@ def _penalised(base: Callable, kind: str) -> Callable:
     """f + penalty as one function of (t, penalty=α, **base params); one function object per (base, kind), so that
     the fast engine's kernel and the critical-point cache are shared by every α."""
     if kind == "l1":
-        def fn(t: torch.Tensor, penalty: float = 0.0, **params: float) -> torch.Tensor:
-            return base(t, **params) + penalty * (t[..., 0].abs() + t[..., 1].abs())
+        def fn(t: torch.Tensor, l1: float = 0.0, **params: float) -> torch.Tensor:
+            return base(t, **params) + l1 * (t[..., 0].abs() + t[..., 1].abs())
     else:
-        def fn(t: torch.Tensor, penalty: float = 0.0, **params: float) -> torch.Tensor:
-            return base(t, **params) + 0.5 * penalty * (t[..., 0] ** 2 + t[..., 1] ** 2)
+        def fn(t: torch.Tensor, l2: float = 0.0, **params: float) -> torch.Tensor:
+            return base(t, **params) + 0.5 * l2 * (t[..., 0] ** 2 + t[..., 1] ** 2)
     fn.find_critical_points = functools.partial(_critical_points, kind)  # type: ignore[attr-defined]
     fn.__qualname__ = f"{getattr(base, '__qualname__', 'surface')}+{kind}"
     return fn
+
+
+def strength_name(kind: str) -> str:
+    """The name of α among a regularised surface's parameters: the kind itself (``l1``, ``l2``)."""
+    return kind
 
 
 def regularize(surface: Surface, penalty: Penalty) -> Surface:
     """``surface`` with ``penalty`` added (``surface`` itself when the penalty is off)."""
     if not penalty.active:
         return surface
-    spec = dataclasses.replace(STRENGTH, default=penalty.strength)
+    spec = dataclasses.replace(STRENGTH, name=strength_name(penalty.kind), default=penalty.strength)
     return dataclasses.replace(
         surface, fn=_penalised(surface.fn, penalty.kind), title=f"{surface.title} + {penalty.kind.upper()}",
         formula=f"{surface.formula} + {'α·(|x| + |y|)' if penalty.kind == 'l1' else '(α/2)·(x² + y²)'}",
-        params=tuple(surface.params) + (spec,), values={**surface.values, "penalty": penalty.strength})
+        params=tuple(surface.params) + (spec,), values={**surface.values, spec.name: penalty.strength})
 
 
 _CACHE: dict[tuple, tuple[tuple[Point, ...], tuple[Point, ...]]] = {}
+_LOCK = threading.Lock()  # the views ask from worker threads
 CACHE_SIZE = 64
 
 
@@ -124,15 +135,17 @@ def _critical_points(kind: str, surface: Surface, seeds: Sequence[tuple[float, f
     from optviz.core import critical
 
     key = (kind, surface.fn, tuple(sorted(surface.param_values().items())), surface.view, tuple(seeds))
-    found = _CACHE.get(key)
-    if found is None:
+    with _LOCK:
+        found = _CACHE.get(key)
+    if found is None:  # two threads may both compute it: the same result, kept once
         minima, saddles = critical.search(surface, seeds)
         if kind == "l1":
             on_axes = _axis_points(surface)
             minima, saddles = _merge(surface, minima + on_axes[0], saddles + on_axes[1])
-        found = _CACHE[key] = (minima, saddles)
-        while len(_CACHE) > CACHE_SIZE:
-            _CACHE.pop(next(iter(_CACHE)))
+        with _LOCK:
+            found = _CACHE.setdefault(key, (minima, saddles))
+            while len(_CACHE) > CACHE_SIZE:
+                _CACHE.pop(next(iter(_CACHE)))
     return found
 
 
@@ -140,7 +153,7 @@ def _axis_points(surface: Surface) -> tuple[tuple[Point, ...], tuple[Point, ...]
     """L1's kinked critical points: on the axes (and the origin), where 0 is in the subdifferential."""
     from optviz.core.critical import derivatives
 
-    alpha = surface.param_values()["penalty"]
+    alpha = surface.param_values()["l1"]
     minima: list[Point] = []
     saddles: list[Point] = []
     (x0, x1), (y0, y1) = surface.view
@@ -215,8 +228,9 @@ class Geometry:
 
 
 def geometry(surface: Surface, penalty: Penalty, n: int = 256) -> Geometry:
-    """The moved minimum of ``surface`` under ``penalty`` and the constraint region through it (empty outline
-    when the penalty is off or the regularised surface has no minimum in the view)."""
+    """The moved minimum of ``surface`` (the BASE surface, without the penalty) under ``penalty`` and the
+    constraint region through it (an empty outline when the penalty is off or the regularised surface has no
+    minimum in the view). It may run the critical-point search (cached): call it off the GUI thread."""
     moved = regularize(surface, penalty)
     minimum = next((m for m in moved.minima if m.kind == "global"), None)
     base = [m for m in surface.minima if m.kind == "global"]

@@ -4,6 +4,9 @@ Every cell of the Ny × Nx grid is a row of one batch with its own hyperparamete
 carry their hyperparameters, so the whole map is one run). ``final_loss[i, j]`` belongs to
 ``(x_values[j], y_values[i])``; it is NaN where the path diverged (simulate's rule). With one axis the map is a
 strip (Ny = 1, no y values).
+
+A choice's gradient noise and learning-rate schedule are playground run settings: the maps run the optimizer
+itself, noiseless at its constant lr (a map of a noisy run would need a noise draw per cell and step).
 """
 
 from __future__ import annotations

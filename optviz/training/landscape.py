@@ -15,14 +15,15 @@ variance ratio; tiny for random directions, which says how little of the path su
 ``line_loss`` is the loss along θ₀ + t·(θ* − θ₀), the straight line from the initial (t = 0) to the final weights
 (t = 1).
 
-Evaluation (:class:`SliceEvaluator`): on a fixed probe of training images, every grid point's parameters built
-as base + a·u + b·v and fed to ``torch.func.functional_call`` (no ``load_state_dict`` per point); on CUDA chunks
-of grid points go through ``vmap`` at once, on the CPU one point at a time, because ``vmap`` turns the convs into
-grouped convs that were 3× slower than a plain loop on the CPU (measured). Two exact shortcuts make the CPU fast:
-the first layer is linear in its weights, so its output on the probe is z(base) + a·z(u) + b·z(v) from three
-evaluations per probe batch instead of one per point; and 2×2 max pooling is taken as the maximum of four
-strided views (torch's CPU kernel, which also computes indices, was ~10× slower). Models are evaluated in eval
-mode: BatchNorm uses the final running statistics at every point (a note says so), Dropout is off.
+Evaluation (:class:`SliceEvaluator`): on a fixed probe of training images, every grid point's parameters built as
+base + a·u + b·v and fed to ``torch.func.functional_call`` (no ``load_state_dict`` per point); on CUDA chunks of
+grid points go through ``vmap`` at once, on the CPU one point at a time, because ``vmap`` turns the convs into
+grouped convs that were 3× slower than a plain loop on the CPU (measured). Exact shortcuts make the CPU fast: the
+first layer is linear in its weights, so its output on the probe is z(base) + a·z(u) + b·z(v) from three evaluations
+per probe batch instead of one per point (written into one reused buffer); 2×2 max pooling is taken as the maximum
+of four strided views (torch's CPU kernel, which also computes indices, was ~10× slower); and a ReLU followed by
+such a pooling is applied after it (ReLU is monotone: the same values, a quarter of the work). Models are evaluated
+in eval mode: BatchNorm uses the final running statistics at every point (a note says so), Dropout is off.
 """
 
 from __future__ import annotations
@@ -188,10 +189,17 @@ class _FirstLayer(nn.Module):
         self.register_buffer("a", torch.zeros(()))
         self.register_buffer("b", torch.zeros(()))
         self.z: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None
+        self.batched = False  # under vmap a and b are batched: no Python scalars, no reused buffer
+        self._out: torch.Tensor | None = None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         z0, zu, zv = self.z
-        return torch.addcmul(torch.addcmul(z0, zu, self.a), zv, self.b)  # two passes over the activations
+        if self.batched:
+            return torch.addcmul(torch.addcmul(z0, zu, self.a), zv, self.b)
+        if self._out is None or self._out.shape != z0.shape:
+            self._out = torch.empty_like(z0)
+        torch.add(z0, zu, alpha=float(self.a), out=self._out)  # one buffer for every point: no fresh pages
+        return self._out.add_(zv, alpha=float(self.b))
 
 
 class _Stop(Exception):
@@ -322,6 +330,8 @@ class SliceEvaluator:
                     if cancel is not None and cancel():
                         raise Cancelled()
                     stop = min(len(a), start + self.chunk)
+                    if self.first:
+                        self.model.get_submodule(self.first[0]).batched = stop - start > 1
                     if stop - start == 1:
                         total[start] += self._loss_at(self._params(base_d, u_d, v_d, a[start], b[start]), x, y)
                     else:

@@ -14,7 +14,7 @@ import numpy as np
 
 from optviz.core.lessons import Claim, Edit, Lesson, Measured
 from optviz.core.optimizers import OptimizerChoice
-from optviz.core.playground_lessons import HIMMELBLAU
+from optviz.core.playground_claims import HIMMELBLAU
 from optviz.training.analysis import overfit_epoch
 from optviz.training.config import TrainConfig
 from optviz.training.metrics import RunMetrics
@@ -107,7 +107,8 @@ def claim_batchnorm() -> Claim:
         off, on = train(BATCHNORM, seed=seed), train(BATCHNORM, seed=seed, batchnorm=True)
         l_off, l_on = float(off.batch_loss[-10:].mean()), float(on.batch_loss[-10:].mean())
         a_off, a_on = off.epochs[-1].val_accuracy, on.epochs[-1].val_accuracy
-        m.number(f"seed {seed}: training loss of the last 10 steps, without · with BatchNorm", f"{l_off:.3f} · {l_on:.3f}")
+        m.number(f"seed {seed}: training loss of the last 10 steps, without · with BatchNorm",
+                 f"{l_off:.3f} · {l_on:.3f}")
         m.number(f"seed {seed}: validation accuracy after 2 epochs, without · with", f"{a_off:.1%} · {a_on:.1%}")
         lower.append(l_on < l_off - 0.5)
         better.append(a_on > a_off + 0.3)

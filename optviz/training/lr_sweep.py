@@ -14,10 +14,10 @@ own) and schedule. Two engines compute the copies' losses and gradients:
 ``auto`` takes vmap on CUDA and the loop on the CPU: there ``vmap`` turns each conv into a grouped conv, which
 measured slower than the separate convs it replaces (benchmarks/lr_sweep.py prints both).
 
-A copy whose loss becomes non-finite, or more than :data:`DIVERGE_FACTOR` times the first step's loss (the
-same for every copy: same weights, same batch), stops there ("diverged at step s", its weights put back to the last finite
-ones, as the trainer does) while the others go on. With dropout, the loop gives each copy its own random stream
-(as the runs of a race have), so a copy is still a single run; vmap shares one mask among the copies
+A copy whose loss becomes non-finite, or more than :data:`DIVERGE_FACTOR` times the first step's loss (the same for
+every copy: same weights, same batch), stops there ("diverged at step s", its weights put back to the last finite
+ones, as the trainer does) while the others go on. With dropout, the loop gives each copy its own random stream (as
+the runs of a race have), so a copy is still a single run; vmap shares one mask among the copies
 (``randomness="same"``). BatchNorm copies keep their own running statistics.
 
 :func:`sweep_lr` emits :class:`SweepStarted` then one :class:`SweepStep` per step (plain floats and arrays) and

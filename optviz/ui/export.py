@@ -56,16 +56,19 @@ def png_bytes(image: QImage) -> bytes:
 def svg_bytes(widget: QWidget, title: str = "optviz") -> bytes:
     """``widget`` as painted, in SVG 1.1 (whose clip paths keep a zoomed plot's curves inside its view box).
 
-    Qt writes the clip paths of a plot that lies inside another widget at the plot's own origin, which hides
-    its curves; so each plot (a pyqtgraph view) is also drawn alone and laid over its place (a plot's background
-    is opaque). Strokes are then moved out of scaling transforms (:func:`flatten_strokes`). pyqtgraph's own SVG
-    exporter is not used: with Qt 6.11 it fails on closed paths and misplaces images.
+    A plot (a pyqtgraph view) is drawn in vectors. A widget holding plots (the whole window, say) is its picture
+    as on screen with each plot drawn in vectors over its place: Qt writes the clip paths of anything inside
+    another widget at that thing's own origin, which hides a plot's curves and every label and field's text.
+    Strokes are moved out of scaling transforms (:func:`flatten_strokes`). pyqtgraph's own SVG exporter is not
+    used: with Qt 6.11 it fails on closed paths and misplaces images.
     """
     import pyqtgraph as pg
     from xml.dom import minidom
 
-    doc = minidom.parseString(_qt_svg(widget, title))
-    if not isinstance(widget, pg.GraphicsView):
+    if isinstance(widget, pg.GraphicsView):
+        doc = minidom.parseString(_qt_svg(widget, title))
+    else:
+        doc = minidom.parseString(_raster_svg(widget, title))
         root = doc.documentElement
         views = [v for v in widget.findChildren(pg.GraphicsView) if v.isVisibleTo(widget) and v.width() > 0]
         for k, view in enumerate(views):
@@ -74,11 +77,27 @@ def svg_bytes(widget: QWidget, title: str = "optviz") -> bytes:
             offset = view.mapTo(widget, QPoint(0, 0))
             group = doc.createElement("g")
             group.setAttribute("transform", f"translate({offset.x()},{offset.y()})")
+            seen = view.visibleRegion().boundingRect()  # a plot in a scroll area shows only part of itself
+            if seen.isEmpty():
+                continue
+            if seen != view.rect():
+                clip = doc.createElement("clipPath")
+                clip.setAttribute("id", f"plot{k}-seen")
+                box = doc.createElement("rect")
+                for name, value in (("x", seen.x()), ("y", seen.y()), ("width", seen.width()),
+                                    ("height", seen.height())):
+                    box.setAttribute(name, str(value))
+                clip.appendChild(box)
+                group.appendChild(clip)
+                group.setAttribute("clip-path", f"url(#plot{k}-seen)")
             for node in list(part.documentElement.childNodes):
                 if node.nodeType == node.ELEMENT_NODE and node.tagName not in ("title", "desc"):
                     group.appendChild(doc.importNode(node, True))
             root.appendChild(group)
     flatten_strokes(doc)
+    for image in doc.getElementsByTagName("image"):  # pixels as on screen: a heatmap's cells, not a blur
+        image.setAttribute("image-rendering", "optimizeSpeed")
+        image.setAttribute("style", "image-rendering:pixelated")
     return doc.toxml(encoding="UTF-8")
 
 
@@ -96,6 +115,19 @@ def _qt_svg(widget: QWidget, title: str) -> bytes:
     painter.end()
     buf.close()
     return bytes(data.data())
+
+
+def _raster_svg(widget: QWidget, title: str) -> bytes:
+    """An SVG document holding ``widget``'s picture (PNG, as on screen) at its size."""
+    import base64
+    from xml.sax.saxutils import escape
+
+    w, h = widget.width(), widget.height()
+    data = base64.b64encode(png_bytes(widget.grab().toImage())).decode("ascii")
+    return (f'<?xml version="1.0" encoding="UTF-8"?><svg xmlns="http://www.w3.org/2000/svg" '
+            f'xmlns:xlink="http://www.w3.org/1999/xlink" version="1.1" width="{w}px" height="{h}px" '
+            f'viewBox="0 0 {w} {h}"><title>{escape(title)}</title><image x="0" y="0" width="{w}" height="{h}" '
+            f'preserveAspectRatio="none" xlink:href="data:image/png;base64,{data}"/></svg>').encode("utf-8")
 
 
 def _prefix_ids(element, prefix: str) -> None:

@@ -10,15 +10,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, QRectF
-from PySide6.QtGui import QAction, QImage, QPainter
-from PySide6.QtSvg import QSvgGenerator
+from PySide6.QtCore import QObject
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog, QLabel, QMenu, QVBoxLayout,
                                QWidget)
 
 from optviz.core.files import OutputError, check_output, write_atomic
 from optviz.core.movie import FPS, FRAMES, HEIGHT, WIDTH, even_size, frame_steps
-from optviz.ui.export import PICTURE_SUFFIXES, VIEWS, AnimationExport, FrameRenderer, png_bytes, save_picture
+from optviz.ui.export import (PICTURE_SUFFIXES, VIEWS, AnimationExport, FrameRenderer, png_bytes, save_picture,
+                              svg_bytes)
 from optviz.ui.widgets.spec_form import SpecForm
 
 if TYPE_CHECKING:
@@ -248,31 +248,22 @@ class ExportMenu(QObject):
 
 
 def save_plot_item(item, path: str | Path) -> None:
-    """One plot of a layout (a PlotItem) as PNG or SVG: its own rectangle of the scene, at its size on screen."""
+    """One plot of a layout (a PlotItem) as PNG or SVG: its own rectangle of its view, at its size on screen.
+
+    The SVG is the whole view's (:func:`svg_bytes`) with its viewBox narrowed to the plot: the same drawing as the
+    view's, cropped (a scene rendered from a source rectangle misplaces its text in Qt's SVG).
+    """
+    from xml.dom import minidom
+
     out = check_output(path, PICTURE_SUFFIXES)
-    rect = item.sceneBoundingRect()
-    w, h = max(1, round(rect.width())), max(1, round(rect.height()))
+    view = item.scene().views()[0]
+    rect = view.mapFromScene(item.sceneBoundingRect()).boundingRect().intersected(view.rect())
     if out.suffix.lower() == ".png":
-        image = QImage(w, h, QImage.Format.Format_RGB32)
-        image.fill(item.scene().views()[0].backgroundBrush().color())
-        painter = QPainter(image)
-        item.scene().render(painter, QRectF(0, 0, w, h), rect)
-        painter.end()
-        write_atomic(out, png_bytes(image))
+        write_atomic(out, png_bytes(view.grab(rect).toImage()))
         return
-    from PySide6.QtCore import QBuffer, QByteArray, QIODevice
-
-    data = QByteArray()
-    buf = QBuffer(data)
-    buf.open(QIODevice.OpenModeFlag.WriteOnly)
-    generator = QSvgGenerator(QSvgGenerator.SvgVersion.Svg11)
-    generator.setOutputDevice(buf)
-    generator.setSize(rect.size().toSize())
-    generator.setViewBox(QRectF(0, 0, w, h))
-    painter = QPainter(generator)
-    painter.fillRect(QRectF(0, 0, w, h), item.scene().views()[0].backgroundBrush())
-    item.scene().render(painter, QRectF(0, 0, w, h), rect)
-    painter.end()
-    buf.close()
-    write_atomic(out, bytes(data.data()))
-
+    doc = minidom.parseString(svg_bytes(view))
+    root = doc.documentElement
+    root.setAttribute("viewBox", f"{rect.x()} {rect.y()} {rect.width()} {rect.height()}")
+    root.setAttribute("width", f"{rect.width()}px")
+    root.setAttribute("height", f"{rect.height()}px")
+    write_atomic(out, doc.toxml(encoding="UTF-8"))

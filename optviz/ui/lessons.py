@@ -161,6 +161,7 @@ class LessonController(QObject):
         self.lesson: Lesson | None = None
         self.reference: Session | None = None  # the settings the lesson (or its last "try next") set up
         self.applied: Edit | None = None
+        self._start_when_stopped = False  # a lesson's training waits for the running one to stop
         self.dock = LessonDock(window)
         window.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.dock)
         self.dock.hide()
@@ -169,6 +170,7 @@ class LessonController(QObject):
         self.dock.panel.reload_requested.connect(self._on_panel_reload_requested)
         window.playground.model.inputs_changed.connect(self._on_settings_changed)
         window.training.panel.changed.connect(self._on_settings_changed)
+        window.training.runs_finished.connect(self._on_training_runs_finished)
 
     def _build_menu(self, bar) -> QMenu:
         menu = bar.addMenu("&Lessons")
@@ -212,12 +214,18 @@ class LessonController(QObject):
             self.window.playground.set_session(session)
         else:
             training = self.window.training
-            if training.is_running():
-                training.stop()
             training.set_config(session.training)
-            if start:
+            if start and training.is_running():  # start once the running training has stopped
+                self._start_when_stopped = True
+                training.stop()
+            elif start:
                 training.start()
         self._on_settings_changed()
+
+    def _on_training_runs_finished(self) -> None:
+        if self._start_when_stopped:
+            self._start_when_stopped = False
+            self.window.training.start()
 
     def current(self) -> Session:
         return self.window.playground.session().with_(training=self.window.training.config())

@@ -31,7 +31,7 @@ def numbers(claim: Claim) -> dict[str, str]:
     return dict(claim.numbers)
 
 
-# ---- the registry ---------------------------------------------------------------------------------------------------
+# ---- the registry ------------------------------------------------------------------------------------------------
 
 def test_every_lesson_the_issue_asks_for_is_listed_in_order_on_both_tabs():
     all_ = lessons()
@@ -102,7 +102,7 @@ def test_presets_are_the_playground_lessons_and_the_app_opens_on_the_first():
                                                                     "rmsprop", "adam"]
 
 
-# ---- the claims -----------------------------------------------------------------------------------------------------
+# ---- the claims --------------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("name", list(PLAYGROUND_LESSONS))
 def test_the_lessons_claim_holds(claims, name):
@@ -143,14 +143,14 @@ def test_a_claim_fails_when_a_check_fails():
     assert not Measured().claim().passed  # a claim that checks nothing proves nothing
 
 
-# ---- optviz lessons ---------------------------------------------------------------------------------------------------
+# ---- optviz lessons ----------------------------------------------------------------------------------------------
 
 def test_optviz_lessons_lists_every_lesson(capsys):
     assert main(["lessons"]) == 0
     out = capsys.readouterr().out
     for lesson in lessons().values():
-        assert re.search(rf"^\s*{lesson.number}\s+{re.escape(lesson.name)}\s+{lesson.tab}\s+{re.escape(lesson.title)}$",
-                         out, re.M)
+        row = rf"^\s*{lesson.number}\s+{re.escape(lesson.name)}\s+{lesson.tab}\s+{re.escape(lesson.title)}$"
+        assert re.search(row, out, re.M)
 
 
 def test_optviz_lessons_name_prints_the_text(capsys):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gc
+import warnings
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -44,11 +47,15 @@ def test_mp4_reads_back(tmp_path):
     for f in frames(9):
         writer.add(f)
     writer.close()
-    reader = imageio.get_reader(str(tmp_path / "a.mp4"), "ffmpeg")
-    try:
-        got = [frame for frame in reader]  # not list(): the reader says its length is infinite
-    finally:
-        reader.close()
+    with warnings.catch_warnings():  # imageio's reader leaves its pipes to the garbage collector
+        warnings.simplefilter("ignore", ResourceWarning)
+        reader = imageio.get_reader(str(tmp_path / "a.mp4"), "ffmpeg")
+        try:
+            got = [frame for frame in reader]  # not list(): the reader says its length is infinite
+        finally:
+            reader.close()
+        del reader
+        gc.collect()
     assert len(got) == 9 and got[0].shape == (40, 64, 3)
 
 

@@ -168,3 +168,21 @@ def test_penalty_text_and_limits():
         assert str(err.value).startswith(message), str(err.value)
     with pytest.raises(ParamError, match="unknown penalty key 'alpha'"):
         penalty_from_dict({"kind": "l1", "alpha": 1})
+
+
+def test_l1_and_l2_are_different_pictures_of_the_same_surface():
+    booth = get_surface("booth")
+    l1, l2 = regularize(booth, Penalty("l1", ALPHA)), regularize(booth, Penalty("l2", ALPHA))
+    assert l1.field_key != l2.field_key and l1.key != l2.key  # caches keyed on them tell L1 from L2
+    assert l1.identity == l2.identity == booth.identity  # the view keeps its zoom
+    assert [p.name for p in l1.params] == [p.name for p in booth.params] + ["l1"]
+    assert l1.param_values()["l1"] == ALPHA and "L1" in l1.title and "|x|" in l1.formula
+
+
+def test_muon_steps_are_normalised_whatever_the_gradient():
+    # on a 2D point Muon's Newton–Schulz step only normalises: steps of about 0.7·lr (5 iterations), far from
+    # the minimum and near it alike
+    muon = OptimizerChoice("muon", {"lr": 0.01, "weight_decay": 0.0, "momentum": 0.0})
+    paths = simulate(get_surface("booth"), [muon], [(-8.0, 9.0), (1.2, 2.9)], 20, engine="fast")
+    lengths = np.linalg.norm(np.diff(paths.positions[0], axis=1), axis=-1)
+    assert (lengths > 0.0068).all() and (lengths < 0.0072).all()

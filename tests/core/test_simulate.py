@@ -21,7 +21,8 @@ CHOICES = [
     OptimizerChoice("adam", {"lr": 0.02, "beta1": 0.8, "beta2": 0.99, "amsgrad": True, "weight_decay": 0.01}),
     # the rest of torch.optim
     OptimizerChoice("adamw", {"lr": 0.02, "beta1": 0.85, "weight_decay": 0.05, "amsgrad": True}),
-    OptimizerChoice("nadam", {"lr": 0.01, "momentum_decay": 0.01, "weight_decay": 0.01, "decoupled_weight_decay": True}),
+    OptimizerChoice("nadam", {"lr": 0.01, "momentum_decay": 0.01, "weight_decay": 0.01,
+                              "decoupled_weight_decay": True}),
     OptimizerChoice("radam", {"lr": 5e-4, "beta2": 0.99, "weight_decay": 0.01}),
     OptimizerChoice("adamax", {"lr": 0.02, "beta1": 0.8, "weight_decay": 0.001}),
     OptimizerChoice("adadelta", {"lr": 0.5, "rho": 0.8, "weight_decay": 0.01}),

@@ -37,7 +37,8 @@ def _single(config: TrainConfig, lr: float):
 LENET = TrainConfig(dataset="mnist5k", subset=200, model="lenet", batch_size=16, max_steps=STEPS, epochs=1,
                     device="cpu", optimizers=(OptimizerChoice("adam"),))
 MLP_BN = TrainConfig(dataset="mnist5k", subset=200, model="mlp", width=4, batchnorm=True, batch_size=16,
-                     max_steps=STEPS, epochs=1, device="cpu", weight_decay=1e-3, optimizers=(OptimizerChoice("nesterov"),))
+                     max_steps=STEPS, epochs=1, device="cpu", weight_decay=1e-3,
+                     optimizers=(OptimizerChoice("nesterov"),))
 
 
 def test_the_loop_engine_is_bit_for_bit_single_runs_dropout_and_l1_included() -> None:
@@ -60,7 +61,8 @@ def test_each_vmap_copy_equals_a_single_run_at_its_lr(config: TrainConfig) -> No
     lrs = [1e-3, 3e-3, 1e-2]
     events: list = []
     result = sweep_lr(config, lrs, events.append, engine="vmap")
-    assert result.engine == "vmap" and isinstance(events[0], SweepStarted) and [e.step for e in events[1:]] == list(range(1, STEPS + 1))
+    assert result.engine == "vmap" and isinstance(events[0], SweepStarted)
+    assert [e.step for e in events[1:]] == list(range(1, STEPS + 1))
     assert all(isinstance(e, SweepStep) and e.losses.shape == (3,) for e in events[1:])
     assert result.steps == STEPS and result.losses.shape == (STEPS, 3) and not result.diverged.any()
     for k, lr in enumerate(lrs):

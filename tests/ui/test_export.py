@@ -30,6 +30,25 @@ def export(qapp, monkeypatch, *args: str) -> int:
     return main(["export", *args])
 
 
+def read_mp4(imageio, path) -> tuple[list, dict]:
+    """Every frame and the metadata, read with imageio's ffmpeg plugin (which leaves its pipes to the garbage
+    collector: collected here, with their ResourceWarning silenced, so that no later test is blamed)."""
+    import gc
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        reader = imageio.get_reader(str(path), "ffmpeg")
+        try:
+            frames = [frame for frame in reader]  # not list(): the reader says its length is infinite
+            meta = reader.get_meta_data()
+        finally:
+            reader.close()
+        del reader
+        gc.collect()
+    return frames, meta
+
+
 def leftovers(folder) -> list[str]:
     return sorted(p.name for p in folder.iterdir() if p.name.startswith(".") or p.suffix == ".tmp")
 
@@ -56,12 +75,8 @@ def test_mp4_reads_back_with_imageio(qapp, monkeypatch, session_file, tmp_path):
     out = tmp_path / "a.mp4"
     assert export(qapp, monkeypatch, "--session", str(session_file), "--out", str(out), "--size", "241x201",
                   "--frames", "10", "--fps", "5") == 0
-    reader = imageio.get_reader(str(out), "ffmpeg")
-    try:
-        frames = [frame for frame in reader]
-        fps = reader.get_meta_data()["fps"]
-    finally:
-        reader.close()
+    frames, meta = read_mp4(imageio, out)
+    fps = meta["fps"]
     assert len(frames) == 10
     assert frames[0].shape == (200, 240, 3)  # MP4 (yuv420p) rounds odd sides down
     assert fps == pytest.approx(5)

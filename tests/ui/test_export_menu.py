@@ -57,6 +57,14 @@ def test_pictures_as_png_and_svg(window, tmp_path):
         assert root.tag.endswith("svg")
         vw, vh = (float(v) for v in root.get("viewBox").split()[2:])
         assert (round(vw), round(vh)) == (w, h), what  # the same picture, the same size
+    # The window: its picture as on screen (every label and field's text) with each plot in vectors over it.
+    root = ET.parse(tmp_path / "window.svg").getroot()
+    ns = "{http://www.w3.org/2000/svg}"
+    base = root.find(f"{ns}image")
+    assert base.get("{http://www.w3.org/1999/xlink}href").startswith("data:image/png;base64,")
+    overlays = [g for g in root.findall(f"{ns}g") if g.get("transform", "").startswith("translate(")]
+    assert len(overlays) >= 2  # the surface view and the loss plot at least
+    assert "Booth" in "".join(overlays[0].itertext())
     view = window.playground.surface_view
     with Image.open(tmp_path / "surface.png") as image:
         assert image.size == (view.width(), view.height())  # the widget as shown

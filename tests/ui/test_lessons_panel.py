@@ -59,7 +59,8 @@ def test_opening_a_lesson_loads_it_restarts_the_animation_and_shows_the_panel(qt
     assert model.step == 0
     assert matches(lesson.session, model.session, "playground")
     dock = window.lessons.dock
-    assert dock.isVisible() and dock.panel.title.text() == "3. Rosenbrock's valley: Momentum overshoots, Nesterov corrects"
+    assert dock.isVisible()
+    assert dock.panel.title.text() == "3. Rosenbrock's valley: Momentum overshoots, Nesterov corrects"
     assert dock.panel.explanation.text() == lesson.explanation
     assert "zig-zags across the valley floor" in dock.panel.look_for.text()
     assert not dock.panel.notice.isVisible()
@@ -129,16 +130,17 @@ def test_a_training_lesson_loads_its_configuration_and_starts_training(qtbot, wi
     assert window.tabs.currentIndex() == 1 and window.lessons.dock.isVisible()
     assert matches(lesson.session, window.current_session(), "training")
     assert training.is_running()
-    with qtbot.waitSignal(training.runs_finished, timeout=TIMEOUT_MS):
-        training.stop()
     panel = window.lessons.dock.panel
     assert [b.text() for b in panel.buttons] == ["Add BatchNorm"]
     assert not panel.notice.isVisible()
-    with qtbot.waitSignal(training.runs_finished, timeout=TIMEOUT_MS):
+    first = training.job
+    with qtbot.waitSignal(training.runs_finished, timeout=TIMEOUT_MS):  # the running one stops first…
         qtbot.mouseClick(panel.buttons[0], Qt.MouseButton.LeftButton)
-        assert training.config().batchnorm and training.is_running()
+    qtbot.waitUntil(lambda: training.job is not first and training.is_running(), timeout=TIMEOUT_MS)  # …then
+    assert training.config().batchnorm and training.job.config.batchnorm
+    assert "(settings changed)" not in window.windowTitle() and panel.notice.text().startswith("Tried: Add")
+    with qtbot.waitSignal(training.runs_finished, timeout=TIMEOUT_MS):
         training.stop()
-    assert "(settings changed)" not in window.windowTitle()
 
 
 def test_the_lesson_option_opens_the_app_on_a_lesson(qtbot):

@@ -89,11 +89,23 @@ def test_l2_at_the_same_strength_shrinks_the_minimum_to_the_closed_form_on_a_cir
     assert "shrunk towards 0 (‖x‖ 3.16 → 1.35)" in region.caption.textItem.toPlainText()
     assert "+ L2" in tab.surface_view.title_text()
     assert not np.array_equal(tab.surface_view.image.image, l1_image)  # the heatmap is L2's
+    box = tab.side_panel.penalty_form.strength_box  # α typed in its box
+    box.setFocus()
+    box.selectAll()
+    qtbot.keyClicks(box, "5")
+    qtbot.keyClick(box, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: tab.model.session.penalty == Penalty("l2", 5.0), timeout=TIMEOUT_MS)
+    assert tab.model.surface.param_values() == {"l2": 5.0}  # the regularised surface's α …
+    assert not tab.side_panel.param_editors  # … is edited there, not among Booth's (no) parameters
+    wait_computed(qtbot, tab)
 
 
 def test_switching_off_removes_the_region_and_opening_a_saved_session_brings_it_back(qtbot, booth_tab):
     tab, region, form = booth_tab, booth_tab.surface_view.regularization, booth_tab.side_panel.penalty_form
     assert not form.strength_box.isEnabled()  # α means nothing without a penalty
+    form.kind_combo.setCurrentIndex(form.kind_combo.findData("l1"))
+    assert form.strength_box.isEnabled() and form.caption.text() == "α = 0 adds nothing: set a strength above 0."
+    assert not tab.model.session.penalty.active and not region.outline.isVisible()
     choose(qtbot, tab, "l1", ALPHA)
     assert form.strength_box.isEnabled() and region.outline.isVisible()
     data = session_to_dict(tab.model.session)
@@ -107,17 +119,4 @@ def test_switching_off_removes_the_region_and_opening_a_saved_session_brings_it_
     tab.set_session(session_from_dict(data))
     assert (form.kind_combo.currentData(), form.strength_box.value()) == ("l1", ALPHA)
     qtbot.waitUntil(lambda: region.drawn_minimum() == (0.0, pytest.approx(1.8)), timeout=TIMEOUT_MS)
-    wait_computed(qtbot, tab)
-
-
-def test_alpha_typed_in_its_box_is_the_penalty_and_not_a_surface_parameter(qtbot, booth_tab):
-    tab, form = booth_tab, booth_tab.side_panel.penalty_form
-    form.kind_combo.setCurrentIndex(form.kind_combo.findData("l2"))
-    box = form.strength_box
-    box.setFocus()
-    box.selectAll()
-    qtbot.keyClicks(box, "5")
-    qtbot.keyClick(box, Qt.Key.Key_Return)
-    qtbot.waitUntil(lambda: tab.model.session.penalty == Penalty("l2", 5.0), timeout=TIMEOUT_MS)
-    assert "penalty" not in tab.side_panel.param_editors  # α is edited here, not among the surface's parameters
     wait_computed(qtbot, tab)

@@ -30,6 +30,9 @@ class InsidePanel(QWidget):
         self.optimizer_combo.setToolTip("The optimizer whose steps the arrows on the surface, this plot and the "
                                         "rule show (for the selected start point)")
         self.quantity_combo = ComboBox()
+        for combo in (self.optimizer_combo, self.quantity_combo):  # long titles must not widen the window
+            combo.setSizeAdjustPolicy(ComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(8)
         for name, q in QUANTITIES.items():
             self.quantity_combo.addItem(q.title, name)
             self.quantity_combo.setItemData(self.quantity_combo.count() - 1, q.tip, Qt.ItemDataRole.ToolTipRole)

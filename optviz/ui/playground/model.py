@@ -15,6 +15,7 @@ from PySide6.QtCore import QObject, Signal
 from optviz.core.field import Field
 from optviz.core.optimizers import REGISTRY, OptimizerChoice
 from optviz.core.presets import default_session
+from optviz.core.regularize import Penalty
 from optviz.core.session import MAX_STARTS, STEPS, OptimizerEntry, Session
 from optviz.core.simulate import Paths
 from optviz.core.surfaces import Surface, get_surface
@@ -189,10 +190,10 @@ class PlaygroundModel(QObject):
         self.surface_changed.emit()
         self.inputs_changed.emit(False)
 
-    def set_penalty(self, penalty) -> None:
-        """Regularise the surface with ``penalty`` (an ``optviz.core.regularize.Penalty``; kind "none": off); the
-        paths and the picture follow, the animation stays at its step."""
-        if penalty == getattr(self._session, "penalty", None):
+    def set_penalty(self, penalty: Penalty) -> None:
+        """Regularise the surface with ``penalty`` (kind "none" or α = 0: the surface itself); the paths and the
+        picture follow, the animation stays at its step."""
+        if penalty == self._session.penalty:
             return
         self._session = self._session.with_(penalty=penalty)
         self.surface_changed.emit()
@@ -312,7 +313,7 @@ class PlaygroundModel(QObject):
 
 def _surface_source(s: Session) -> tuple:
     """What the session's surface is made from (a new value: a new surface)."""
-    return s.surface, tuple(sorted(s.surface_params.items())), s.formula, s.view, s.wells, getattr(s, "penalty", None)
+    return s.surface, tuple(sorted(s.surface_params.items())), s.formula, s.view, s.wells, s.penalty
 
 
 def _inside(surface: Surface, point: tuple[float, float]) -> bool:

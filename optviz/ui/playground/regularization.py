@@ -19,7 +19,7 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from optviz.core.params import Spec, fmt
-from optviz.core.regularize import KIND, NO_PENALTY, STRENGTH, Geometry, Penalty, geometry
+from optviz.core.regularize import KIND, NO_PENALTY, STRENGTH, TITLES, Geometry, Penalty, geometry, strength_name
 from optviz.core.session import Session
 from optviz.core.surfaces import Surface
 from optviz.ui.playground.model import PlaygroundModel
@@ -27,23 +27,18 @@ from optviz.ui.playground.path_items import Z_HEADS
 from optviz.ui.widgets.spec_form import SpecForm
 from optviz.ui.workers import LatestRunner
 
-KIND_TITLES = {"none": "None", "l1": "L1: + α·(|x| + |y|)", "l2": "L2: + (α/2)·(x² + y²)"}
 KIND_WORDS = {"l1": "L1", "l2": "L2"}
 PENALTY_COLOR = "#b8ff3c"  # the region, the moved minimum's ring, the arrow and its label (not the starts' yellow)
 LABEL_PX = 9.0  # the label's corner this far from the unregularised minimum, away from the arrow
 Z_REGION = 5.0  # the region and the arrow: above the contours, under every path
 Z_RING = Z_HEADS + 1.5  # the moved minimum's ring and label: above the markers, under the step overlay
-NOT_ZERO = 1e-12  # a coordinate this small is "on the axis" only if exactly 0 (L1's kink puts it there exactly)
-
-
-def penalty_of(session: Session) -> Penalty:
-    return getattr(session, "penalty", None) or NO_PENALTY
 
 
 def surface_params(surface: Surface, penalty: Penalty) -> tuple[tuple[Spec, ...], dict[str, float]]:
     """The parameters the surface box edits, and their values: the surface's own, without the penalty's α
-    (:func:`regularize` appends it as the last parameter; the penalty form edits it)."""
-    specs = tuple(surface.params[:-1] if penalty.active else surface.params)
+    (a regularised surface has it as parameter ``strength_name(kind)``; the penalty form edits it)."""
+    alpha = strength_name(penalty.kind) if penalty.active else None
+    specs = tuple(p for p in surface.params if p.name != alpha)
     values = surface.param_values()
     return specs, {p.name: values[p.name] for p in specs}
 
@@ -56,12 +51,14 @@ def caption_text(penalty: Penalty, g: Geometry | None) -> str:
     if g is None or g.minimum is None:
         return f"{head}: no minimum in the view"
     x, y = g.minimum.x, g.minimum.y
+    base = g.base_minimum
+    if base is not None and (base.x, base.y) == (x, y):
+        return f"{head}: the minimum stays at ({fmt(x)}, {fmt(y)})"
     if x == 0.0 and y == 0.0:
         return f"{head}: minimum at the origin (x = y = 0)"
     if x == 0.0 or y == 0.0:
         return f"{head}: minimum on the axis {'x' if x == 0.0 else 'y'} = 0, at ({fmt(x)}, {fmt(y)})"
     where = f"minimum at ({x:.4g}, {y:.4g})"
-    base = g.base_minimum
     if base is not None:
         before, after = math.hypot(base.x, base.y), math.hypot(x, y)
         if after < before:
@@ -78,7 +75,7 @@ class GeometryResult:
 
 def compute_geometry(session: Session) -> GeometryResult:
     """The constraint region and the moved minimum of the session's penalty (in the job thread)."""
-    penalty = penalty_of(session)
+    penalty = session.penalty
     key = session.make_surface().field_key
     if not penalty.active:
         return GeometryResult(key, penalty, None)
@@ -92,7 +89,7 @@ class PenaltyForm(QWidget):
     def __init__(self, model: PlaygroundModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._model = model
-        self.form = SpecForm((KIND, STRENGTH), titles={KIND.name: KIND_TITLES}, owner="the penalty")
+        self.form = SpecForm((KIND, STRENGTH), titles={KIND.name: TITLES}, owner="the penalty")
         self.kind_combo = self.form.editor(KIND.name)
         self.strength_box = self.form.editor(STRENGTH.name)
         self.caption = QLabel()
@@ -107,11 +104,14 @@ class PenaltyForm(QWidget):
         self._on_model_surface_changed()
 
     def set_caption(self, text: str) -> None:
+        penalty = self._model.session.penalty
+        if not text and penalty.kind != "none" and not penalty.active:  # L1 or L2 with α = 0: say what is missing
+            text = "α = 0 adds nothing: set a strength above 0."
         self.caption.setText(text)
         self.caption.setVisible(bool(text))
 
     def _on_model_surface_changed(self) -> None:
-        penalty = penalty_of(self._model.session)
+        penalty = self._model.session.penalty
         self.form.set_values({KIND.name: penalty.kind, STRENGTH.name: penalty.strength})
         self.strength_box.setEnabled(penalty.kind != "none")
         if not penalty.active:
@@ -154,7 +154,10 @@ class RegularizationItems(QObject):
         plot.getViewBox().sigRangeChanged.connect(self._place_label)
         self._runner = LatestRunner(compute_geometry, delay_ms=40, parent=self)
         self._runner.finished.connect(self._on_runner_finished)
+        self._runner.failed.connect(self._on_runner_failed)
+        self._requested: tuple | None = None  # the (field key, penalty) last asked for
         model.surface_changed.connect(self._on_model_surface_changed)
+        model.field_changed.connect(self._on_model_field_changed)
         self._on_model_surface_changed()
 
     def items(self) -> tuple:
@@ -168,20 +171,35 @@ class RegularizationItems(QObject):
         return self._runner.is_busy()
 
     def _on_model_surface_changed(self) -> None:
-        session = self._model.session
+        if self._requested != (self._model.surface.field_key, self._model.session.penalty):
+            self._requested = None  # asked for something else since: ask again when this comes back
         if self.result is not None and not self._is_current(self.result):
             self._draw(None)  # another surface or α: the old region must not stay on the new surface
-        if penalty_of(session).active:
-            self._runner.request(session)
-        else:
+        if not self._model.session.penalty.active:
             self._draw(None)
+        self._on_model_field_changed()
+
+    def _on_model_field_changed(self) -> None:
+        """Asks for the geometry once the current surface's critical points are in: the search is cached by then
+        (the markers ran it), so the region does not run it a second time beside them."""
+        model = self._model
+        field, wanted = model.field, (model.surface.field_key, model.session.penalty)
+        if not wanted[1].active or field is None or field.key != wanted[0] or field.minima is None:
+            return
+        if self._requested != wanted:
+            self._requested = wanted
+            self._runner.request(model.session)
 
     def _is_current(self, result: GeometryResult) -> bool:
-        return (result.key, result.penalty) == (self._model.surface.field_key, penalty_of(self._model.session))
+        return (result.key, result.penalty) == (self._model.surface.field_key, self._model.session.penalty)
 
     def _on_runner_finished(self, result: GeometryResult) -> None:
         if self._is_current(result):
             self._draw(result)
+
+    def _on_runner_failed(self, message: str) -> None:
+        self._draw(None)  # the paths' own runner reports what is wrong with the surface
+        self.caption_changed.emit(f"no region drawn: {message}")
 
     def _draw(self, result: GeometryResult | None) -> None:
         self.result = result
@@ -227,7 +245,14 @@ class RegularizationItems(QObject):
             return
         b, m = g.base_minimum, g.minimum
         right, up = m.x <= b.x, m.y <= b.y  # the arrow leaves to the left: the label goes right, and so on
-        px, py = self._plot.getViewBox().viewPixelSize()
+        vb = self._plot.getViewBox()
+        px, py = vb.viewPixelSize()
+        (x0, x1), (y0, y1) = vb.viewRange()
+        w, h = self.label.boundingRect().width() * px, self.label.boundingRect().height() * py
+        if (right and b.x + w + LABEL_PX * px > x1) or (not right and b.x - w - LABEL_PX * px < x0):
+            right = not right  # it would leave the view: the other side, over the arrow if need be
+        if (up and b.y + h + LABEL_PX * py > y1) or (not up and b.y - h - LABEL_PX * py < y0):
+            up = not up
         self.label.setAnchor((0.0 if right else 1.0, 1.0 if up else 0.0))
         sx, sy = (1.0 if right else -1.0), (1.0 if up else -1.0)
         self.label.setPos(b.x + sx * LABEL_PX * px, b.y + sy * LABEL_PX * py)

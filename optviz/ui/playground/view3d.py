@@ -25,7 +25,7 @@ class View3D(QWidget):
         super().__init__(parent)
         self._model = model
         self.surface3d: Surface3D | None = None
-        self._rows: list[tuple] = []  # per shown row: (colour, [(clipped path, z of its points)])
+        self._rows: list[tuple] = []  # per shown row: (colour, [(clipped path, (M, 3) x, y, f + lift)])
         self._grid_key: tuple | None = None
         self._paths_dirty = self._grid_dirty = True
         self._layout = QVBoxLayout(self)
@@ -40,9 +40,8 @@ class View3D(QWidget):
         """Row ``row``'s trails at the current step, one (M, 3) array (x, y, f + lift) per start."""
         step = self._model.step
         out = []
-        for c, z in self._rows[row][1]:
-            k = int(c.upto[min(step, len(c.upto) - 1)])
-            out.append(np.column_stack((c.points[:k], z[:k])))
+        for c, xyz in self._rows[row][1]:
+            out.append(xyz[: int(c.upto[min(step, len(c.upto) - 1)])])  # a view: no copy per frame
         return out
 
     def image(self):
@@ -106,7 +105,8 @@ class View3D(QWidget):
         colors = entry_colors(result.session.optimizers)
         lift = self.surface3d.lift
         for i, row in zip(result.entries, clipped):
-            self._rows.append((colors[i], [(c, _heights(surface, c.points) + lift) for c in row]))
+            self._rows.append((colors[i], [(c, np.column_stack((c.points, _heights(surface, c.points) + lift)))
+                                           for c in row]))
 
     def _draw_step(self) -> None:
         if self.surface3d is None:

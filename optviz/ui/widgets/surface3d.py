@@ -23,6 +23,9 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWi
 MAX_GRID = 160  # mesh vertices per axis: a 400×400 field is thinned (software OpenGL draws 50k triangles fast)
 LIFT = 0.012  # paths float this share of the z range above the surface, so that the mesh does not hide them
 ELEVATION, AZIMUTH = 32.0, -60.0
+# Antialiased GL lines cost software OpenGL (Mesa's llvmpipe) ~7× plain ones: smooth only while the total is small
+# enough to redraw at animation speed there (a GPU would not care).
+SMOOTH_VERTICES = 60_000
 _problem: str | None = None
 
 
@@ -152,19 +155,21 @@ class Surface3D(QWidget):
             return
         import pyqtgraph.opengl as gl
 
+        gap = np.full((1, 3), np.nan)
         by_colour: dict[tuple, list[np.ndarray]] = {}
         for points, color in self.paths:
-            by_colour.setdefault(color, []).append(segments(points))
+            by_colour.setdefault(color, []).extend((points, gap))
+        by_colour = {color: segments(np.concatenate(parts)) for color, parts in by_colour.items()}
+        smooth = sum(len(pos) for pos in by_colour.values()) <= SMOOTH_VERTICES
         while len(self._lines) > len(by_colour):
             self.view.removeItem(self._lines.pop())
         while len(self._lines) < len(by_colour):
             line = gl.GLLinePlotItem(mode="lines", antialias=True, glOptions="translucent")
             self.view.addItem(line)
             self._lines.append(line)
-        for line, (color, parts) in zip(self._lines, by_colour.items()):
-            pos = np.concatenate(parts) if parts else np.zeros((0, 3))
+        for line, (color, pos) in zip(self._lines, by_colour.items()):
             line.setData(pos=pos if len(pos) else np.zeros((2, 3)), color=color if len(pos) else (0, 0, 0, 0),
-                         width=width)
+                         width=width, antialias=smooth)
         self._apply_transform()
 
     def set_heads(self, points: np.ndarray, colors: Sequence[object]) -> None:
