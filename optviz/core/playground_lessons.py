@@ -117,7 +117,9 @@ PLAYGROUND_LESSONS: dict[str, Lesson] = {lesson.name: lesson for lesson in (
         "steps to get away (|y| > 1). Momentum and Nesterov build up speed and leave in 27 and 24. Adagrad, RMSProp "
         "and Adam divide by the gradient's own scale, so a tiny gradient still gives a step of about lr: they "
         "leave in 17 to 20.",
-        ("The paths all run towards the saddle first, then turn away from it along y.",
+        ("The red path (SGD) runs all the way to the saddle before it turns away along y; blue and green "
+         "(Momentum, Nesterov) overshoot past it; purple, orange and brown (Adagrad, RMSProp, Adam) turn up long "
+         "before it.",
          "The loss plot: SGD's curve stays flat longest before it drops."),
         (Edit("Start exactly on the ridge (y = 0)", "no optimizer leaves the ridge: the gradient across it is "
               "exactly 0, and they all head for the saddle point itself", starts=((-1.5, 0.0),)),),

@@ -77,7 +77,7 @@ def svg_bytes(widget: QWidget, title: str = "optviz") -> bytes:
             offset = view.mapTo(widget, QPoint(0, 0))
             group = doc.createElement("g")
             group.setAttribute("transform", f"translate({offset.x()},{offset.y()})")
-            seen = view.visibleRegion().boundingRect()  # a plot in a scroll area shows only part of itself
+            seen = _seen_rect(view, widget)  # a plot in a scroll area shows only part of itself
             if seen.isEmpty():
                 continue
             if seen != view.rect():
@@ -115,6 +115,20 @@ def _qt_svg(widget: QWidget, title: str) -> bytes:
     painter.end()
     buf.close()
     return bytes(data.data())
+
+
+def _seen_rect(view: QWidget, top: QWidget):
+    """The part of ``view`` that its ancestors up to ``top`` leave visible, in ``view``'s coordinates (computed
+    from the geometry, not from visibleRegion, which is empty until the window has been exposed)."""
+    from PySide6.QtCore import QRect
+
+    rect, widget = QRect(view.rect()), view
+    origin = QPoint(0, 0)  # view's origin in widget's coordinates
+    while widget is not top and widget.parentWidget() is not None:
+        origin += widget.pos()
+        widget = widget.parentWidget()
+        rect = rect.intersected(widget.rect().translated(-origin))
+    return rect
 
 
 def _raster_svg(widget: QWidget, title: str) -> bytes:

@@ -251,3 +251,25 @@ def test_cli_npz_png_and_errors(trained, tmp_path: Path, capsys) -> None:
     assert main(["landscape", "--checkpoint", str(bad), "--out", str(out)]) == 2
     assert "bad.pt: not an optviz checkpoint" in capsys.readouterr().err
     dataclasses.replace(trained.config)  # the fixture is left as it was
+
+
+def test_the_png_marks_the_path_start_and_end_where_the_path_is() -> None:
+    from optviz.commands.landscape import picture
+
+    model, x, y = _quadratic()
+    result = slice_landscape(model, x, y, criterion=_sse, trajectory=_fake_path(model), directions="pca",
+                             resolution=8, device="cpu")
+    img = picture(result)
+    side = img.shape[0]
+    assert img.shape == (side, side, 3) and side >= 384
+
+    def at(px: float, py: float) -> tuple[int, ...]:
+        a0, a1, b0, b1 = result.alphas[0], result.alphas[-1], result.betas[0], result.betas[-1]
+        j = round((px - a0) / (a1 - a0) * (side - 1))
+        i = side - 1 - round((py - b0) / (b1 - b0) * (side - 1))  # y grows upwards
+        return tuple(int(v) for v in img[i, j])
+
+    assert at(*result.path[0]) == (40, 200, 60)  # start: green
+    assert at(*result.path[-1]) == (230, 40, 40)  # end (the final weights): red
+    middle = result.path[len(result.path) // 2]
+    assert at(*middle) == (255, 255, 255)  # the path: white

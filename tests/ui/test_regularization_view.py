@@ -120,3 +120,23 @@ def test_switching_off_removes_the_region_and_opening_a_saved_session_brings_it_
     assert (form.kind_combo.currentData(), form.strength_box.value()) == ("l1", ALPHA)
     qtbot.waitUntil(lambda: region.drawn_minimum() == (0.0, pytest.approx(1.8)), timeout=TIMEOUT_MS)
     wait_computed(qtbot, tab)
+
+
+@pytest.mark.parametrize("kind, minimum, base, caption", [
+    ("l1", (0.0, 1.8), (1.0, 3.0), "L1 α=20: minimum on the axis x = 0, at (0, 1.8)"),
+    ("l1", (3.28698, 0.0), (3.58443, -1.84813), "L1 α=20: minimum on the axis y = 0, at (3.28698, 0)"),
+    ("l1", (0.0, 0.0), (1.0, 1.0), "L1 α=20: minimum at the origin (x = y = 0)"),
+    ("l2", (0.0, 0.0), (0.0, 0.0), "L2 α=20: the minimum stays at (0, 0)"),
+    ("l2", (0.6, 0.8), (3.0, 4.0), "L2 α=20: minimum at (0.6, 0.8), shrunk towards 0 (‖x‖ 5 → 1)"),
+    ("l2", None, None, "L2 α=20: no minimum in the view"),
+])
+def test_the_caption_says_where_the_minimum_went(kind, minimum, base, caption):
+    from optviz.core.regularize import Geometry
+    from optviz.core.surfaces import Point
+    from optviz.ui.playground.regularization import caption_text
+
+    penalty = Penalty(kind, ALPHA)
+    g = Geometry(penalty, Point(*minimum, 0.0) if minimum else None, Point(*base, 0.0) if base else None, 0.0,
+                 np.zeros((0, 2)))
+    assert caption_text(penalty, g) == caption
+    assert caption_text(Penalty("l1", 0.0), g) == ""  # no penalty: no caption
