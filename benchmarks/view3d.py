@@ -1,6 +1,7 @@
 """The playground's 3D view during the animation, against the 2D surface view in the same run.
 
-    xvfb-run -a -s "-screen 0 1600x1000x24" env QT_QPA_PLATFORM=xcb python benchmarks/view3d.py [--starts 32] [--steps 3000]
+    xvfb-run -a -s "-screen 0 1600x1000x24" env QT_QPA_PLATFORM=xcb python benchmarks/view3d.py \
+        [--starts 32] [--steps 3000]
 
 A grid of start points on Himmelblau with the six default optimizers; one animation frame = set the step and
 repaint the view. The baseline is the 2D surface view's frame; the 3D view's is printed with its ratio, and the

@@ -18,7 +18,7 @@ def add_parser(sub: Any) -> None:
                        description="The lessons of optimisation and training the app opens with optviz --lesson NAME."
                                    " --check runs each lesson's claim headless and prints the measured numbers.")
     p.add_argument("--check", action="store_true", help="measure the claims (all lessons, or those named)")
-    p.add_argument("names", nargs="*", metavar="NAME", help="lessons to check (default: all)")
+    p.add_argument("names", nargs="*", metavar="NAME", help="lessons to show, or to check with --check (default: all)")
 
 
 def run(args: argparse.Namespace, *, out: TextIO | None = None,

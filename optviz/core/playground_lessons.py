@@ -76,8 +76,9 @@ PLAYGROUND_LESSONS: dict[str, Lesson] = {lesson.name: lesson for lesson in (
         "Adam (lr 0.1) 184. Adagrad needs 20: it divides each coordinate by its own gradient scale, which undoes "
         "an axis-aligned ill-conditioning completely. RMSProp with lr 0.01 needs 423: its step stays near lr, so "
         "it bounces once close.",
-        ("The loss plot: the curves reach the bottom in the order Adagrad, Momentum, Adam, SGD, RMSProp.",
-         "The red path (SGD): a quick drop across the valley, then a long crawl along the x axis.",
+        ("The loss plot: the curves pass 1e-6 in the order Adagrad, Momentum, Adam, SGD, RMSProp.",
+         "The red path (SGD) zig-zags across the steep y direction (each step multiplies y by 1 − 0.019·100 = "
+         "−0.9) while it crawls along x.",
          "The status table: the step at which each converged."),
         (Edit("Raise SGD's lr to 0.021 (above 2/κ)", "SGD diverges: the steep direction grows by 1.1 each step",
               optimizers={"sgd": {"lr": 0.021}}),),

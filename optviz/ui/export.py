@@ -110,6 +110,7 @@ def _qt_svg(widget: QWidget, title: str) -> bytes:
     generator.setSize(widget.size())
     generator.setViewBox(QRectF(0, 0, widget.width(), widget.height()))
     generator.setTitle(title)
+    generator.setResolution(widget.logicalDpiX())  # text in points, converted to pixels as on screen
     painter = QPainter(generator)
     QWidget.render(widget, painter, QPoint())  # the widget as painted (QGraphicsView.render draws its scene)
     painter.end()

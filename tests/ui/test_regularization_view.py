@@ -68,6 +68,14 @@ def test_l1_on_booth_draws_the_diamond_through_a_minimum_exactly_on_the_axis(qtb
     # the paths run on the regularised surface: the loss at the start includes the penalty
     f0 = float(get_surface(BOOTH)(torch.tensor([-6.0, 6.0], dtype=torch.float64)))
     assert tab.model.result.paths.losses[0, 0, 0] == pytest.approx(f0 + ALPHA * 12.0, rel=1e-12)
+    combo = tab.side_panel.surface_combo  # another surface: the penalty stays, the region is the new surface's
+    combo.setCurrentIndex(combo.findData("himmelblau"))
+    assert region.drawn_minimum() is None  # Booth's region is not left on Himmelblau meanwhile
+    qtbot.waitUntil(lambda: region.result is not None and not region.is_busy(), timeout=TIMEOUT_MS)
+    g = geometry(get_surface("himmelblau"), penalty)
+    assert region.drawn_minimum() == (g.minimum.x, g.minimum.y) and g.minimum.y == 0.0
+    assert tab.side_panel.penalty_form.kind_combo.currentData() == "l1"
+    wait_computed(qtbot, tab)
 
 
 def test_l2_at_the_same_strength_shrinks_the_minimum_to_the_closed_form_on_a_circle(qtbot, booth_tab):

@@ -81,12 +81,17 @@ def test_offscreen_says_no_opengl_and_the_window_still_works(tab, qtbot):
     assert tab.surface_view.plotted_paths(0)[0][0].tolist() == [2.0, -3.5]
 
 
-def test_heads_are_the_trails_last_points(tab):
+def test_heads_are_the_trails_last_points_and_the_minima_are_marked(tab):
     tab.model.set_step(30)
     points, colors = tab.view3d.surface3d.heads
     ends = [t[-1] for row in range(2) for t in tab.view3d.trails(row)]
     np.testing.assert_array_equal(points, np.array(ends))
     assert len(colors) == 4
+    markers, _ = tab.view3d.surface3d.markers
+    minima = sorted((m.x, m.y) for m in tab.model.field.minima)
+    assert len(minima) == 4  # Himmelblau's four
+    np.testing.assert_allclose(sorted(map(tuple, markers[:, :2])), minima)
+    np.testing.assert_allclose(markers[:, 2], tab.view3d.surface3d.lift, atol=1e-6)  # f = 0 at each, lifted
 
 
 def test_segments_of_a_polyline_skip_breaks():

@@ -1,8 +1,9 @@
 """The playground's 3D view: the surface as a mesh, each optimizer's path lifted just above it, the heads at the
 animation step. It reads the same model as the 2D view, so dragging a start point there moves the paths here.
 
-The 3D trails are the 2D trails as drawn (clipped to the view box, NaN breaks and all) with z = f(x, y) + lift:
-:meth:`View3D.trails` gives them per row and start, the same arrays the GL items get. Work is done only while
+The minima are white (global) and grey (local) points on the surface. The 3D trails are the 2D trails as drawn
+(clipped to the view box, NaN breaks and all) with z = f(x, y) + lift: :meth:`View3D.trails` gives them per row
+and start, the same arrays the GL items get. Work is done only while
 the view is visible: a change while hidden is drawn when it is shown again.
 """
 
@@ -16,6 +17,8 @@ from optviz.ui.playground.colors import entry_colors
 from optviz.ui.playground.compute import clip_paths, shown_field, shown_result
 from optviz.ui.playground.model import PlaygroundModel
 from optviz.ui.widgets.surface3d import Surface3D
+
+MINIMUM_COLORS = {"global": "#ffffff", "local": "#bbbbbb"}  # as the 2D view's stars and dots
 
 
 class View3D(QWidget):
@@ -84,9 +87,13 @@ class View3D(QWidget):
         if self._grid_dirty:
             self._grid_dirty = False
             field = shown_field(self._model)
-            if field is not None and field.key != self._grid_key:
+            if field is not None and (field.key, field.minima is None) != self._grid_key:
                 self.surface3d.set_grid(field.xs, field.ys, field.z, field.colour)
-                self._grid_key = field.key
+                self._grid_key = (field.key, field.minima is None)
+                minima = field.minima or ()
+                lift = self.surface3d.lift
+                self.surface3d.set_markers(np.array([(m.x, m.y, m.value + lift) for m in minima]),
+                                           [MINIMUM_COLORS[m.kind] for m in minima])
         if self._paths_dirty:
             self._paths_dirty = False
             self._build_rows()

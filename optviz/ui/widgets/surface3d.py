@@ -2,7 +2,7 @@
 
 Generic: it knows nothing of optimizers or networks. :meth:`Surface3D.set_grid` takes the surface sampled on a
 grid, :meth:`Surface3D.set_paths` polylines in the same data units (NaN rows break a line), :meth:`set_heads`
-points. The data keep their units in the vertex arrays; one transform maps the box they span to a cube-ish
+and :meth:`set_markers` points. The data keep their units in the vertex arrays; one transform maps the box they span to a cube-ish
 scene, so that a surface ten thousand high and two wide can still be seen. Orbit with the left mouse button,
 zoom with the wheel, pan with the middle button; "Reset camera" returns to the default view.
 
@@ -84,6 +84,7 @@ class Surface3D(QWidget):
         self.grid: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # xs, ys, z (n_y, n_x) as given
         self.paths: list[tuple[np.ndarray, tuple]] = []
         self.heads: tuple[np.ndarray, list] = (np.zeros((0, 3)), [])
+        self.markers: tuple[np.ndarray, list] = (np.zeros((0, 3)), [])
         self._z_range = (0.0, 1.0)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -102,7 +103,9 @@ class Surface3D(QWidget):
         self._mesh = gl.GLSurfacePlotItem(shader=None, computeNormals=False, smooth=False, glOptions="opaque")
         self._lines: list = []
         self._heads = gl.GLScatterPlotItem(pxMode=True, size=13, glOptions="translucent")
+        self._markers = gl.GLScatterPlotItem(pxMode=True, size=9, glOptions="translucent")
         self.view.addItem(self._mesh)
+        self.view.addItem(self._markers)
         self.view.addItem(self._heads)
         self.reset_button = QPushButton("Reset camera")
         self.reset_button.setToolTip("Back to the default viewing angle and distance")
@@ -181,6 +184,15 @@ class Surface3D(QWidget):
         color = np.array(self.heads[1], float).reshape(-1, 4) if len(points) else np.zeros((0, 4))
         self._heads.setData(pos=points, color=color)
 
+    def set_markers(self, points: np.ndarray, colors: Sequence[object]) -> None:
+        """Fixed points of interest (a surface's minima, say) at ``points`` (K, 3), one colour each."""
+        points = np.asarray(points, float).reshape(-1, 3)
+        self.markers = (points, [rgba(c) for c in colors])
+        if not self.available:
+            return
+        color = np.array(self.markers[1], float).reshape(-1, 4) if len(points) else np.zeros((0, 4))
+        self._markers.setData(pos=points, color=color)
+
     # -- camera and pictures ------------------------------------------------------------------------------
     def reset_camera(self) -> None:
         if not self.available:
@@ -208,5 +220,5 @@ class Surface3D(QWidget):
         t = Transform3D()
         t.scale(1 / half, 1 / half, 0.7 / (hi - lo if hi > lo else 1.0))
         t.translate(-cx, -cy, -lo)
-        for item in [self._mesh, self._heads, *self._lines]:
+        for item in [self._mesh, self._heads, self._markers, *self._lines]:
             item.setTransform(t)
