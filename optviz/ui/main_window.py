@@ -7,7 +7,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox, QScrollArea, QTabWidget, QWidget
+from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox, QTabWidget, QWidget
 
 from optviz.core.files import OutputError
 from optviz.core.session import (Session, SessionError, load_session, save_session, session_from_dict,
@@ -16,18 +16,10 @@ from optviz.ui.export_menu import ExportMenu
 from optviz.ui.lessons import LessonController
 from optviz.ui.playground.tab import PlaygroundTab
 from optviz.ui.training.tab import TrainingTab
+from optviz.ui.widgets.scroll import scrollable
 
 TABS = ("playground", "training")
 SESSION_FILTER = "optviz sessions (*.json);;All files (*)"
-
-
-def _scrollable(widget: QWidget) -> QScrollArea:
-    """``widget`` in a scroll area, so that its minimum size does not set the window's."""
-    area = QScrollArea()
-    area.setWidgetResizable(True)
-    area.setFrameShape(QScrollArea.Shape.NoFrame)
-    area.setWidget(widget)
-    return area
 
 
 class MainWindow(QMainWindow):
@@ -50,7 +42,7 @@ class MainWindow(QMainWindow):
                 self.statusBar().showMessage(f"Training settings not loaded: {exc}", 10_000)
         self.tabs = QTabWidget()
         self.tabs.addTab(self.playground, "Playground")
-        self.tabs.addTab(_scrollable(self.training), "Training lab")
+        self.tabs.addTab(scrollable(self.training), "Training lab")
         self.setCentralWidget(self.tabs)
         self.setWindowTitle("optviz")
         self._build_menus()

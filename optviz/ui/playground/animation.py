@@ -105,7 +105,7 @@ class AnimationBar(QWidget):
         self._pause_icon = style.standardIcon(QStyle.StandardPixmap.SP_MediaPause)
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setToolTip("Timeline: drag to any step")
-        self.slider.setMinimumWidth(120)
+        self.slider.setMinimumWidth(60)
         self.step_label = QLabel()
         self.step_label.setMinimumWidth(self.step_label.fontMetrics().horizontalAdvance("step 5000 / 5000") + 8)
         self.speed_combo = QComboBox()

@@ -19,6 +19,7 @@ from optviz.ui.playground.stability_view import StabilityView
 from optviz.ui.playground.status_table import StatusTable
 from optviz.ui.playground.surface_view import SurfaceView
 from optviz.ui.playground.view3d import View3D
+from optviz.ui.widgets.scroll import scrollable
 
 
 class PlaygroundTab(QWidget):
@@ -76,10 +77,11 @@ class PlaygroundTab(QWidget):
         self.main_splitter.addWidget(left)
         self.middle_tabs = QTabWidget()
         self.middle_tabs.setDocumentMode(True)
-        self.middle_tabs.addTab(self.plots_splitter, "Loss")
-        self.middle_tabs.addTab(self.basins_view, "Basins")
-        self.middle_tabs.addTab(self.stability_view, "Stability")
-        self.middle_tabs.addTab(self.view3d, "3D")  # issue #13: the surface and paths in 3D, beside the 2D view
+        # Each page scrolls rather than setting the window's minimum width (a 900-px window must stay whole).
+        self.middle_tabs.addTab(scrollable(self.plots_splitter), "Loss")
+        self.middle_tabs.addTab(scrollable(self.basins_view), "Basins")
+        self.middle_tabs.addTab(scrollable(self.stability_view), "Stability")
+        self.middle_tabs.addTab(scrollable(self.view3d), "3D")  # issue #13: the surface and paths in 3D, beside the 2D view
         self.main_splitter.addWidget(self.middle_tabs)
         self.main_splitter.addWidget(self.side_panel)
         self.main_splitter.setStretchFactor(0, 3)
