@@ -214,6 +214,21 @@ def split_sizes(n: int, n_test: int | None, subset: int | None, val_fraction: fl
     return pool - val, val, test
 
 
+def batches_per_epoch(config: TrainConfig) -> int | None:
+    """Training batches per epoch for the datasets whose size is known without reading files (the shipped and the
+    generated ones), else None. Cross-validation trains on folds: None."""
+    if config.kfold:
+        return None
+    if config.dataset == "mnist5k":
+        n = 5000
+    elif config.dataset == "shapes":
+        n = config.subset or SHAPES_DEFAULT_SIZE
+    else:
+        return None
+    train, _, _ = split_sizes(n, None, config.subset, config.val_fraction, config.test_fraction)
+    return max(1, -(-train // config.batch_size))
+
+
 def _least_int(ok: Callable[[int], bool], lo: int, hi: int) -> int | None:
     """The smallest integer in [lo, hi] where the monotone ``ok`` holds, or None."""
     if not ok(hi):

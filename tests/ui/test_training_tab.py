@@ -240,3 +240,28 @@ def test_max_steps_typed_in_the_panel_end_the_run_there(qtbot, tab):
     (_, g1), _ = tab.gradflow.heatmap(0)[0].getViewBox().viewRange()
     assert g1 == pytest.approx(10, rel=0.05)
     assert tab.gradflow.image_data(0).shape[0] == 10
+
+
+def test_copy_as_pytorch_in_the_training_tab_carries_its_weight_decay_and_schedule(qtbot, tab):
+    from dataclasses import replace
+
+    from PySide6.QtWidgets import QApplication
+
+    from optviz.core.optimizers import OptimizerChoice
+    from optviz.training.data import batches_per_epoch, prepare
+
+    panel = tab.panel
+    config = replace(panel.config(), dataset="mnist5k", subset=1000, val_fraction=0.2, batch_size=100,
+                     optimizers=(OptimizerChoice("adam", {"lr": 0.01}),), weight_decay=0.001, decoupled=False,
+                     schedule="step", schedule_params={"step_size": 2, "gamma": 0.5}, warmup_epochs=0)
+    panel.set_config(config)
+    splits = prepare(panel.config())
+    assert batches_per_epoch(panel.config()) == 6 == -(-len(splits.train[1]) // 100)  # 600 images, as trained
+    qtbot.mouseClick(panel.optimizers.copy_button, Qt.MouseButton.LeftButton)
+    text = QApplication.clipboard().text()
+    assert "torch.optim.Adam(params, lr=0.01" in text and "weight_decay=0.001" in text
+    assert "StepLR(optimizer, step_size=12, gamma=0.5)" in text  # 2 epochs of 6 batches: stepped once per batch
+    panel.set_config(replace(config, dataset="fashion-mnist"))  # a folder: its size is unknown until it is read
+    qtbot.mouseClick(panel.optimizers.copy_button, Qt.MouseButton.LeftButton)
+    text = QApplication.clipboard().text()
+    assert "StepLR" not in text and "# schedule 'step'" in text and "weight_decay=0.001" in text

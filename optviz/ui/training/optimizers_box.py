@@ -5,7 +5,8 @@ The selected entry is edited with the playground's :class:`HyperPanel`, built fr
 
 from __future__ import annotations
 
-import importlib.util
+import dataclasses
+from typing import TYPE_CHECKING, Callable
 
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QColor, QIcon, QPixmap
@@ -15,6 +16,9 @@ from PySide6.QtWidgets import (QApplication, QHBoxLayout, QLabel, QListWidget, Q
 from optviz.core.optimizers import REGISTRY, OptimizerChoice
 from optviz.ui.widgets.hyper_panel import HyperPanel
 from optviz.ui.widgets.wheel import ComboBox
+
+if TYPE_CHECKING:
+    from optviz.training.config import TrainConfig
 
 WEIGHT_DECAY_TIP = "Set weight decay under Regularisation: it applies to every optimizer, L2 or decoupled"
 # learning rates at which the three differ as textbooks say on LeNet / MNIST (SGD slowest, Adam fastest at first)
@@ -62,8 +66,6 @@ class OptimizersBox(QWidget):
         self.copy_button = QPushButton("Copy as PyTorch")
         self.copy_button.setToolTip("Put the torch.optim constructor of the selected optimizer on the clipboard")
         self.copy_button.clicked.connect(self.copy_as_pytorch)
-        if importlib.util.find_spec("optviz.core.pytorch_text") is None:  # until the core's text function lands
-            self.copy_button.setEnabled(False)
         buttons = QHBoxLayout()
         for b in (self.add_button, self.remove_button):
             b.setMaximumWidth(32)
@@ -79,6 +81,7 @@ class OptimizersBox(QWidget):
         kind_row.addWidget(self.copy_button)
         self._layout.addLayout(kind_row)
         self.hypers: HyperPanel | None = None
+        self.training_config: Callable[[], TrainConfig] | None = None  # for the copied text's decay and schedule
         self._race_allowed, self._race_tip = True, ""
         self.set_choices(self._choices)
 
@@ -112,10 +115,26 @@ class OptimizersBox(QWidget):
                           f"Race: {n} optimizers from the same initial weights and batches.")
 
     def copy_as_pytorch(self) -> str:
-        """Put the selected entry's torch.optim constructor on the clipboard; returns the text."""
-        from optviz.core.pytorch_text import pytorch_source
+        """Put the selected entry's torch.optim constructor on the clipboard, with the training's weight decay and
+        schedule where ``training_config`` is set (the panel sets it); returns the text."""
+        from optviz.core.pytorch_text import pytorch_source, training_source
+        from optviz.training.data import batches_per_epoch
 
-        text = pytorch_source(self._choices[self.current_row()])
+        choice = self._choices[self.current_row()]
+        if self.training_config is None:
+            text = pytorch_source(choice)
+        else:
+            config = self.training_config()
+            n_batches = batches_per_epoch(config)
+            if n_batches is not None:
+                text = training_source(choice, config, n_batches)
+            else:  # a folder dataset: its size, hence the schedule's step counts, is known once it is loaded
+                scheduled = config.schedule != "none" or config.warmup_epochs
+                text = training_source(choice, dataclasses.replace(config, schedule="none", schedule_params={},
+                                                                     warmup_epochs=0), 1)
+                if scheduled:
+                    text += (f"\n# schedule {config.schedule!r} (warm-up {config.warmup_epochs:g} epochs): stepped "
+                             "once per batch; its step counts need the dataset's batches per epoch")
         QApplication.clipboard().setText(text)
         return text
 

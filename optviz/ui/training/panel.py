@@ -66,6 +66,7 @@ class TrainingPanel(QWidget):
         self.data_form.attach("data_dir", self.browse)
         offer_available_devices(self.run_form)
         self.optimizers = OptimizersBox()
+        self.optimizers.training_config = self.config
         self.schedule = ScheduleBox()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
