@@ -110,11 +110,14 @@ def initial_state(table: np.ndarray, groups: np.ndarray, lr: np.ndarray | None =
     initial accumulator value), Rprop's step sizes (lr), ASGD's η (lr, float32) and μ (1) and NAdam's μ product
     (1). ``lr`` (per table row) is the learning rate at step 1 where a schedule changes it."""
     state = np.zeros((len(STATE), len(groups), 2))
-    kind = table[groups, COL["kind"]]
-    lr = (table[:, COL["lr"]] if lr is None else np.asarray(lr, dtype=np.float64))[groups]
-    state[1] = np.select([kind == 1, kind == 9, kind == 8], [table[groups, COL["initial_accumulator_value"]], lr,
-                                                             f32(lr)], 0.0)[:, None]
-    state[3] = np.where((kind == 4) | (kind == 8), 1.0, 0.0)[:, None]
+    # per table row (few), then spread over the rows (many): this runs at every call of the fast engine
+    kind = table[:, COL["kind"]]
+    rate = table[:, COL["lr"]] if lr is None else np.asarray(lr, dtype=np.float64)
+    first = np.where(kind == 1, table[:, COL["initial_accumulator_value"]], 0.0)
+    if (kind >= 4).any():
+        first = np.where(kind == 9, rate, np.where(kind == 8, f32(rate), first))
+        state[3] = np.where((kind == 4) | (kind == 8), 1.0, 0.0)[groups, None]
+    state[1] = first[groups, None]
     return state
 
 
