@@ -39,7 +39,7 @@ def tab(qtbot, monkeypatch):
 def show_basins(qtbot, tab, resolution=32):
     view = tab.basins_view
     view.set_resolution(resolution)
-    tab.middle_tabs.setCurrentWidget(view)
+    tab.show_middle(view)
     qtbot.waitUntil(lambda: view.is_current() and not view.is_busy(), timeout=TIMEOUT_MS)
     return view
 
@@ -49,7 +49,7 @@ def show_stability(qtbot, tab, entry, y_name, resolution=16):
     view.set_resolution(resolution)
     view.set_entry(entry)
     view.set_y_name(y_name)
-    tab.middle_tabs.setCurrentWidget(view)
+    tab.show_middle(view)
     qtbot.waitUntil(lambda: view.is_current() and not view.is_busy(), timeout=TIMEOUT_MS)
     return view
 

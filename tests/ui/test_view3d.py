@@ -38,7 +38,7 @@ def tab(qtbot):
     widget.show()
     qtbot.waitExposed(widget)
     wait_computed(qtbot, widget)
-    widget.middle_tabs.setCurrentWidget(widget.view3d)
+    widget.show_middle(widget.view3d)
     qtbot.waitUntil(lambda: widget.view3d.surface3d is not None, timeout=5000)
     yield widget
     assert widget.shutdown()
@@ -117,7 +117,7 @@ XVFB_SCRIPT = textwrap.dedent("""
     tab = PlaygroundTab(session, autoplay=False)
     tab.resize(1300, 800); tab.show()
     assert tab.wait_until_computed(60)
-    tab.middle_tabs.setCurrentWidget(tab.view3d)
+    tab.show_middle(tab.view3d)
     tab.model.set_step(50)
     for _ in range(10): app.processEvents()
     s3 = tab.view3d.surface3d

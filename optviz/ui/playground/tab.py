@@ -92,6 +92,15 @@ class PlaygroundTab(QWidget):
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.main_splitter)
 
+    def show_middle(self, widget: QWidget) -> None:
+        """Bring the middle column's page holding ``widget`` (the loss plots, a map or the 3D view) to the front."""
+        for i in range(self.middle_tabs.count()):
+            page = self.middle_tabs.widget(i)
+            if page is widget or page.isAncestorOf(widget):
+                self.middle_tabs.setCurrentIndex(i)
+                return
+        raise ValueError("not in the middle column")
+
     def splitters(self) -> list[QSplitter]:
         """The splitters whose positions the main window remembers."""
         return [self.main_splitter, self.plots_splitter, self.inside_panel.splitter]
