@@ -51,7 +51,7 @@ class InsidePanel(QWidget):
         self.splitter.setObjectName("playground_inside")
         self.splitter.addWidget(self.plot)
         self.splitter.addWidget(rule_area)
-        self.splitter.setSizes([170, 230])
+        self.splitter.setSizes([170, 150])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 2, 0, 0)
         layout.addLayout(header)

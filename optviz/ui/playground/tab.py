@@ -71,7 +71,7 @@ class PlaygroundTab(QWidget):
         self.plots_splitter.addWidget(self.loss_plot)
         self.plots_splitter.addWidget(self.inside_panel)
         self.plots_splitter.addWidget(self.status_table)
-        self.plots_splitter.setSizes([260, 400, 140])
+        self.plots_splitter.setSizes([250, 330, 220])
         self.main_splitter = QSplitter(Qt.Orientation.Horizontal)
         self.main_splitter.setObjectName("playground_main")
         self.main_splitter.addWidget(left)
