@@ -7,9 +7,11 @@ The training lessons' claims run in tests/training/test_lessons_training.py.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import io
 import re
 
+import numpy as np
 import pytest
 
 from optviz.cli import main
@@ -182,3 +184,83 @@ def test_optviz_lessons_check_refuses_an_unknown_name_in_one_line(capsys):
     assert main(["lessons", "--check", "saddle", "nope"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("optviz: error: Invalid lesson: 'nope' (allowed: himmelblau") and "\n" not in err
+
+
+# ---- what each playground "try next" says will happen -----------------------------------------------------------
+
+def _after(name: str, label: str):
+    """(index by label, paths, surface) of lesson ``name`` after its "try next" edit ``label``."""
+    from optviz.core.playground_claims import run
+
+    lesson = get_lesson(name)
+    edit = next(e for e in lesson.try_next if e.label.startswith(label))
+    session = edit.apply(lesson.session)
+    _, paths, surface = run(session)
+    return {c.label: i for i, c in enumerate(session.enabled_choices())}, paths, surface, session
+
+
+def _end(p, i):
+    return p.positions[i, 0, -1]
+
+
+def _near(point, target, tol):
+    return float(np.hypot(point[0] - target[0], point[1] - target[1])) < tol
+
+
+def test_try_next_on_himmelblau():
+    idx, p, _, _ = _after("himmelblau", "Lower Momentum's")
+    assert _near(_end(p, idx["momentum"]), (3, 2), 1e-3) and _near(_end(p, idx["nesterov"]), (3, 2), 1e-3)
+    idx, p, _, _ = _after("himmelblau", "Lower RMSProp's")
+    assert 0.1 < p.losses[idx["rmsprop"], 0, -1] < 0.2 and p.status(idx["rmsprop"], 0) == "running"
+    idx, p, _, _ = _after("himmelblau", "Start at")
+    assert all(_near(_end(p, idx[n]), (-3.779, -3.283), 1e-3) for n in ("sgd", "momentum", "nesterov", "adagrad",
+                                                                        "adam"))
+
+
+def test_try_next_on_the_wells():
+    from optviz.core.playground_claims import _settled_minimum, run
+
+    lesson = get_lesson("wells")
+    noisy = lesson.try_next[0].apply(lesson.session)
+    for seed, kind in ((1, "local"), (4, "local"), (6, "local"), (0, "global")):
+        s = noisy.with_(optimizers=tuple(dataclasses.replace(e, choice=dataclasses.replace(e.choice, seed=seed))
+                                         for e in noisy.optimizers))
+        idx, p, surface = run(s)
+        assert _settled_minimum(surface, p.positions[idx["momentum"], 0]).kind == kind, seed
+    idx, p, surface, _ = _after("wells", "Give Momentum")
+    from optviz.core.playground_claims import _settled_minimum as settled
+
+    assert settled(surface, p.positions[idx["momentum"], 0]).kind == "local"
+
+
+def test_try_next_on_rosenbrock_quadratic_adagrad_adam():
+    from optviz.core.playground_claims import floor_crossings
+
+    idx, p, _, _ = _after("rosenbrock", "Lower Momentum's and Nesterov's momentum")
+    assert [floor_crossings(p.positions[idx[n], 0]) for n in ("momentum", "nesterov")] == [3, 1]
+    assert _near(_end(p, idx["momentum"]), (0.82, 0.68), 0.01) and _near(_end(p, idx["nesterov"]), (0.82, 0.68), 0.01)
+    idx, p, _, _ = _after("quadratic", "Raise SGD's lr")
+    assert p.status(idx["sgd"], 0) == "diverged"
+    idx, p, _, _ = _after("adagrad", "Raise Adagrad's lr")
+    assert _near(_end(p, idx["adagrad"]), (1, 1), 0.6) and not _near(_end(p, idx["adagrad"]), (1, 1), 0.55)
+    assert _near(_end(p, idx["rmsprop"]), (1, 1), 0.13)
+    idx, p, _, _ = _after("adam", "Set Adam's β₁")
+    assert p.converged_step[idx["adam"], 0] == 140
+    idx, p, _, _ = _after("adam", "Set κ to 1")
+    assert np.allclose(np.abs(p.positions[idx["adam"], 0, 1] - p.positions[idx["adam"], 0, 0]), 0.1, rtol=1e-6)
+
+
+def test_try_next_on_saddle_divergence_penalties_and_decay():
+    idx, p, _, _ = _after("saddle", "Start exactly")
+    assert np.all(p.positions[:, 0, :, 1] == 0.0)  # nobody leaves the ridge
+    idx, p, _, _ = _after("divergence", "Lower SGD's lr")
+    assert p.status(idx["sgd"], 0) != "diverged"
+    idx, p, surface, _ = _after("l1-l2", "Switch to L2")
+    assert all(p.status(i, 0) == "converged" and _near(_end(p, i), (0.8565, 1.0383), 1e-3) for i in idx.values())
+    _, _, surface, _ = _after("l1-l2", "Lower α")
+    best = min(surface.minima, key=lambda q: q.value)
+    assert np.allclose((best.x, best.y), (0.7222, 2.7222), atol=1e-3)
+    idx, p, _, _ = _after("weight-decay", "Set AdamW's")
+    assert _near(_end(p, idx["adamw"]), (1.36, 2.01), 0.01)
+    idx, p, _, _ = _after("lr-decay", "Remove the noise")
+    assert [int(p.converged_step[idx[n], 0]) for n in ("constant", "step", "exponential", "time")] == [140, 182, -1, -1]
