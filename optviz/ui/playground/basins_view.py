@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLab
 from optviz.core.basins import RADIUS, RESOLUTION, TOL, RaceStats
 from optviz.ui.playground.colors import entry_colors, entry_title
 from optviz.ui.playground.map_data import BasinsResult, basin_colour, basin_rgba, basins_key, compute_basins
-from optviz.ui.playground.map_jobs import MapRunner
+from optviz.ui.playground.map_jobs import MapControls, MapRunner
 from optviz.ui.playground.model import PlaygroundModel
 from optviz.ui.playground.optimizer_section import color_icon
 from optviz.ui.widgets.axes import true_axes
@@ -52,7 +52,7 @@ def stat_texts(stats: RaceStats) -> list[str]:
             steps(stats.median_steps), steps(stats.p90_steps)]
 
 
-class BasinsView(QWidget):
+class BasinsView(MapControls, QWidget):
     """Small multiples of the enabled optimizers' basin maps, a legend and the race statistics."""
 
     def __init__(self, model: PlaygroundModel, surface_plot: pg.PlotItem | None = None,
@@ -65,11 +65,7 @@ class BasinsView(QWidget):
         self.images: list[pg.ImageItem] = []
         self._columns = 0
         self.runner = MapRunner(compute_basins, debounce_ms=300, parent=self)
-        self.runner.progressed.connect(self._on_runner_progressed)
-        self.runner.finished.connect(self._on_runner_finished)
-        self.runner.failed.connect(self._on_runner_failed)
-        self.runner.cancelled.connect(self._on_runner_cancelled)
-        self.runner.idle.connect(self._update_state)
+        self._connect_runner()
         self._build(surface_plot)
         for signal in (model.optimizer_changed, model.optimizers_reset, model.surface_changed, model.steps_changed,
                        model.device_changed):
@@ -199,44 +195,14 @@ class BasinsView(QWidget):
         if self.result is not None and self._column_count(len(self.result.panels)) != self._columns:
             self._layout_plots()
 
-    def _on_action_button_clicked(self) -> None:
-        if self.runner.is_busy():
-            self.runner.cancel()
-        else:
-            self.refresh(debounce=False)
+    CANCELLED_TEXT = "Cancelled: press Compute for the maps of the current settings."
 
-    def _on_runner_progressed(self, done: int, total: int) -> None:
-        self.progress.setValue(int(1000 * done / max(1, total)))
-
-    def _on_runner_finished(self, result: BasinsResult) -> None:
-        self.message = ""
-        self._show(result)
-
-    def _on_runner_failed(self, message: str) -> None:
-        self.message = message
-        self._update_state()
-
-    def _on_runner_cancelled(self) -> None:
-        self.message = "Cancelled: press Compute for the maps of the current settings."
-        self._update_state()
-
-    def _update_state(self) -> None:
-        busy = self.runner.is_busy()
-        self.progress.setVisible(busy)
-        if not busy:
-            self.progress.setValue(0)
-        self.action_button.setText("Cancel" if busy else "Compute")
-        self.action_button.setEnabled(busy or not self.is_current())
+    def _state_text(self, busy: bool) -> str:
         if busy:
-            text = "Computing the basin maps…"
-        elif self.message:
-            text = self.message
-        elif self.result is None:
-            text = "The maps are computed while this view is shown."
-        else:
-            text = ""
-        self.state_label.setText(text)
-        self.state_label.setVisible(bool(text))
+            return "Computing the basin maps…"
+        if self.message:
+            return self.message
+        return "The maps are computed while this view is shown." if self.result is None else ""
 
     # -- drawing ----------------------------------------------------------------------------------------------
     def _column_count(self, n: int) -> int:

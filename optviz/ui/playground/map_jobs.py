@@ -138,3 +138,55 @@ class MapRunner(QObject):
     def _on_runner_idle(self) -> None:
         if not self.is_busy():
             self.idle.emit()
+
+
+class MapControls:
+    """The Compute/Cancel button, progress bar and state line that a map view (basins, stability) shares.
+
+    The view sets ``runner`` (a :class:`MapRunner`), ``progress``, ``action_button``, ``state_label`` and
+    ``message``, defines ``refresh``, ``_show``, ``is_current`` and ``_state_text(busy)``, then calls
+    :meth:`_connect_runner`."""
+
+    CANCELLED_TEXT = "Cancelled: press Compute for the map of the current settings."
+
+    def _connect_runner(self) -> None:
+        self.runner.progressed.connect(self._on_runner_progressed)
+        self.runner.finished.connect(self._on_runner_finished)
+        self.runner.failed.connect(self._on_runner_failed)
+        self.runner.cancelled.connect(self._on_runner_cancelled)
+        self.runner.idle.connect(self._update_state)
+
+    def _can_compute(self) -> bool:
+        return not self.is_current()
+
+    def _on_action_button_clicked(self) -> None:
+        if self.runner.is_busy():
+            self.runner.cancel()
+        else:
+            self.refresh(debounce=False)
+
+    def _on_runner_progressed(self, done: int, total: int) -> None:
+        self.progress.setValue(int(1000 * done / max(1, total)))
+
+    def _on_runner_finished(self, result: Any) -> None:
+        self.message = ""
+        self._show(result)
+
+    def _on_runner_failed(self, message: str) -> None:
+        self.message = message
+        self._update_state()
+
+    def _on_runner_cancelled(self) -> None:
+        self.message = self.CANCELLED_TEXT
+        self._update_state()
+
+    def _update_state(self) -> None:
+        busy = self.runner.is_busy()
+        self.progress.setVisible(busy)
+        if not busy:
+            self.progress.setValue(0)
+        self.action_button.setText("Cancel" if busy else "Compute")
+        self.action_button.setEnabled(busy or self._can_compute())
+        text = self._state_text(busy)
+        self.state_label.setText(text)
+        self.state_label.setVisible(bool(text))

@@ -19,7 +19,7 @@ from optviz.core.params import ParamError
 from optviz.core.sweep import RESOLUTION
 from optviz.ui.playground.colors import entry_title
 from optviz.ui.playground.map_data import StabilityResult, colour_levels, compute_stability, stability_key, y_choices
-from optviz.ui.playground.map_jobs import MapRunner
+from optviz.ui.playground.map_jobs import MapControls, MapRunner
 from optviz.ui.playground.model import PlaygroundModel
 from optviz.ui.widgets.axes import TrueAxis, decade_ticks
 from optviz.ui.widgets.wheel import ComboBox
@@ -34,7 +34,7 @@ def cell_value(value: float, log: bool) -> float:
     return float(f"{value:.4g}") if log else round(float(value), 4)
 
 
-class StabilityView(QWidget):
+class StabilityView(MapControls, QWidget):
     """The stability map of one optimizer entry from the selected start point."""
 
     def __init__(self, model: PlaygroundModel, parent: QWidget | None = None) -> None:
@@ -43,11 +43,7 @@ class StabilityView(QWidget):
         self.result: StabilityResult | None = None
         self.message = ""
         self.runner = MapRunner(compute_stability, debounce_ms=200, parent=self)
-        self.runner.progressed.connect(self._on_runner_progressed)
-        self.runner.finished.connect(self._on_runner_finished)
-        self.runner.failed.connect(self._on_runner_failed)
-        self.runner.cancelled.connect(self._on_runner_cancelled)
-        self.runner.idle.connect(self._update_state)
+        self._connect_runner()
         self._build()
         model.optimizers_reset.connect(self._fill_optimizer_combo)
         model.optimizer_changed.connect(self._on_model_optimizer_changed)
@@ -237,37 +233,11 @@ class StabilityView(QWidget):
         self.refresh()
 
     # -- progress ---------------------------------------------------------------------------------------------
-    def _on_action_button_clicked(self) -> None:
-        if self.runner.is_busy():
-            self.runner.cancel()
-        else:
-            self.refresh(debounce=False)
+    def _can_compute(self) -> bool:
+        return not self.is_current() and self._key() is not None
 
-    def _on_runner_progressed(self, done: int, total: int) -> None:
-        self.progress.setValue(int(1000 * done / max(1, total)))
-
-    def _on_runner_finished(self, result: StabilityResult) -> None:
-        self.message = ""
-        self._show(result)
-
-    def _on_runner_failed(self, message: str) -> None:
-        self.message = message
-        self._update_state()
-
-    def _on_runner_cancelled(self) -> None:
-        self.message = "Cancelled: press Compute for the map of the current settings."
-        self._update_state()
-
-    def _update_state(self) -> None:
-        busy = self.runner.is_busy()
-        self.progress.setVisible(busy)
-        if not busy:
-            self.progress.setValue(0)
-        self.action_button.setText("Cancel" if busy else "Compute")
-        self.action_button.setEnabled(busy or (not self.is_current() and self._key() is not None))
-        text = self.message if not busy else ""
-        self.state_label.setText(text)
-        self.state_label.setVisible(bool(text))
+    def _state_text(self, busy: bool) -> str:
+        return self.message if not busy else ""
 
     # -- drawing ----------------------------------------------------------------------------------------------
     def cell_rect(self) -> QRectF:
