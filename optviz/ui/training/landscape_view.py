@@ -23,6 +23,7 @@ from optviz.core.field import format_value, sample
 from optviz.training import landscape as ls
 from optviz.training.jobs import JobEnded, TrainingJob
 from optviz.training.results import TrainResult
+from optviz.ui.training.job_window import JobWindow
 from optviz.ui.widgets.axes import TrueAxis, linear_tick, true_axes
 from optviz.ui.widgets.spec_form import SpecForm
 
@@ -217,7 +218,7 @@ def describe(result: ls.Landscape) -> str:
     return words + f" · probe {result.probe} images"
 
 
-class LandscapeView(QWidget):
+class LandscapeView(JobWindow, QWidget):
     """Settings, Compute/Cancel, progress, and one :class:`LandscapePanel` per run."""
 
     _next_id = 1
@@ -305,28 +306,6 @@ class LandscapeView(QWidget):
         self._timer.start()
         self._update_buttons()
         return True
-
-    def busy(self) -> bool:
-        return self.job is not None and not self.job.ended
-
-    def cancel(self) -> None:
-        if self.job is not None:
-            self.job.stop()
-
-    def shutdown(self, timeout_s: float = 30.0) -> None:
-        """Cancel and wait for the thread (the window is closing)."""
-        if self.job is not None:
-            self.job.stop()
-            self.job.join(timeout_s)
-            self._drain()
-        self._timer.stop()
-
-    def closeEvent(self, event) -> None:  # noqa: N802
-        self.shutdown()
-        super().closeEvent(event)
-
-    def _on_timer_timeout(self) -> None:
-        self._drain()
 
     def _drain(self) -> None:
         if self.job is None:

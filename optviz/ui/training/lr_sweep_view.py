@@ -20,6 +20,7 @@ from optviz.core.params import ParamError
 from optviz.training.config import TrainConfig
 from optviz.training.jobs import JobEnded, TrainingJob
 from optviz.training.lr_sweep import COPIES, LrSweep, SweepStarted, SweepStep, check_lrs, lr_grid, sweep_lr
+from optviz.ui.training.job_window import JobWindow
 from optviz.ui.widgets.axes import true_axes
 from optviz.ui.widgets.spec_form import SpecForm
 
@@ -33,7 +34,7 @@ def lr_colour(k: int, n: int) -> str:
     return _CMAP.map(0.9 * k / max(1, n - 1), mode="qcolor").name()
 
 
-class LrSweepView(QWidget):
+class LrSweepView(JobWindow, QWidget):
     """Sweep settings, Start/Stop, the two plots; ``run_requested(lr)`` when the user clicks a learning rate."""
 
     run_requested = Signal(float)
@@ -107,7 +108,7 @@ class LrSweepView(QWidget):
         self._timer = QTimer(self, interval=POLL_MS)
         self._timer.timeout.connect(self._on_timer_timeout)
         self.start_button.clicked.connect(self.start)
-        self.stop_button.clicked.connect(self.stop)
+        self.stop_button.clicked.connect(self.cancel)
         self._update_buttons()
 
     # ---- the job -----------------------------------------------------------------------------------------------
@@ -142,27 +143,6 @@ class LrSweepView(QWidget):
         self._timer.start()
         self._update_buttons()
         return True
-
-    def busy(self) -> bool:
-        return self.job is not None and not self.job.ended
-
-    def stop(self) -> None:
-        if self.job is not None:
-            self.job.stop()
-
-    def shutdown(self, timeout_s: float = 30.0) -> None:
-        if self.job is not None:
-            self.job.stop()
-            self.job.join(timeout_s)
-            self._drain()
-        self._timer.stop()
-
-    def closeEvent(self, event) -> None:  # noqa: N802
-        self.shutdown()
-        super().closeEvent(event)
-
-    def _on_timer_timeout(self) -> None:
-        self._drain()
 
     def _drain(self) -> None:
         if self.job is None:
