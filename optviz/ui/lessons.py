@@ -169,7 +169,7 @@ class LessonController(QObject):
         self.dock.panel.edit_requested.connect(self._on_panel_edit_requested)
         self.dock.panel.reload_requested.connect(self._on_panel_reload_requested)
         window.playground.model.inputs_changed.connect(self._on_settings_changed)
-        window.training.panel.changed.connect(self._on_settings_changed)
+        window.training.settings_changed.connect(self._on_settings_changed)
         window.training.runs_finished.connect(self._on_training_runs_finished)
 
     def _build_menu(self, bar) -> QMenu:

@@ -9,8 +9,9 @@ from argparse import Namespace
 
 import pytest
 from playground_helpers import TIMEOUT_MS, wait_computed
-from PySide6.QtCore import QObject, QSettings, QTimer, Signal
+from PySide6.QtCore import QSettings, QTimer, Signal
 from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QWidget
 
 import optviz.ui.main_window as main_window
 from optviz.core.session import save_session, session_to_dict
@@ -106,16 +107,14 @@ def test_bad_session_or_size_is_one_line_and_exit_2(tmp_path, capsys):
     assert not (tmp_path / "x.png").exists()
 
 
-class _FakeTraining(QObject):
+class _FakeTraining(QWidget):
     """Stands in for the training tab: finishes its runs a little after start()."""
 
     runs_finished = Signal()
+    settings_changed = Signal()
 
     def __init__(self, *args, **kwargs):
-        from PySide6.QtWidgets import QWidget
-
         super().__init__()
-        self.widget = QWidget()
         self.config = None
 
     def set_config(self, data):
@@ -136,10 +135,9 @@ class _FakeTraining(QObject):
 
 def test_screenshot_of_the_training_tab_waits_for_runs_finished(qtbot, tmp_path, monkeypatch):
     fake = _FakeTraining()
-    monkeypatch.setattr(main_window, "TrainingTab", lambda: fake.widget)
+    monkeypatch.setattr(main_window, "TrainingTab", lambda: fake)
     window = main_window.MainWindow(settings=QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat),
                                     remember=False, autoplay=False)
-    window.training = fake
     qtbot.addWidget(window)
     from optviz.ui.app import screenshot_window
 

@@ -30,6 +30,7 @@ class TrainingTab(QWidget):
     """Configure, run and compare trainings."""
 
     runs_finished = Signal()  # every run started by start() has ended (finished, stopped, diverged or failed)
+    settings_changed = Signal()  # the user changed a setting in the panel
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -99,6 +100,7 @@ class TrainingTab(QWidget):
 
     def _connect(self) -> None:
         self.panel.changed.connect(self._on_panel_changed)
+        self.panel.changed.connect(self.settings_changed)
         self.start_button.clicked.connect(self._on_start_clicked)
         self.pause_button.clicked.connect(self._on_pause_clicked)
         self.stop_button.clicked.connect(self._on_stop_clicked)
