@@ -91,8 +91,8 @@ class FanItems(QObject):
     def _on_runner_finished(self, result: FanResult) -> None:
         self._clear()
         self.result = result
-        if result.session.surface != self._model.session.surface:
-            return
+        if _surface_of(result.session) != _surface_of(self._model.session):
+            return  # computed on another surface (another formula, other wells or penalty): not drawn
         colors = entry_colors(result.session.optimizers)
         for entry, positions, mean in result.fans:
             faint = QColor(colors[entry])
@@ -104,3 +104,9 @@ class FanItems(QObject):
                 item.setZValue(z)
                 self._plot.addItem(item, ignoreBounds=True)
             self.items.append((entry, cloud, line))
+
+
+def _surface_of(session) -> tuple:
+    """What decides a session's surface: its name, parameters, formula and view, edited wells and penalty."""
+    return (session.surface, tuple(sorted(session.surface_params.items())), session.formula, session.view,
+            session.wells, session.penalty)
