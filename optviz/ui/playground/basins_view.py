@@ -13,8 +13,8 @@ import math
 
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
-from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QProgressBar, QPushButton,
-                               QSizePolicy, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QSplitter, QTableWidget,
+                               QTableWidgetItem, QVBoxLayout, QWidget)
 
 from optviz.core.basins import RADIUS, RESOLUTION, TOL, RaceStats
 from optviz.ui.playground.colors import entry_colors, entry_title
@@ -82,14 +82,7 @@ class BasinsView(MapControls, QWidget):
         self.overlay_combo = ComboBox()
         self.overlay_combo.setToolTip("Lay one optimizer's basin map over the surface view")
         self.overlay_combo.currentIndexChanged.connect(self._update_overlay)
-        self.progress = QProgressBar()
-        self.progress.setRange(0, 1000)
-        self.progress.setTextVisible(False)
-        self.progress.setMaximumHeight(14)
-        self.progress.setMinimumWidth(40)
-        self.action_button = QPushButton("Cancel")
-        self.action_button.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
-        self.action_button.clicked.connect(self._on_action_button_clicked)
+        self._build_controls()
         for combo in (self.resolution_combo, self.overlay_combo):
             combo.setSizeAdjustPolicy(ComboBox.SizeAdjustPolicy.AdjustToContents)
         controls = QHBoxLayout()  # two rows, so that the column can be narrow

@@ -13,6 +13,7 @@ import threading
 from typing import Any, Callable
 
 from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtWidgets import QProgressBar, QPushButton, QSizePolicy
 
 from optviz.ui.workers import LatestRunner
 
@@ -143,11 +144,22 @@ class MapRunner(QObject):
 class MapControls:
     """The Compute/Cancel button, progress bar and state line that a map view (basins, stability) shares.
 
-    The view sets ``runner`` (a :class:`MapRunner`), ``progress``, ``action_button``, ``state_label`` and
-    ``message``, defines ``refresh``, ``_show``, ``is_current`` and ``_state_text(busy)``, then calls
-    :meth:`_connect_runner`."""
+    The view sets ``runner`` (a :class:`MapRunner`), ``state_label`` and ``message``, defines ``refresh``,
+    ``_show``, ``is_current`` and ``_state_text(busy)``, calls :meth:`_build_controls` (``progress``,
+    ``action_button``) and :meth:`_connect_runner`."""
 
     CANCELLED_TEXT = "Cancelled: press Compute for the map of the current settings."
+
+    def _build_controls(self) -> None:
+        """The progress bar and the Compute/Cancel button (the view lays them out)."""
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.progress.setTextVisible(False)
+        self.progress.setMaximumHeight(14)
+        self.progress.setMinimumWidth(40)
+        self.action_button = QPushButton("Cancel")
+        self.action_button.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+        self.action_button.clicked.connect(self._on_action_button_clicked)
 
     def _connect_runner(self) -> None:
         self.runner.progressed.connect(self._on_runner_progressed)

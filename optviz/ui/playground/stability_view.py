@@ -13,7 +13,7 @@ import math
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from optviz.core.params import ParamError
 from optviz.core.sweep import RESOLUTION
@@ -67,14 +67,7 @@ class StabilityView(MapControls, QWidget):
         self.resolution_combo.setCurrentIndex(self.resolution_combo.findData(RESOLUTION.default))
         self.resolution_combo.setToolTip("Values per axis")
         self.resolution_combo.currentIndexChanged.connect(self._on_setting_changed)
-        self.progress = QProgressBar()
-        self.progress.setRange(0, 1000)
-        self.progress.setTextVisible(False)
-        self.progress.setMaximumHeight(14)
-        self.progress.setMinimumWidth(40)
-        self.action_button = QPushButton("Cancel")
-        self.action_button.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
-        self.action_button.clicked.connect(self._on_action_button_clicked)
+        self._build_controls()
         for combo in (self.optimizer_combo, self.axis_combo, self.resolution_combo):
             combo.setSizeAdjustPolicy(ComboBox.SizeAdjustPolicy.AdjustToContents)
         controls = QHBoxLayout()  # two rows, so that the column can be narrow
