@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 from optviz.core.optimizers import NOISE, SEED, OptimizerChoice
 from optviz.core.params import Spec
 from optviz.core.schedules import SCHEDULES, WARMUP, ScheduleChoice
+from optviz.ui.widgets.schedule_rows import ScheduleRows
 from optviz.ui.widgets.spec_form import SpecForm
 
 SCHEDULE = Spec("schedule", "choice", "none", choices=tuple(SCHEDULES), title="Schedule", label="schedule",
@@ -26,8 +27,7 @@ class RunSettingsForm(QWidget):
     def __init__(self, choice: OptimizerChoice, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.form = SpecForm((NOISE, SEED, SCHEDULE, WARMUP), titles=TITLES, owner="the run")
-        self._params: tuple[str, ...] = ()  # the parameters of the schedule shown
-        self._shown = ""  # the schedule whose parameters are shown
+        self._rows = ScheduleRows(self.form)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.form)
@@ -40,24 +40,16 @@ class RunSettingsForm(QWidget):
     def set_choice(self, choice: OptimizerChoice) -> None:
         """Show ``choice``'s noise, seed and schedule without emitting ``changed``."""
         schedule = choice.schedule
-        if schedule.name != self._shown:
-            self._build(schedule.name, schedule.values)
+        if schedule.name != self._rows.shown:
+            self._rows.show(schedule.name, schedule.values)
         self.form.set_values({"noise": choice.noise, "seed": choice.seed, "schedule": schedule.name,
                               "warmup": schedule.warmup, **schedule.values})
 
     def settings(self) -> dict[str, Any]:
         values = self.form.values()
-        schedule = ScheduleChoice(values["schedule"], {n: values[n] for n in self._params}, values["warmup"])
+        schedule = ScheduleChoice(values["schedule"], self._rows.values(values), values["warmup"])
         return {"noise": values["noise"], "seed": values["seed"], "schedule": schedule}
 
-    def _build(self, name: str, values) -> None:
-        self.form.remove_specs(self._params)
-        params = SCHEDULES[name].params
-        self.form.insert_specs(params, values, after="schedule")
-        self._params = tuple(p.name for p in params)
-        self._shown = name
-
     def _on_form_changed(self, values: dict) -> None:
-        if values["schedule"] != self._shown:  # another schedule: its own parameters, at their defaults
-            self._build(values["schedule"], {})
+        self._rows.follow(values)
         self.changed.emit(self.settings())

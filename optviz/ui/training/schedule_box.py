@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from optviz.training.config import specs
 from optviz.training.schedules import SCHEDULES
+from optviz.ui.widgets.schedule_rows import ScheduleRows
 from optviz.ui.widgets.spec_form import SpecForm
 
 
@@ -27,17 +28,15 @@ class ScheduleBox(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.form)
-        self._params: tuple[str, ...] = ()  # the rows of the schedule shown
-        self._shown = ""
-        self._build(self.schedule(), {})
+        self._rows = ScheduleRows(self.form)
+        self._rows.show(self.schedule(), {})
         self.form.changed.connect(self._on_form_changed)
 
     def schedule(self) -> str:
         return self.form.values()["schedule"]
 
     def params(self) -> dict[str, Any]:
-        values = self.form.values()
-        return {name: values[name] for name in self._params}
+        return self._rows.values(self.form.values())
 
     def warmup(self) -> float:
         return self.form.values()["warmup_epochs"]
@@ -46,20 +45,12 @@ class ScheduleBox(QWidget):
         """Show a schedule without emitting ``changed``; ParamError if the schedule or a value is not allowed."""
         values = SCHEDULES[name].resolve(params) if name in SCHEDULES else {}
         self.form.set_values({"schedule": name, "warmup_epochs": warmup})
-        self._build(name, values)
+        self._rows.show(name, values)
 
     def spin(self, name: str) -> QWidget:
         """The editor of the current schedule's parameter ``name``."""
         return self.form.editor(name)
 
-    def _build(self, name: str, values: Mapping[str, Any]) -> None:
-        self.form.remove_specs(self._params)
-        params = SCHEDULES[name].params
-        self.form.insert_specs(params, values, after="schedule")
-        self._params = tuple(p.name for p in params)
-        self._shown = name
-
     def _on_form_changed(self, values: dict) -> None:
-        if values["schedule"] != self._shown:  # another schedule: its own parameters, at their defaults
-            self._build(values["schedule"], {})
+        self._rows.follow(values)
         self.changed.emit()
