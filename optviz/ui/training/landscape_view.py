@@ -221,7 +221,6 @@ def describe(result: ls.Landscape) -> str:
 class LandscapeView(JobWindow, QWidget):
     """Settings, Compute/Cancel, progress, and one :class:`LandscapePanel` per run."""
 
-    _next_id = 1
 
     def __init__(self, runs: Sequence[LandscapeRun], parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -297,14 +296,8 @@ class LandscapeView(JobWindow, QWidget):
             return out
 
         config = runs[0].result.config
-        self.job = TrainingJob(LandscapeView._next_id, config, runner=runner)
-        LandscapeView._next_id += 1
         self.error = ""
-        self.progress.setValue(0)
-        self.progress.setFormat("computing…")
-        self.job.start()
-        self._timer.start()
-        self._update_buttons()
+        self._start_job(config, runner, "computing…")
         return True
 
     def _drain(self) -> None:

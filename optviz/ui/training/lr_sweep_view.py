@@ -38,7 +38,6 @@ class LrSweepView(JobWindow, QWidget):
     """Sweep settings, Start/Stop, the two plots; ``run_requested(lr)`` when the user clicks a learning rate."""
 
     run_requested = Signal(float)
-    _next_id = 1
 
     def __init__(self, config: TrainConfig, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -135,13 +134,7 @@ class LrSweepView(JobWindow, QWidget):
         def runner(on_event, control) -> LrSweep:
             return sweep_lr(config, lrs, on_event, control)
 
-        self.job = TrainingJob(LrSweepView._next_id, config, runner=runner)
-        LrSweepView._next_id += 1
-        self.progress.setValue(0)
-        self.progress.setFormat("loading data and building the copies…")
-        self.job.start()
-        self._timer.start()
-        self._update_buttons()
+        self._start_job(config, runner, "loading data and building the copies…")
         return True
 
     def _drain(self) -> None:
