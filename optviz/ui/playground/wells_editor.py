@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QPushButton, QVBox
 
 from optviz.core.custom import MAX_WELLS, WELL_DEPTH, WELL_WIDTH, wells_of
 from optviz.ui.playground.model import PlaygroundModel
+from optviz.ui.playground.start_handles import StartHandle
 
 DEPTH_STEP = 0.1  # per wheel notch
 WIDTH_FACTOR = 1.1  # per Shift+wheel notch
@@ -30,21 +31,11 @@ TIP = ("Well: drag to move · wheel: deeper (up) or flatter (down; below 0 it be
        "or narrower · right-click: remove")
 
 
-class WellHandle(pg.TargetItem):
-    """A TargetItem that reports the wheel (reshape) and right clicks (remove)."""
+class WellHandle(StartHandle):
+    """A start handle's clicks (right: remove; left: taken, so no new well appears under it), plus the wheel
+    (reshape)."""
 
     sigWheel = Signal(object, int, bool)  # handle, notches (up > 0), shift held
-    sigRemoveRequested = Signal(object)
-
-    def mouseClickEvent(self, ev) -> None:  # noqa: N802
-        if ev.button() == Qt.MouseButton.RightButton and not self.moving:
-            ev.accept()
-            self.sigRemoveRequested.emit(self)
-            return
-        if ev.button() == Qt.MouseButton.LeftButton:
-            ev.accept()  # a click on a well is not a click on the surface (no new well under it)
-            return
-        super().mouseClickEvent(ev)
 
     def wheelEvent(self, ev) -> None:  # noqa: N802 — only over a handle; the view zooms everywhere else
         notches = ev.delta() / 120
