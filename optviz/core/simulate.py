@@ -10,8 +10,11 @@ evaluated.
 ``engine="fast"``: the surface's compiled kernel (:mod:`optviz.core.engine`) runs every row and step in C with
 the same operations in the same order (it equals the eager engine to the last bit on this machine's torch, and
 the tests hold it to 1e-9); it waits for the kernel to be built and raises :class:`SimulationError` where it
-cannot exist. ``engine="auto"`` (the default) takes the fast engine when it is ready and the eager one until
-then. The fast engine runs on the CPU in float64; other devices and dtypes run eagerly. With ``device="auto"`` on a
+cannot exist. ``engine="auto"`` (the default) takes the fast engine when it is ready; until then it runs eagerly
+with the fast engine's rules on torch tensors (:func:`_run_batched`: every row of every optimizer in one batch,
+equal to torch.optim to the last bit here and held to 1e-9 by the tests), which spares a launch the import of
+torch._dynamo that torch.optim's first optimizer costs (1.6 s). The fast engine runs on the CPU in float64; other
+devices and dtypes run on the eager engine. With ``device="auto"`` on a
 machine with CUDA, each size (a power-of-two bucket of paths and of steps) is timed once on the CPU and on the GPU
 and then runs on the faster.
 
@@ -149,10 +152,12 @@ def simulate(
         positions, losses, grad_norms, converged, diverged, records = _run_fast(
             lib, surface, optimizers, start_arr, steps, tol, limits, noise, lrs, recorded)
     else:
-        positions, losses, grad_norms, records = _run_eager(surface, optimizers, start_arr, steps, dev, dtype,
-                                                            noise, recorded)
+        batched = engine == "auto" and dev.type == "cpu" and dtype == torch.float64
+        run = _run_batched if batched else _run_eager
+        positions, losses, grad_norms, records = run(surface, optimizers, start_arr, steps, dev, dtype, noise,
+                                                     lrs, recorded)
         converged, diverged = _statuses(positions, losses, grad_norms, limits, tol)
-        if engine == "auto" and dev.type == "cpu" and dtype == torch.float64:
+        if batched:
             fast_engine.note_eager_call(surface)
     for i, j in zip(*np.nonzero(diverged >= 0)):
         d = diverged[i, j]
@@ -254,9 +259,61 @@ def _run_fast(lib, surface: Surface, optimizers: Sequence[OptimizerChoice], star
             run.diverged.reshape(n_opt, n_starts), records)
 
 
+def _run_batched(surface: Surface, optimizers: Sequence[OptimizerChoice], start_arr: np.ndarray, steps: int,
+                 dev: torch.device, dtype: torch.dtype, noise: list[np.ndarray | None], lrs: np.ndarray | None,
+                 recorded: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+    """The fast engine's rows stepped by :func:`rules.torch_step` on torch tensors: what "auto" runs until the
+    kernel is ready. The same arithmetic as torch.optim, row by row (tested to 1e-9), without building torch.optim
+    optimizers, whose first construction in a process imports torch._dynamo (1.6 s on a 2-core CPU): a launch's
+    first paths and a one-shot command do not wait for it. All optimizers are one batch of rows."""
+    n_opt, n_starts = len(optimizers), len(start_arr)
+    table = rules.hyper_table(optimizers)
+    groups = np.repeat(np.arange(n_opt), n_starts)
+    kinds = tuple(sorted({int(k) for k in table[:, rules.COL["kind"]]}))
+    f64 = dict(dtype=dtype, device=dev)
+    h = torch.as_tensor(table[groups], **f64)
+    state = torch.as_tensor(rules.initial_state(table, groups, None if lrs is None or not steps else lrs[:, 0]), **f64)
+    x = torch.as_tensor(np.tile(start_arr, (n_opt, 1)), **f64)
+    shocks = None
+    if any(z is not None for z in noise):
+        shocks = torch.as_tensor(np.concatenate([np.zeros((n_starts, steps, 2)) if z is None else z for z in noise]),
+                                 **f64)
+    rows = len(x)
+    pos = torch.empty((rows, steps + 1, 2), **f64)
+    loss = torch.empty((rows, steps + 1), **f64)
+    gnorm = torch.empty_like(loss)
+    picked = (np.arange(n_opt)[:, None] * n_starts + np.array(recorded, dtype=int)[None, :]).reshape(-1)
+    rec = torch.zeros((len(picked), steps, 10), **f64) if recorded else None
+    for k in range(steps + 1):
+        x.requires_grad_(True)
+        values = surface(x)
+        (g,) = torch.autograd.grad(values.sum(), x)
+        x = x.detach()
+        pos[:, k], loss[:, k] = x, values.detach()
+        gnorm[:, k] = torch.linalg.vector_norm(g, dim=-1)
+        if k == steps:
+            break
+        if shocks is not None:
+            g = g + shocks[:, k]
+        step_table = table
+        if lrs is not None:
+            step_table = table.copy()
+            step_table[:, rules.COL["lr"]] = lrs[:, k]
+            h = torch.as_tensor(step_table[groups], **f64)
+        sc = torch.as_tensor(rules.step_scalars(step_table, k + 1)[groups], **f64)
+        x, state = rules.torch_step(x, g, state, h, k + 1, sc, kinds)
+        if rec is not None:
+            rec[:, k, :2] = g[picked]
+            rec[:, k, 2:] = state[:, picked].transpose(0, 1).reshape(len(picked), 8)
+    shape = (n_opt, n_starts)
+    return (pos.reshape(*shape, steps + 1, 2).cpu().numpy(), loss.reshape(*shape, steps + 1).cpu().numpy(),
+            gnorm.reshape(*shape, steps + 1).cpu().numpy(),
+            None if rec is None else rec.reshape(n_opt, len(recorded), steps, 10).cpu().numpy())
+
+
 def _run_eager(surface: Surface, optimizers: Sequence[OptimizerChoice], start_arr: np.ndarray, steps: int,
-               dev: torch.device, dtype: torch.dtype, noise: list[np.ndarray | None], recorded: tuple[int, ...]
-               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+               dev: torch.device, dtype: torch.dtype, noise: list[np.ndarray | None], lrs: np.ndarray | None,
+               recorded: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
     n_opt, n_starts = len(optimizers), len(start_arr)
     # 1. One leaf tensor and one torch.optim optimizer per registry choice, all rows starting at the start points
     #    (Muon, whose parameter is a matrix: one 1×2 leaf per start), and the choice's scheduler.

@@ -19,3 +19,17 @@ def torch_optim_path(surface, choice, start, steps: int) -> np.ndarray:
         opt.step()
         out.append(x.detach().clone())
     return torch.stack(out).reshape(steps + 1, 2).numpy()
+
+
+def simulate_on(engine: str, *args, **kw):
+    """``simulate`` on "eager", "fast", or "batched": what engine="auto" runs while no kernel is ready (the fast
+    engine's rules on torch tensors), with no kernel looked for and no build started."""
+    from unittest import mock
+
+    import optviz.core.simulate as simulate_module
+
+    if engine != "batched":
+        return simulate_module.simulate(*args, engine=engine, **kw)
+    with mock.patch.object(simulate_module, "_fast_library", lambda *a: None), \
+            mock.patch.object(simulate_module.fast_engine, "note_eager_call", lambda surface: None):
+        return simulate_module.simulate(*args, engine="auto", **kw)

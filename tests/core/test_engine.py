@@ -181,6 +181,19 @@ def test_a_second_process_loads_the_kernel_from_disk_without_compiling():
     assert proc.stdout.split() == ["fast", "0"]
 
 
+def test_a_first_call_with_nothing_compiled_never_imports_torch_dynamo(tmp_path):
+    # torch.optim's first optimizer imports torch._dynamo (1.6 s): "auto" must not, so that a launch's first paths
+    # and a one-shot `optviz paths` do not wait for it. The paths equal torch.optim's (test_simulate, "batched").
+    code = ("import sys\nfrom optviz.core import simulate as s, surfaces, optimizers\n"
+            "cs = [optimizers.OptimizerChoice(n) for n in optimizers.DEFAULT_OPTIMIZERS]\n"
+            "p = s.simulate(surfaces.get_surface('rosenbrock'), cs, [(-1, 2)], 500, internals=[0])\n"
+            "print(p.engine, 'torch._dynamo' in sys.modules, bool(p.positions[:, 0, -1].std() > 0))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "OPTVIZ_CACHE_DIR": str(tmp_path)})
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["eager", "False", "True"]
+
+
 def test_kernels_are_written_atomically_and_kept_by_source():
     surface = get_surface("himmelblau")
     folder = kernel.cache_dir()

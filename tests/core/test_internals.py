@@ -9,6 +9,7 @@ import math
 import numpy as np
 import pytest
 import torch
+from reference import simulate_on
 
 from optviz.core import noise as noise_mod
 from optviz.core.optimizers import REGISTRY, OptimizerChoice
@@ -64,10 +65,10 @@ def reference(surface, choice: OptimizerChoice, start, steps: int, j: int = 0):
     return torch.cat(positions).numpy(), torch.stack(grads).numpy(), states, np.array(lrs)
 
 
-@pytest.mark.parametrize("engine", ["eager", "fast"])
+@pytest.mark.parametrize("engine", ["eager", "fast", "batched"])
 def test_recorded_state_is_torch_optims_state_at_every_step(engine):
     surface = get_surface("himmelblau")
-    paths = simulate(surface, CHOICES, STARTS, STEPS, engine=engine, internals=[0, 2])
+    paths = simulate_on(engine, surface, CHOICES, STARTS, STEPS, internals=[0, 2])
     inside = paths.internals
     assert inside.starts == (0, 2) and inside.grad.shape == (len(CHOICES), 2, STEPS, 2)
     for i, choice in enumerate(CHOICES):
@@ -130,9 +131,11 @@ def test_internals_equal_on_both_engines_and_stop_at_divergence():
     surface = get_surface("rosenbrock")
     choices = [*CHOICES, OptimizerChoice("sgd", {"lr": 1.0})]  # the last one diverges at step 2
     eager = simulate(surface, choices, [(0.0, 0.0), (-1.0, 1.5)], 25, engine="eager", internals=True)
-    fast = simulate(surface, choices, [(0.0, 0.0), (-1.0, 1.5)], 25, engine="fast", internals=True)
-    for name in ("grad", "update", "slots", "lr", "effective_lr", "angle", "momentum", "second"):
-        np.testing.assert_array_equal(getattr(fast.internals, name), getattr(eager.internals, name), err_msg=name)
+    for engine in ("fast", "batched"):
+        other = simulate_on(engine, surface, choices, [(0.0, 0.0), (-1.0, 1.5)], 25, internals=True)
+        for name in ("grad", "update", "slots", "lr", "effective_lr", "angle", "momentum", "second"):
+            np.testing.assert_array_equal(getattr(other.internals, name), getattr(eager.internals, name),
+                                          err_msg=f"{engine} {name}")
     d = int(eager.diverged_step[-1, 0])
     grad = eager.internals.grad[-1, 0]
     assert d == 2 and np.isnan(grad[d:]).all() and np.isfinite(grad[:d]).all()
@@ -152,11 +155,13 @@ def test_noise_is_seeded_and_equal_on_both_engines(name):
     surface = get_surface("himmelblau")
     noisy = OptimizerChoice(name, {"lr": 0.01}, noise=2.0, seed=7)
     mixed = [noisy, dataclasses.replace(noisy, noise=0.0, label="plain")]  # rows without noise in the same batch
-    np.testing.assert_array_equal(simulate(surface, mixed, STARTS, 60, engine="fast").positions,
-                                  simulate(surface, mixed, STARTS, 60, engine="eager").positions)
+    for engine in ("fast", "batched"):
+        np.testing.assert_array_equal(simulate_on(engine, surface, mixed, STARTS, 60).positions,
+                                      simulate(surface, mixed, STARTS, 60, engine="eager").positions)
     eager = simulate(surface, [noisy], STARTS, 60, engine="eager")
     fast = simulate(surface, [noisy], STARTS, 60, engine="fast")
     np.testing.assert_array_equal(fast.positions, eager.positions)
+    np.testing.assert_array_equal(simulate_on("batched", surface, [noisy], STARTS, 60).positions, eager.positions)
     for j, start in enumerate(STARTS):  # against a plain loop that adds the same noise
         np.testing.assert_allclose(eager.positions[0, j], reference(surface, noisy, start, 60, j)[0], rtol=0,
                                    atol=1e-12)
@@ -213,10 +218,10 @@ SCHEDULED = [
 ]
 
 
-@pytest.mark.parametrize("engine", ["eager", "fast"])
+@pytest.mark.parametrize("engine", ["eager", "fast", "batched"])
 def test_schedules_are_torchs_lr_scheduler(engine):
     surface = get_surface("himmelblau")
-    paths = simulate(surface, SCHEDULED, STARTS[:2], STEPS, engine=engine, internals=[0])
+    paths = simulate_on(engine, surface, SCHEDULED, STARTS[:2], STEPS, internals=[0])
     for i, choice in enumerate(SCHEDULED):
         pos, _, _, lrs = reference(surface, choice, STARTS[0], STEPS)
         np.testing.assert_allclose(paths.positions[i, 0], pos, rtol=0, atol=1e-12, err_msg=choice.name)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from reference import torch_optim_path
+from reference import simulate_on, torch_optim_path
 
 from optviz.core.optimizers import OptimizerChoice
 from optviz.core.simulate import SimulationError, choose_device, simulate
@@ -33,7 +33,7 @@ CHOICES = [
 SURFACES = ["rosenbrock", "himmelblau", "beale", "six_hump_camel", "rastrigin"]
 NEW_ON = ("rosenbrock", "himmelblau", "beale")  # surfaces where the optimizers beyond the six meet the reference
 STARTS = [(-1.2, 1.0), (0.5, -0.5), (1.5, 1.5)]
-ENGINES = ["eager", "fast"]
+ENGINES = ["eager", "fast", "batched"]  # batched: "auto" until the kernel is ready
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -58,8 +58,8 @@ def _reference(surface_name: str, i: int, j: int) -> np.ndarray:
 @pytest.mark.parametrize("surface_name", SURFACES)
 def test_matches_torch_optim_loop_to_1e9(surface_name, engine):
     surface = get_surface(surface_name)
-    paths = simulate(surface, CHOICES, STARTS, 300, device="cpu", engine=engine)
-    assert paths.engine == engine
+    paths = simulate_on(engine, surface, CHOICES, STARTS, 300, device="cpu")
+    assert paths.engine == {"batched": "eager"}.get(engine, engine)
     assert paths.positions.shape == (len(CHOICES), len(STARTS), 301, 2)
     assert (paths.diverged_step == -1).all()
     for i, choice in enumerate(CHOICES):
@@ -75,7 +75,7 @@ def test_matches_torch_optim_loop_to_1e9(surface_name, engine):
 @pytest.mark.parametrize("engine", ENGINES)
 def test_losses_and_grad_norms_are_those_of_the_positions(engine):
     surface = get_surface("himmelblau")
-    paths = simulate(surface, CHOICES[:2], STARTS, 20, engine=engine)
+    paths = simulate_on(engine, surface, CHOICES[:2], STARTS, 20)
     pts = torch.tensor(paths.positions, requires_grad=True)
     values = surface(pts)
     values.sum().backward()
@@ -87,8 +87,8 @@ def test_losses_and_grad_norms_are_those_of_the_positions(engine):
 def test_gradient_descent_on_quadratic_matches_closed_form(engine):
     # f = ½(x² + κy²): x_k = (1 − lr)^k x_0, y_k = (1 − lr·κ)^k y_0.
     kappa, lr, steps = 10.0, 0.05, 50
-    paths = simulate(get_surface("quadratic", kappa=kappa), [OptimizerChoice("sgd", {"lr": lr})], [(2.0, 1.5)], steps,
-                     engine=engine)
+    paths = simulate_on(engine, get_surface("quadratic", kappa=kappa), [OptimizerChoice("sgd", {"lr": lr})],
+                        [(2.0, 1.5)], steps)
     k = np.arange(steps + 1)
     np.testing.assert_allclose(paths.positions[0, 0, :, 0], 2.0 * (1 - lr) ** k, rtol=1e-12)
     np.testing.assert_allclose(paths.positions[0, 0, :, 1], 1.5 * (1 - lr * kappa) ** k, rtol=1e-12, atol=1e-300)
@@ -97,8 +97,8 @@ def test_gradient_descent_on_quadratic_matches_closed_form(engine):
 @pytest.mark.parametrize("engine", ENGINES)
 def test_divergence_is_a_status_with_its_step_and_nothing_after(engine):
     surface = get_surface("rosenbrock")
-    paths = simulate(surface, [OptimizerChoice("sgd", {"lr": 1.0}), OptimizerChoice("adam", {"lr": 0.01})],
-                     [(0.0, 0.0)], 100, engine=engine)
+    paths = simulate_on(engine, surface, [OptimizerChoice("sgd", {"lr": 1.0}), OptimizerChoice("adam", {"lr": 0.01})],
+                        [(0.0, 0.0)], 100)
     d = int(paths.diverged_step[0, 0])
     assert d == 2  # (0,0) → (2,0) → (-3200, 800): far outside the view box
     assert paths.status(0, 0) == "diverged" and paths.status(0, 0, d - 1) == "running"
@@ -110,7 +110,7 @@ def test_divergence_is_a_status_with_its_step_and_nothing_after(engine):
 @pytest.mark.parametrize("engine", ENGINES)
 def test_non_finite_divergence_does_not_leak_into_other_starts(engine):
     surface = get_surface("saddle")
-    paths = simulate(surface, [OptimizerChoice("sgd", {"lr": 0.1})], [(1.0, 0.0), (1.0, 1e-3)], 400, engine=engine)
+    paths = simulate_on(engine, surface, [OptimizerChoice("sgd", {"lr": 0.1})], [(1.0, 0.0), (1.0, 1e-3)], 400)
     assert paths.diverged_step[0, 0] == -1 and paths.converged_step[0, 0] > 0  # stays on the ridge: converges
     assert paths.diverged_step[0, 1] > 0  # falls off the saddle
     np.testing.assert_allclose(paths.positions[0, 0, :, 0], 0.8 ** np.arange(401), rtol=1e-12)
@@ -118,8 +118,8 @@ def test_non_finite_divergence_does_not_leak_into_other_starts(engine):
 
 @pytest.mark.parametrize("engine", ENGINES)
 def test_convergence_step_is_first_small_gradient_and_path_keeps_stepping(engine):
-    paths = simulate(get_surface("booth"), [OptimizerChoice("sgd", {"lr": 0.02})], [(0.0, 0.0)], 500, tol=1e-6,
-                     engine=engine)
+    paths = simulate_on(engine, get_surface("booth"), [OptimizerChoice("sgd", {"lr": 0.02})], [(0.0, 0.0)], 500,
+                        tol=1e-6)
     c = int(paths.converged_step[0, 0])
     assert c > 0 and paths.grad_norms[0, 0, c] < 1e-6 <= paths.grad_norms[0, 0, c - 1]
     assert paths.status(0, 0) == "converged" and paths.status(0, 0, c - 1) == "running"
@@ -130,16 +130,17 @@ def test_convergence_step_is_first_small_gradient_and_path_keeps_stepping(engine
 def test_batched_starts_equal_single_runs(engine):
     surface = get_surface("six_hump_camel")
     starts = np.random.default_rng(0).uniform(-2, 2, size=(64, 2))
-    many = simulate(surface, CHOICES, starts, 100, engine=engine)
-    one = simulate(surface, CHOICES, starts[17:18], 100, engine=engine)
+    many = simulate_on(engine, surface, CHOICES, starts, 100)
+    one = simulate_on(engine, surface, CHOICES, starts[17:18], 100)
     np.testing.assert_array_equal(many.positions[:, 17], one.positions[:, 0])
 
 
 @pytest.mark.parametrize("engine", ENGINES)
 def test_wells_preset_sgd_stays_local_momentum_reaches_global(engine):
     surface = get_surface("wells")
-    paths = simulate(surface, [OptimizerChoice("sgd", {"lr": 0.1}), OptimizerChoice("momentum", {"lr": 0.1})],
-                     [(-3.2, 2.6)], 300, engine=engine)
+    paths = simulate_on(engine, surface,
+                        [OptimizerChoice("sgd", {"lr": 0.1}), OptimizerChoice("momentum", {"lr": 0.1})],
+                        [(-3.2, 2.6)], 300)
     glob = next(m for m in surface.minima if m.kind == "global")
     local = min((m for m in surface.minima if m.kind == "local"),
                 key=lambda m: np.hypot(m.x - paths.positions[0, 0, -1, 0], m.y - paths.positions[0, 0, -1, 1]))
