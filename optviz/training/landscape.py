@@ -15,31 +15,25 @@ variance ratio; tiny for random directions, which says how little of the path su
 ``line_loss`` is the loss along θ₀ + t·(θ* − θ₀), the straight line from the initial (t = 0) to the final weights
 (t = 1).
 
-Evaluation (:class:`SliceEvaluator`): on a fixed probe of training images, every grid point's parameters built as
-base + a·u + b·v and fed to ``torch.func.functional_call`` (no ``load_state_dict`` per point); on CUDA chunks of
-grid points go through ``vmap`` at once, on the CPU one point at a time, because ``vmap`` turns the convs into
-grouped convs that were 3× slower than a plain loop on the CPU (measured). Exact shortcuts make the CPU fast: the
-first layer is linear in its weights, so its output on the probe is z(base) + a·z(u) + b·z(v) from three evaluations
-per probe batch instead of one per point (written into one reused buffer); 2×2 max pooling is taken as the maximum
-of four strided views (torch's CPU kernel, which also computes indices, was ~10× slower); and a ReLU followed by
-such a pooling is applied after it (ReLU is monotone: the same values, a quarter of the work). Models are evaluated
-in eval mode: BatchNorm uses the final running statistics at every point (a note says so), Dropout is off.
+Evaluation: :class:`~optviz.training.landscape_eval.SliceEvaluator` (exact shortcuts for the CPU, ``vmap`` chunks
+on CUDA; see that module). Models are evaluated in eval mode: BatchNorm uses the final running statistics at every
+point (a note says so), Dropout is off.
 """
 
 from __future__ import annotations
 
-import copy
 import time
 from dataclasses import dataclass, field
 from typing import Callable, Mapping, Sequence
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
-from torch.func import functional_call, vmap
 
 from optviz.core.params import ParamError, Spec
+from optviz.training.landscape_eval import (  # noqa: F401  (re-exported: callers import them from here)
+    CUDA_BUDGET, PROBE_BATCH, Cancelled, Criterion, Progress, SliceEvaluator, trainable)
+from optviz.training.landscape_layers import _plain_pool, _swap  # noqa: F401  (callers imported them from here)
 from optviz.training.trajectory import WeightPath
 
 RESOLUTION = Spec("resolution", "int", 25, 2, 201, title="Resolution", doc="grid points per axis")
@@ -53,15 +47,6 @@ DIRECTIONS = Spec("directions", "choice", "random", choices=("random", "pca"), t
 SEED = Spec("seed", "int", 0, 0, 2**31 - 1, title="Seed", doc="seeds the random directions")
 LINE_POINTS = 61  # t = 0 and t = 1 fall on points 10 and 50
 LINE_T = (-0.25, 1.25)  # the 1-D line runs a little past both ends
-PROBE_BATCH = 1000  # probe images evaluated at once
-CUDA_BUDGET = 2 * 2**30  # bytes of activations a CUDA chunk of grid points may take
-
-Progress = Callable[[int, int], None]  # (points done, points)
-Criterion = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (outputs, targets) → summed loss
-
-
-class Cancelled(Exception):
-    """The caller's ``cancel()`` said stop."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -92,10 +77,6 @@ class Landscape:
 
 
 # ---- directions ----------------------------------------------------------------------------------------------
-
-def trainable(model: nn.Module) -> list[tuple[str, torch.Tensor]]:
-    return [(n, p.detach()) for n, p in model.named_parameters() if p.requires_grad]
-
 
 def filter_normalised(params: Sequence[torch.Tensor], generator: torch.Generator) -> torch.Tensor:
     """A random direction (flat, float32): Gaussian, each filter scaled to the norm of the same filter of
@@ -143,222 +124,6 @@ def explained_share(weights: torch.Tensor, d1: torch.Tensor, d2: torch.Tensor) -
         return np.full(2, np.nan)
     q, _ = torch.linalg.qr(torch.stack([d1, d2]).double().T)
     return ((centred @ q) ** 2).sum(0).numpy() / total
-
-
-# ---- evaluation ----------------------------------------------------------------------------------------------
-
-class _MaxPool2x2(nn.Module):
-    """``nn.MaxPool2d(2)`` (floor mode) as the maximum of four strided views: the same values, far faster on the
-    CPU than torch's kernel, which also computes the indices."""
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h, w = x.shape[-2] // 2 * 2, x.shape[-1] // 2 * 2
-        x = x[..., :h, :w]
-        rows = torch.maximum(x[..., 0::2, :], x[..., 1::2, :])
-        return torch.maximum(rows[..., 0::2], rows[..., 1::2])
-
-
-class _PoolThenReLU(nn.Module):
-    """ReLU then 2×2 max pooling, computed the other way round (the same values: ReLU is monotone), so that the
-    ReLU sees a quarter of the numbers."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.pool = _MaxPool2x2()
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.relu_(self.pool(x))
-
-
-def _relu_after_pool(model: nn.Module) -> None:
-    """In every ``nn.Sequential``, a ReLU followed by a plain 2×2 max pooling becomes :class:`_PoolThenReLU`."""
-    for seq in [m for m in model.modules() if isinstance(m, nn.Sequential)]:
-        names = list(seq._modules)
-        for first, second in zip(names, names[1:]):
-            act, pool = seq._modules[first], seq._modules[second]
-            if type(act) is nn.ReLU and isinstance(pool, nn.MaxPool2d) and _plain_pool(pool):
-                seq._modules[first] = nn.Identity()
-                seq._modules[second] = _PoolThenReLU()
-
-
-class _FirstLayer(nn.Module):
-    """Stands in for the first layer: its output at base + a·u + b·v, from the outputs at base, u and v."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.register_buffer("a", torch.zeros(()))
-        self.register_buffer("b", torch.zeros(()))
-        self.z: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None
-        self.batched = False  # under vmap a and b are batched: no Python scalars, no reused buffer
-        self._out: torch.Tensor | None = None
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        z0, zu, zv = self.z
-        if self.batched:
-            return torch.addcmul(torch.addcmul(z0, zu, self.a), zv, self.b)
-        if self._out is None or self._out.shape != z0.shape:
-            self._out = torch.empty_like(z0)
-        torch.add(z0, zu, alpha=float(self.a), out=self._out)  # one buffer for every point: no fresh pages
-        return self._out.add_(zv, alpha=float(self.b))
-
-
-class _Stop(Exception):
-    pass
-
-
-def _swap(model: nn.Module, name: str, new: nn.Module) -> None:
-    parent_name, _, child = name.rpartition(".")
-    setattr(model.get_submodule(parent_name) if parent_name else model, child, new)
-
-
-def _default_criterion(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    return F.cross_entropy(out, y, reduction="sum")
-
-
-class SliceEvaluator:
-    """Mean probe loss of ``model`` at parameters base + a·u + b·v for many (a, b) (see the module docstring).
-
-    ``base``, ``u`` and ``v`` are flat float32 vectors over the trainable parameters in ``named_parameters()``
-    order; buffers (BatchNorm statistics) stay the model's. ``chunk``: grid points per ``vmap`` call (default: 1
-    on the CPU, from a memory budget on CUDA); ``first_layer=False`` turns the first-layer shortcut off.
-    """
-
-    def __init__(self, model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor, *,
-                 criterion: Criterion | None = None, device: str | torch.device = "cpu", chunk: int | None = None,
-                 first_layer: bool = True) -> None:
-        self.device = torch.device(device)
-        self.model = copy.deepcopy(model).to(self.device).eval()
-        self.criterion = criterion or _default_criterion
-        named = trainable(self.model)
-        self.names = [n for n, _ in named]
-        self.shapes = [p.shape for _, p in named]
-        self.sizes = [p.numel() for _, p in named]
-        self.buffers = {n: b for n, b in self.model.named_buffers()}
-        _relu_after_pool(self.model)
-        for name, module in list(self.model.named_modules()):
-            if isinstance(module, nn.MaxPool2d) and _plain_pool(module):
-                _swap(self.model, name, _MaxPool2x2())
-        self.batches = [(inputs[i:i + PROBE_BATCH].to(self.device), targets[i:i + PROBE_BATCH].to(self.device))
-                        for i in range(0, len(targets), PROBE_BATCH)]
-        self.n = len(targets)
-        self.first = self._first_layer() if first_layer else None
-        per_point = self._activation_bytes()
-        self.chunk = chunk or (1 if self.device.type == "cpu" else max(1, min(64, CUDA_BUDGET // per_point)))
-
-    def _first_layer(self) -> tuple[str, nn.Module, list[torch.Tensor], list[str]] | None:
-        """(name, module, its input for each probe batch, its parameter names) when the first layer with
-        parameters is a conv or linear layer whose input does not depend on any parameter."""
-        first = next(((n, m) for n, m in self.model.named_modules() if isinstance(m, (nn.Conv2d, nn.Linear))), None)
-        if first is None:
-            return None
-        name, module = first
-        own = [f"{name}.{k}" for k, _ in module.named_parameters()]
-        if self.names[:len(own)] != own:  # a parameter is used before it: the input is not fixed
-            return None
-        inputs: list[torch.Tensor] = []
-
-        def grab(_m: nn.Module, args: tuple) -> None:
-            inputs.append(args[0].detach())
-            raise _Stop
-
-        hook = module.register_forward_pre_hook(grab)
-        try:
-            for x, _ in self.batches:
-                try:
-                    with torch.no_grad():
-                        self.model(x)
-                except _Stop:
-                    pass
-        finally:
-            hook.remove()
-        stand_in = _FirstLayer().to(self.device)
-        _swap(self.model, name, stand_in)
-        return name, module, inputs, own
-
-    def _activation_bytes(self) -> int:
-        sizes: list[int] = []
-        hooks = [m.register_forward_hook(lambda _m, _i, o: sizes.append(o.numel() if torch.is_tensor(o) else 0))
-                 for m in self.model.modules() if not list(m.children())]
-        try:
-            x, y = self.batches[0]
-            params = {n: torch.zeros(s, device=self.device) for n, s in zip(self.names, self.shapes)}
-            self._prepare(0, params, params, params)
-            with torch.no_grad():
-                self._loss_at(self._params(params, params, params, 0.0, 0.0), x, y)
-        finally:
-            for h in hooks:
-                h.remove()
-        return max(1, sum(sizes) * 4 * 3)
-
-    def _split(self, flat: torch.Tensor) -> dict[str, torch.Tensor]:
-        parts = torch.split(flat.to(self.device, torch.float32), self.sizes)
-        return {n: p.view(s) for n, p, s in zip(self.names, parts, self.shapes)}
-
-    def _prepare(self, batch: int, base: dict, u: dict, v: dict) -> None:
-        """The first layer's outputs at base, u and v for probe batch ``batch``."""
-        if self.first is None:
-            return
-        name, module, inputs, own = self.first
-        x = inputs[batch]
-        with torch.no_grad():
-            zs = tuple(functional_call(module, {k[len(name) + 1:]: d[k] for k in own}, (x,)) for d in (base, u, v))
-        self.model.get_submodule(name).z = zs
-
-    def _params(self, base: dict, u: dict, v: dict, a, b) -> dict[str, torch.Tensor]:
-        skip = set(self.first[3]) if self.first else set()
-        out = {n: base[n] + a * u[n] + b * v[n] for n in self.names if n not in skip}
-        if self.first:
-            out[f"{self.first[0]}.a"] = torch.as_tensor(a, dtype=torch.float32, device=self.device)
-            out[f"{self.first[0]}.b"] = torch.as_tensor(b, dtype=torch.float32, device=self.device)
-        return out
-
-    def _loss_at(self, params: dict[str, torch.Tensor], x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        return self.criterion(functional_call(self.model, {**self.buffers, **params}, (x,)), y)
-
-    def losses(self, base: torch.Tensor, u: torch.Tensor, v: torch.Tensor, a: torch.Tensor, b: torch.Tensor, *,
-               progress: Progress | None = None, cancel: Callable[[], bool] | None = None) -> np.ndarray:
-        """Mean probe loss at base + a[k]·u + b[k]·v for every k (float64 numpy)."""
-        base_d, u_d, v_d = self._split(base), self._split(u), self._split(v)
-        a, b = a.to(self.device, torch.float32), b.to(self.device, torch.float32)
-        total = torch.zeros(len(a), dtype=torch.float64, device=self.device)
-        steps, done = len(self.batches) * len(a), 0
-        batched = vmap(self._loss_at, in_dims=(0, None, None), randomness="same")
-        with torch.no_grad():
-            for i, (x, y) in enumerate(self.batches):
-                self._prepare(i, base_d, u_d, v_d)
-                for start in range(0, len(a), self.chunk):
-                    if cancel is not None and cancel():
-                        raise Cancelled()
-                    stop = min(len(a), start + self.chunk)
-                    if self.first:
-                        self.model.get_submodule(self.first[0]).batched = stop - start > 1
-                    if stop - start == 1:
-                        total[start] += self._loss_at(self._params(base_d, u_d, v_d, a[start], b[start]), x, y)
-                    else:
-                        ca, cb = a[start:stop], b[start:stop]
-                        params = {n: base_d[n] + _col(ca, u_d[n]) * u_d[n] + _col(cb, u_d[n]) * v_d[n]
-                                  for n in self.names if not self.first or n not in self.first[3]}
-                        if self.first:
-                            params[f"{self.first[0]}.a"], params[f"{self.first[0]}.b"] = a[start:stop], b[start:stop]
-                        total[start:stop] += batched(params, x, y)
-                    done += stop - start
-                    if progress is not None:
-                        progress(done, steps)
-        return (total / self.n).cpu().numpy()
-
-
-def _col(c: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
-    """``c`` (C,) shaped to broadcast against ``like`` with a leading chunk axis."""
-    return c.view(-1, *[1] * like.dim())
-
-
-def _plain_pool(m: nn.MaxPool2d) -> bool:
-    def pair(v: object) -> tuple:
-        return tuple(v) if isinstance(v, (tuple, list)) else (v, v)
-
-    stride = m.stride if m.stride is not None else m.kernel_size
-    return (pair(m.kernel_size) == (2, 2) and pair(stride) == (2, 2) and pair(m.padding) == (0, 0)
-            and pair(m.dilation) == (1, 1) and not m.ceil_mode and not m.return_indices)
 
 
 # ---- the slice -----------------------------------------------------------------------------------------------
