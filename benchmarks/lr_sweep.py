@@ -1,14 +1,17 @@
 """Learning-rate sweep: 16 LeNet copies trained together against 16 sequential runs, measured in the same run.
 
     python benchmarks/lr_sweep.py [--copies 16] [--steps 200] [--optimizer adam] [--device cpu|cuda]
+                                  [--engines stacked,loop,vmap] [--repeat 1]
 
 Both sides train LeNet-5 on MNIST 5k (batch 32) from the same initial weights and batches, copy k at the k-th lr
 of a log grid from 1e-4 to 1e-1, for ``--steps`` steps. The baseline is the plain way: one model and one
 ``torch.optim`` optimizer per lr, trained one after the other with a minimal loop (forward, backward, step; no
-evaluation). Both use the trainer's thread policy (``training_threads``). Prints, for both engines of the sweep
-(``loop``: the copies in turn on each batch; ``vmap``: one batched network), the wall seconds of each side, the
-ratio, the CPU seconds (steadier than wall time on a shared machine: with one thread they are the work done) and
-the largest difference between the copies' last batch losses and the runs'.
+evaluation). Both use the trainer's thread policy (``training_threads``). Prints, for each engine of the sweep
+(``stacked``: stacked weights, one batched hand-written forward and backward; ``loop``: the copies in turn on
+each batch; ``vmap``: one batched network), the wall seconds of each side, the ratio, the CPU seconds (steadier
+than wall time on a shared machine: with one thread they are the work done) and the largest difference between
+the copies' last batch losses and the runs'. ``--repeat R`` measures the baseline and each engine R times,
+interleaved, and prints every ratio and their range.
 """
 
 from __future__ import annotations
@@ -67,7 +70,10 @@ def main() -> None:
     p.add_argument("--steps", type=int, default=200)
     p.add_argument("--optimizer", default="adam")
     p.add_argument("--device", choices=("cpu", "cuda"), default=None)
+    p.add_argument("--engines", default="stacked,loop,vmap", help="comma-separated sweep engines to time")
+    p.add_argument("--repeat", type=int, default=1, help="measure everything this many times (interleaved)")
     args = p.parse_args()
+    engines = [e for e in args.engines.split(",") if e]
     torch.set_num_threads(training_threads())
     lrs = lr_grid(1e-4, 1e-1, args.copies)
     devices = [args.device] if args.device else (["cpu", "cuda"] if torch.cuda.is_available() else ["cpu"])
@@ -76,22 +82,30 @@ def main() -> None:
     for name in devices:
         config = TrainConfig(model="lenet", optimizers=(OptimizerChoice(args.optimizer),), epochs=10_000,
                              max_steps=args.steps, device=name)
-        c0, t0 = time.process_time(), time.perf_counter()
-        last, base = sequential(config, lrs, torch.device(name))
-        base_cpu = time.process_time() - c0
-        for engine in ("loop", "vmap"):
-            c0, t0 = time.process_time(), time.perf_counter()
-            result = sweep_lr(config, lrs, engine=engine)
-            if name == "cuda":
-                torch.cuda.synchronize()
-            ours, ours_cpu = time.perf_counter() - t0, time.process_time() - c0
-            finite = ~result.diverged
-            diff = float(np.abs(result.losses[-1][finite] - last[finite]).max()) if finite.any() else float("nan")
-            cpu = f"; CPU time {ours_cpu:.1f} s vs {base_cpu:.1f} s → {base_cpu / ours_cpu:.2f}×" if name == "cpu" \
-                else ""
-            print(f"{name} {engine}: one job {ours:.1f} s, {args.copies} sequential runs {base:.1f} s → "
-                  f"{base / ours:.2f}× (wall){cpu}; {int(result.diverged.sum())} copies diverged; largest "
-                  f"difference of the last batch losses {diff:.1e}")
+        ratios: dict[str, list[tuple[float, float]]] = {e: [] for e in engines}
+        for _ in range(args.repeat):
+            c0 = time.process_time()
+            last, base = sequential(config, lrs, torch.device(name))
+            base_cpu = time.process_time() - c0
+            for engine in engines:
+                c0, t0 = time.process_time(), time.perf_counter()
+                result = sweep_lr(config, lrs, engine=engine)
+                if name == "cuda":
+                    torch.cuda.synchronize()
+                ours, ours_cpu = time.perf_counter() - t0, time.process_time() - c0
+                ratios[engine].append((base / ours, base_cpu / ours_cpu))
+                finite = ~result.diverged
+                diff = float(np.abs(result.losses[-1][finite] - last[finite]).max()) if finite.any() else float("nan")
+                cpu = f"; CPU time {ours_cpu:.1f} s vs {base_cpu:.1f} s → {base_cpu / ours_cpu:.2f}×" \
+                    if name == "cpu" else ""
+                print(f"{name} {result.engine}: one job {ours:.1f} s, {args.copies} sequential runs {base:.1f} s → "
+                      f"{base / ours:.2f}× (wall){cpu}; {int(result.diverged.sum())} copies diverged; largest "
+                      f"difference of the last batch losses {diff:.1e}", flush=True)
+        if args.repeat > 1:
+            for engine, r in ratios.items():
+                wall, cpu = [w for w, _ in r], [c for _, c in r]
+                print(f"{name} {engine} over {args.repeat} repeats: wall {min(wall):.2f}–{max(wall):.2f}×, "
+                      f"CPU time {min(cpu):.2f}–{max(cpu):.2f}×")
 
 if __name__ == "__main__":
     main()

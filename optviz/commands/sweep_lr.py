@@ -27,7 +27,7 @@ def add_parser(sub: Any) -> None:
                     "batches for all; see --engine). Prints each copy's final training loss (the mean batch loss "
                     f"of the last {FINAL_WINDOW} steps) and whether it diverged; --json prints {{\"lrs\", "
                     "\"final_train_loss\", \"diverged\", \"diverged_step\", \"steps\", \"best_lr\", \"device\", "
-                    "\"engine\", \"seconds\"} (null for the loss of a diverged copy). A copy diverges when its loss is "
+                    "\"engine\", \"engine_note\", \"seconds\"} (null for the loss of a diverged copy). A copy diverges when its loss is "
                     "not finite or above 10× the first step's.")
     p.add_argument("--optimizer", metavar="NAME[:k=v,…]", required=True,
                    type=_typed("optimizer", lambda text: training_choice(parse_optimizer(text))),
@@ -39,8 +39,9 @@ def add_parser(sub: Any) -> None:
     for name in SETTINGS:
         _add_setting(p, name, all_specs[name])
     p.add_argument("--engine", choices=ENGINES, default="auto",
-                   help="loop: the copies in turn on each batch (bit for bit single runs); vmap: one batched network; "
-                        "auto: vmap on CUDA, loop on the CPU (default)")
+                   help="stacked: stacked weights, one hand-written batched step (plain layer stacks; else loop, "
+                        "with the reason in \"engine_note\"); loop: the copies in turn on each batch (bit for bit "
+                        "single runs); vmap: one batched network; auto: vmap on CUDA, stacked on the CPU (default)")
     p.add_argument("--json", action="store_true", help="print one JSON object with the results")
 
 
@@ -90,7 +91,8 @@ def run(args: argparse.Namespace) -> int:
         shown = "—" if step else f"{loss:.4g}"
         print(f"{lr:>10.3g}  {shown:>16}  {status}".rstrip(), flush=True)
     print(f"{len(result.lrs)} copies of {config.model}, {result.steps} steps, device {result.device}, "
-          f"{result.seconds:.1f} s", file=sys.stderr)
+          f"engine {result.engine}, {result.seconds:.1f} s" + (f" ({result.note})" if result.note else ""),
+          file=sys.stderr)
     return 0
 
 

@@ -3,16 +3,23 @@
 Every copy starts from the same initial weights (the trainer's: the config's seed) and sees the same batches in
 the same order; copy k differs from the others only by its learning rate ``lrs[k]`` (a log grid from
 :func:`lr_grid`). Each copy has its own ``torch.optim`` optimizer (the registry's, so every update rule is torch's
-own) and schedule. Two engines compute the copies' losses and gradients:
+own) and schedule. Three engines compute the copies' losses and gradients:
 
+- ``stacked`` (:mod:`optviz.training.stacked`): the copies' weights as stacked tensors and one hand-written
+  forward and backward for all of them (the first layer, whose input is the same batch for every copy, as one
+  matrix product; linear layers as ``bmm``; pooling without strided kernels); the optimizers step each copy's
+  weights as one flat tensor. Plain stacks of layers only (LeNet, the MLP without BatchNorm or dropout); for other
+  models it runs ``loop`` and says why (``LrSweep.note``). Copy k follows a single run at ``lrs[k]`` up to float
+  rounding.
 - ``vmap``: the copies stacked (``torch.func.stack_module_state``) and run as one batched network
   (``functional_call`` under ``vmap``): one forward and one backward a step for all copies, the optimizers working
   on views of the stacked weights. The sum of the copies' losses has, for each copy, exactly that copy's
   gradient, so copy k follows a single run at ``lrs[k]`` up to float rounding (tests: float32, a few steps).
 - ``loop``: the copies as separate networks, one after the other on each batch — bit for bit single runs.
 
-``auto`` takes vmap on CUDA and the loop on the CPU: there ``vmap`` turns each conv into a grouped conv, which
-measured slower than the separate convs it replaces (benchmarks/lr_sweep.py prints both).
+``auto`` takes vmap on CUDA and ``stacked`` on the CPU (the loop where stacked cannot run the model): on the CPU
+``vmap`` turns each conv into a grouped conv, which measured slower than the separate convs it replaces, and the
+stacked engine was fastest (benchmarks/lr_sweep.py prints all three against sequential runs).
 
 A copy whose loss becomes non-finite, or more than :data:`DIVERGE_FACTOR` times the first step's loss (the same for
 every copy: same weights, same batch), stops there ("diverged at step s", its weights put back to the last finite
@@ -45,6 +52,7 @@ from optviz.training.config import ConfigError, TrainConfig, validate
 from optviz.training.data import Loader, prepare
 from optviz.training.models import build_model
 from optviz.training.optimization import build_optimizer, build_scheduler, decoupled_decay, l1_penalty
+from optviz.training.stacked import StackedCopies, plain_pool, unsupported
 from optviz.training.trainer import Control, describe_device, pick_device
 
 COPIES = Spec("copies", "int", 8, 1, 32, title="Copies", doc="learning rates tried at once (copies of the model)")
@@ -84,6 +92,7 @@ class LrSweep:
     seconds: float
     states: tuple[dict[str, torch.Tensor], ...] = ()  # each copy's final state dict (CPU)
     engine: str = "loop"
+    note: str = ""  # why the engine asked for did not run, e.g. "stacked engine: BatchNorm (…); ran loop"
 
     @property
     def diverged(self) -> np.ndarray:
@@ -110,7 +119,7 @@ class LrSweep:
                 "diverged": [bool(v) for v in self.diverged],
                 "diverged_step": [int(s) if s else None for s in self.diverged_step], "steps": self.steps,
                 "best_lr": None if self.best() is None else float(self.lrs[self.best()]), "device": self.device,
-                "engine": self.engine, "seconds": self.seconds}
+                "engine": self.engine, "engine_note": self.note, "seconds": self.seconds}
 
 
 def lr_grid(low: float, high: float, copies: int) -> np.ndarray:
@@ -147,11 +156,10 @@ class _Pool2x2(nn.Module):
 
 
 def _fast_pools(model: nn.Module) -> None:
-    from optviz.training.landscape import _plain_pool, _swap
-
     for name, m in list(model.named_modules()):
-        if isinstance(m, nn.MaxPool2d) and _plain_pool(m):
-            _swap(model, name, _Pool2x2())
+        if isinstance(m, nn.MaxPool2d) and plain_pool(m):
+            parent, _, child = name.rpartition(".")
+            setattr(model.get_submodule(parent) if parent else model, child, _Pool2x2())
 
 
 class _Stacked:
@@ -226,15 +234,16 @@ class _Looped:
         return {k: v.detach().cpu().clone() for k, v in self.models[i].state_dict().items()}
 
 
-ENGINES = ("auto", "vmap", "loop")
+ENGINES = ("auto", "stacked", "vmap", "loop")
 
 
 def sweep_lr(config: TrainConfig, lrs: Sequence[float], on_event: Callable[[object], None] | None = None,
              control: Control | None = None, *, engine: str = "auto") -> LrSweep:
     """Train ``len(lrs)`` copies of ``config``'s model with ``config.optimizers[0]`` at each lr (module doc).
 
-    ``engine``: "vmap" (one batched network), "loop" (the copies in turn), "auto": vmap on CUDA, the loop on the
-    CPU, where vmap's grouped convolutions were slower than separate ones (benchmarks/lr_sweep.py).
+    ``engine``: "stacked" (stacked weights, hand-written batched forward and backward; the loop for models it
+    cannot run, with the reason in ``note``), "vmap" (one batched network), "loop" (the copies in turn), "auto":
+    vmap on CUDA, stacked on the CPU (the fastest there: benchmarks/lr_sweep.py).
     """
     cfg = check_lrs(config, lrs)
     if engine not in ENGINES:
@@ -251,10 +260,16 @@ def sweep_lr(config: TrainConfig, lrs: Sequence[float], on_event: Callable[[obje
                     augment=cfg.augment, seed=cfg.seed)
     c, h, _ = splits.image_shape
     base = build_model(cfg, c, len(splits.classes), h).to(device)
-    if engine == "auto":
-        engine = "vmap" if device.type == "cuda" else "loop"
-    copies = (_Stacked if engine == "vmap" else _Looped)(base, n, cfg.l1)
     choice = cfg.optimizers[0]
+    if engine == "auto":
+        engine = "vmap" if device.type == "cuda" else "stacked"
+    note = ""
+    if engine == "stacked" and (why := unsupported(base)):
+        engine, note = "loop", f"stacked engine: {why}; ran loop"
+    if engine == "stacked":
+        copies = StackedCopies(base, n, cfg.l1, choice.spec.torch_class)
+    else:
+        copies = (_Stacked if engine == "vmap" else _Looped)(base, n, cfg.l1)
     optimizers, schedulers = [], []
     for i in range(n):
         one = dataclasses.replace(choice, values={**choice.values, "lr": float(lrs[i])})
@@ -305,4 +320,4 @@ def sweep_lr(config: TrainConfig, lrs: Sequence[float], on_event: Callable[[obje
     losses_all = np.array(history).reshape(len(history), n)
     states = tuple(copies.state_dict(i) for i in range(n))
     return LrSweep(cfg, lrs, losses_all, diverged_step, step, stopped, describe_device(device),
-                   time.perf_counter() - t0, states, engine)
+                   time.perf_counter() - t0, states, engine, note)
