@@ -33,7 +33,6 @@ from torch import nn
 from optviz.core.params import ParamError, Spec
 from optviz.training.landscape_eval import (  # noqa: F401  (re-exported: callers import them from here)
     CUDA_BUDGET, PROBE_BATCH, Cancelled, Criterion, Progress, SliceEvaluator, trainable)
-from optviz.training.landscape_layers import _plain_pool, _swap  # noqa: F401  (callers imported them from here)
 from optviz.training.trajectory import WeightPath
 
 RESOLUTION = Spec("resolution", "int", 25, 2, 201, title="Resolution", doc="grid points per axis")

@@ -36,8 +36,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call, vmap
 
-from optviz.training.landscape_layers import (_FirstLayer, _is_nhwc, _nhwc, _PlaneLayer, _swap, act_after_pool,
-                                              first_block, flatten_nhwc)
+from optviz.training.landscape_layers import _FirstLayer, _nhwc, _PlaneLayer, act_after_pool, first_block, flatten_nhwc
+from optviz.training.pooling import is_nhwc, swap
 
 PROBE_BATCH = 1000  # probe images evaluated at once
 CUDA_BUDGET = 2 * 2**30  # bytes of activations a CUDA chunk of grid points may take
@@ -125,7 +125,7 @@ class SliceEvaluator:
         self.first = first_block(self.model, name, module)
         if self.first is None:
             self.first = _FirstLayer(module, name)
-            _swap(self.model, name, self.first)
+            swap(self.model, name, self.first)
         self.first.to(self.device)
 
     def _dry_run(self) -> tuple[int, dict[str, tuple[int, ...] | None]]:
@@ -137,7 +137,7 @@ class SliceEvaluator:
         def flat_input(name: str) -> Callable:
             def hook(_m: nn.Module, args: tuple) -> None:
                 x = args[0]
-                flat_inputs[name] = tuple(x.shape) if x.dim() == 4 and _is_nhwc(x) else None
+                flat_inputs[name] = tuple(x.shape) if x.dim() == 4 and is_nhwc(x) else None
             return hook
 
         hooks = [m.register_forward_hook(lambda _m, _i, o: sizes.append(o.numel() if torch.is_tensor(o) else 0))

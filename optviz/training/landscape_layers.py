@@ -11,7 +11,7 @@
   BatchNorm is a per-channel affine map, folded into the three outputs when the plane leaves its parameters fixed
   (random directions zero them) and applied per point before the pooling otherwise. The output is channels-last
   (NHWC) in memory, the order oneDNN's next convolution is fastest on.
-- :class:`_MaxPool2x2` is ``nn.MaxPool2d(2)`` as the maximum of strided views (torch's CPU kernel, which also
+- :class:`MaxPool2x2` is ``nn.MaxPool2d(2)`` as the maximum of strided views (torch's CPU kernel, which also
   computes the indices, was ~5–10× slower), and :class:`_PoolThenAct` moves a monotone activation after such a
   pooling (the same values, a quarter of the work); :class:`_FlattenNHWC` flattens channels-last activations
   without a copy, in (H, W, C) order, for a linear layer whose weight columns the evaluator permutes to match.
@@ -27,6 +27,8 @@ import torch
 from torch import nn
 from torch.func import functional_call
 
+from optviz.training.pooling import MaxPool2x2, plain_pool, replace_pools
+
 BLOCK_BYTES = 2 * 2**20  # a block of images pooled at once (_PooledFirst): about the size of the L2 cache
 PLAN_BYTES = 64 * 2**20  # pooled outputs of the points of a grid row computed together (_PooledFirst.plan)
 # activations that never decrease, so that act(max(x)) = max(act(x)); in-place forms for fresh tensors
@@ -40,52 +42,12 @@ def _nhwc(x: torch.Tensor) -> torch.Tensor:
     return x.contiguous(memory_format=torch.channels_last) if x.dim() == 4 else x
 
 
-def _is_nhwc(x: torch.Tensor) -> bool:
-    """``x`` (N, C, H, W) is channels-last and dense (strides, not ``is_contiguous``: that one fails under vmap)."""
-    _, c, h, w = x.shape
-    return x.stride() == (h * w * c, 1, w * c, c)
-
-
-def _swap(model: nn.Module, name: str, new: nn.Module) -> None:
-    parent_name, _, child = name.rpartition(".")
-    setattr(model.get_submodule(parent_name) if parent_name else model, child, new)
-
-
-def _plain_pool(m: nn.Module) -> bool:
-    """``m`` is ``nn.MaxPool2d(2)``: 2×2 windows, stride 2, no padding or dilation, floor mode, no indices."""
-    def pair(v: object) -> tuple:
-        return tuple(v) if isinstance(v, (tuple, list)) else (v, v)
-
-    if not isinstance(m, nn.MaxPool2d):
-        return False
-    stride = m.stride if m.stride is not None else m.kernel_size
-    return (pair(m.kernel_size) == (2, 2) and pair(stride) == (2, 2) and pair(m.padding) == (0, 0)
-            and pair(m.dilation) == (1, 1) and not m.ceil_mode and not m.return_indices)
-
-
-class _MaxPool2x2(nn.Module):
-    """``nn.MaxPool2d(2)`` (floor mode) as the maximum of strided views: rows first, then columns; on a
-    channels-last tensor of even size both halves are contiguous runs (a row pair's two rows, then a column
-    pair's two channel vectors)."""
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h, w = x.shape[-2] // 2 * 2, x.shape[-1] // 2 * 2
-        if x.dim() == 4 and (h, w) == tuple(x.shape[-2:]) and _is_nhwc(x):
-            n, c = x.shape[:2]
-            pairs = x.permute(0, 2, 3, 1).reshape(n, h // 2, 2 * w * c)  # a view: NHWC memory
-            rows = torch.maximum(pairs[..., :w * c], pairs[..., w * c:]).view(n, h // 2, w // 2, 2 * c)
-            return torch.maximum(rows[..., :c], rows[..., c:]).permute(0, 3, 1, 2)
-        x = x[..., :h, :w]
-        rows = torch.maximum(x[..., 0::2, :], x[..., 1::2, :])
-        return torch.maximum(rows[..., 0::2], rows[..., 1::2])
-
-
 class _PoolThenAct(nn.Module):
     """A monotone activation then 2×2 max pooling, computed the other way round (the same values)."""
 
     def __init__(self, act: nn.Module) -> None:
         super().__init__()
-        self.pool = _MaxPool2x2()
+        self.pool = MaxPool2x2()
         self.act_ = MONOTONE[type(act)]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -94,17 +56,15 @@ class _PoolThenAct(nn.Module):
 
 def act_after_pool(model: nn.Module) -> None:
     """In every ``nn.Sequential``, a monotone activation followed by a plain 2×2 max pooling becomes
-    :class:`_PoolThenAct`, and every other plain 2×2 max pooling :class:`_MaxPool2x2`."""
+    :class:`_PoolThenAct`, and every other plain 2×2 max pooling :class:`MaxPool2x2`."""
     for seq in [m for m in model.modules() if type(m) is nn.Sequential]:
         names = list(seq._modules)
         for first, second in zip(names, names[1:]):
             act, pool = seq._modules[first], seq._modules[second]
-            if type(act) in MONOTONE and _plain_pool(pool):
+            if type(act) in MONOTONE and plain_pool(pool):
                 seq._modules[first] = nn.Identity()
                 seq._modules[second] = _PoolThenAct(act)
-    for name, module in list(model.named_modules()):
-        if _plain_pool(module):
-            _swap(model, name, _MaxPool2x2())
+    replace_pools(model)
 
 
 class _PlaneLayer(nn.Module):
@@ -275,7 +235,7 @@ def first_block(model: nn.Module, name: str, conv: nn.Module) -> _PooledFirst | 
             bn = (f"{parent_name}.{key}" if parent_name else key, m)
         elif type(m) in MONOTONE and act is None:
             act = m
-        elif _plain_pool(m):
+        elif plain_pool(m):
             block = _PooledFirst(conv, name, bn, act)
             parent._modules[child] = block
             for k in keys[keys.index(child) + 1:i + 1]:

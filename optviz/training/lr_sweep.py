@@ -52,7 +52,8 @@ from optviz.training.config import ConfigError, TrainConfig, validate
 from optviz.training.data import Loader, prepare
 from optviz.training.models import build_model
 from optviz.training.optimization import build_optimizer, build_scheduler, decoupled_decay, l1_penalty
-from optviz.training.stacked import StackedCopies, plain_pool, unsupported
+from optviz.training.pooling import replace_pools
+from optviz.training.stacked import StackedCopies, unsupported
 from optviz.training.trainer import Control, describe_device, pick_device
 
 COPIES = Spec("copies", "int", 8, 1, 32, title="Copies", doc="learning rates tried at once (copies of the model)")
@@ -146,22 +147,6 @@ def check_lrs(config: TrainConfig, lrs: Sequence[float]) -> TrainConfig:
     return config
 
 
-class _Pool2x2(nn.Module):
-    """``nn.MaxPool2d(2)`` as the maximum of strided views (the same values; torch's CPU kernel is slow)."""
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = x[..., :x.shape[-2] // 2 * 2, :x.shape[-1] // 2 * 2]
-        rows = torch.maximum(x[..., 0::2, :], x[..., 1::2, :])
-        return torch.maximum(rows[..., 0::2], rows[..., 1::2])
-
-
-def _fast_pools(model: nn.Module) -> None:
-    for name, m in list(model.named_modules()):
-        if isinstance(m, nn.MaxPool2d) and plain_pool(m):
-            parent, _, child = name.rpartition(".")
-            setattr(model.get_submodule(parent) if parent else model, child, _Pool2x2())
-
-
 class _Stacked:
     """The copies as one batched network: stacked weights, ``functional_call`` under ``vmap``."""
 
@@ -170,7 +155,7 @@ class _Stacked:
         self.names, self.stacked = list(params), list(params.values())
         self.params, self.l1 = params, l1
         template = copy.deepcopy(base).to("meta").train()
-        _fast_pools(template)
+        replace_pools(template)
 
         def loss_of(p: dict, b: dict, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
             loss = F.cross_entropy(functional_call(template, (p, b), (x,)), y)

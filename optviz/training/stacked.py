@@ -34,6 +34,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from optviz.training.pooling import pair, plain_pool
+
 aten = torch.ops.aten
 
 # update rules that act element by element (a copy's parameters can be one flat tensor)
@@ -42,17 +44,6 @@ ELEMENTWISE = (torch.optim.SGD, torch.optim.Adagrad, torch.optim.RMSprop, torch.
                torch.optim.Rprop)
 _MONOTONE = (nn.ReLU, nn.Tanh, nn.Sigmoid)  # act(max(x)) == max(act(x))
 _ACTS = (nn.ReLU, nn.Tanh, nn.Sigmoid, nn.GELU)
-
-
-def _pair(v: object) -> tuple:
-    return tuple(v) if isinstance(v, (tuple, list)) else (v, v)
-
-
-def plain_pool(m: nn.MaxPool2d) -> bool:
-    """Whether ``m`` is 2×2 max pooling with stride 2 (no padding, dilation, ceil mode or indices)."""
-    stride = m.stride if m.stride is not None else m.kernel_size
-    return (_pair(m.kernel_size) == (2, 2) and _pair(stride) == (2, 2) and _pair(m.padding) == (0, 0)
-            and _pair(m.dilation) == (1, 1) and not m.ceil_mode and not m.return_indices)
 
 
 def _leaves(model: nn.Module) -> list[nn.Module]:
@@ -65,7 +56,7 @@ def _leaves(model: nn.Module) -> list[nn.Module]:
 def _reason(m: nn.Module) -> str:
     """Why layer ``m`` cannot be stacked ("" when it can)."""
     if isinstance(m, nn.Conv2d):
-        ok = (m.groups == 1 and _pair(m.stride) == (1, 1) and _pair(m.dilation) == (1, 1)
+        ok = (m.groups == 1 and pair(m.stride) == (1, 1) and pair(m.dilation) == (1, 1)
               and m.padding_mode == "zeros" and not isinstance(m.padding, str))
         return "" if ok else "a strided, dilated, grouped or non-zero-padded convolution"
     if isinstance(m, nn.MaxPool2d):
@@ -173,7 +164,7 @@ class _Conv:
 
     def __init__(self, m: nn.Conv2d, p: _Params, first: bool) -> None:
         self.p, self.first = p, first
-        self.k, self.pad = _pair(m.kernel_size), _pair(m.padding)
+        self.k, self.pad = pair(m.kernel_size), pair(m.padding)
         self.o = m.out_channels
         self.bufs = _Buffers()
         self.grouped = False  # first layer feeding a 2×2 pool: output positions grouped by window (see _Pool)

@@ -16,7 +16,8 @@ import optviz.training.landscape_layers as landscape_layers
 from optviz.training.config import TrainConfig
 from optviz.training.landscape import (SliceEvaluator, filter_normalised, pca_directions, slice_landscape,
                                        trainable)
-from optviz.training.landscape_layers import _FirstLayer, _MaxPool2x2, _PooledFirst, _windows
+from optviz.training.landscape_layers import _FirstLayer, _PooledFirst, _windows
+from optviz.training.pooling import MaxPool2x2
 from optviz.training.models import build_model
 from optviz.training.trainer import training_threads
 from optviz.training.trajectory import WeightPath
@@ -143,7 +144,7 @@ def test_strided_max_pooling_equals_torch_bit_for_bit(shape: tuple[int, ...]) ->
     x = torch.randn(shape)
     expected = F.max_pool2d(x, 2)
     for layout in (torch.contiguous_format, torch.channels_last):
-        assert torch.equal(_MaxPool2x2()(x.contiguous(memory_format=layout)), expected)
+        assert torch.equal(MaxPool2x2()(x.contiguous(memory_format=layout)), expected)
     # the window-major layout of the pooled first block: the maximum over its 4 rows is the pooling
     pooled = _windows(x).amax(1).view(shape[0], shape[2] // 2, shape[3] // 2, shape[1]).permute(0, 3, 1, 2)
     assert torch.equal(pooled, expected)
