@@ -25,14 +25,10 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from optviz.core.loops import Instruction, write_loops
+from optviz.core.loops import Instruction, Unsupported, write_loops
 
 aten = torch.ops.aten
 TRACE_ROWS = 7  # rows of the traced example: a size that no trailing dimension of a 2D surface has
-
-
-class Unsupported(Exception):
-    """The surface uses something that the C translation does not handle (the message says what)."""
 
 
 def literal(value: Any) -> str:

@@ -16,6 +16,10 @@ from dataclasses import dataclass
 MATH = ("sqrt", "exp", "log", "cos", "sin", "tan", "tanh", "atan")
 
 
+class Unsupported(Exception):
+    """The surface uses something that the C translation does not handle (the message says what)."""
+
+
 @dataclass
 class Instruction:
     """One component of one traced value: ``expr`` refers to earlier components as ``%N``; ``math`` names a

@@ -102,6 +102,14 @@ def test_operations_beyond_the_builtin_surfaces():
     assert np.abs(fast.positions[:, :, -1] - fast.positions[:, :, 0]).max() > 0.1
 
 
+def test_a_math_call_on_a_constant_broadcast_to_rows_is_unsupported_not_a_crash():
+    from optviz.core import codegen, loops
+
+    ins = [loops.Instruction("1.0", False, "double"), loops.Instruction("%0", True, "double", math="sqrt")]
+    with pytest.raises(codegen.Unsupported, match="a math function of a constant broadcast to rows"):
+        loops.write_loops(ins, {"f[i]": "%1"}, 256)
+
+
 def test_nothing_a_user_changes_while_playing_rebuilds():
     surface = get_surface("rosenbrock")
     lib = engine.library(surface)

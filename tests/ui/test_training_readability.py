@@ -256,7 +256,7 @@ def test_the_legend_never_sits_on_a_curve(qtbot, tab):
 
 def test_heatmaps_are_tall_name_their_layers_and_have_their_own_x_range(qtbot, tab):
     short, long = np.linspace(2, 1, 30), np.linspace(2, 1, 90)
-    records = run(qtbot, tab, race_runner([short, long, short], layers=DEEP))
+    run(qtbot, tab, race_runner([short, long, short], layers=DEEP))
     run(qtbot, tab, race_runner([long], layers=("a", "b")))
     tab.model.select([r.id for r in tab.model.runs])  # four heatmaps
     QApplication.processEvents()
