@@ -78,7 +78,6 @@ def run_gui(args: Namespace) -> int:
     _close_on_ctrl_c(starting)
     loader = threading.Thread(target=_preload, name="optviz-preload", daemon=True)
     loader.start()
-    QTimer.singleShot(0, _import_pyqtgraph)  # needs no torch: while the loader imports it (0.3 s here)
     holder: list = []
 
     def build() -> None:
@@ -118,10 +117,6 @@ def _preload() -> None:
     import optviz.core.presets  # noqa: F401
     import optviz.core.simulate  # noqa: F401
     import optviz.training.jobs  # noqa: F401
-
-
-def _import_pyqtgraph() -> None:
-    import pyqtgraph  # noqa: F401
 
 
 def _main_window(session, *, remember: bool, tab: str | None, lesson: str | None = None):
