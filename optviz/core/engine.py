@@ -53,7 +53,11 @@ class _Entry:
 
 
 _lock = threading.Lock()
-_entries: dict[tuple, _Entry] = {}
+_entries: dict[tuple, _Entry] = {}  # least recently used first
+# Surfaces whose state is kept: the 13 built-in surfaces, their L1/L2 twins and the wells editor's 12 sizes fit;
+# typed formulas come and go. An evicted entry's library is unloaded once no run holds it (kernel.Library), and
+# the next use loads it again from the disk cache (milliseconds, no compiler). Builds in progress are kept.
+MAX_ENTRIES = 64
 
 
 def _key(surface) -> tuple:
@@ -61,8 +65,25 @@ def _key(surface) -> tuple:
 
 
 def _entry(surface) -> _Entry:
+    key = _key(surface)
     with _lock:
-        return _entries.setdefault(_key(surface), _Entry())
+        entry = _entries.pop(key, None) or _Entry()
+        _entries[key] = entry  # now the most recently used
+        if len(_entries) > MAX_ENTRIES:
+            _evict()
+        return entry
+
+
+def _evict() -> None:
+    """Drop the least recently used entries beyond MAX_ENTRIES, never one that is compiling (holding _lock)."""
+    for key in [k for k, e in _entries.items() if e.state != "compiling"][:len(_entries) - MAX_ENTRIES]:
+        del _entries[key]
+
+
+def entries() -> int:
+    """How many surfaces' engine states are kept (at most MAX_ENTRIES, plus builds in progress)."""
+    with _lock:
+        return len(_entries)
 
 
 def _disabled() -> str:

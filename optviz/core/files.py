@@ -23,6 +23,14 @@ class OutputError(Exception):
     """A file that cannot be written: one line naming it and why (the CLI exits with status 1)."""
 
 
+def cache_root() -> Path:
+    """Where optviz keeps what it can rebuild: ``$OPTVIZ_CACHE_DIR``, else ``$XDG_CACHE_HOME/optviz`` or
+    ``~/.cache/optviz`` (not created here)."""
+    root = os.environ.get("OPTVIZ_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "optviz")
+    return Path(root)
+
+
 def _reason(exc: BaseException) -> str:
     if isinstance(exc, OSError) and exc.errno is not None:
         return os.strerror(exc.errno).lower()

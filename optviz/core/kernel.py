@@ -31,7 +31,7 @@ import torch
 
 from optviz.core import codegen, loops
 from optviz.core.kernel_source import BLOCK, TEMPLATE, BuildError, source
-from optviz.core.files import write_atomic
+from optviz.core.files import cache_root, write_atomic
 
 VERSION = 2  # bump when the template or the flags change: old libraries are then not loaded
 FLAGS = ("-O3", "-std=gnu99", "-fPIC", "-shared", "-ffp-contract=off", "-fno-math-errno", "-fno-trapping-math")
@@ -93,9 +93,7 @@ def compiler() -> str:
 
 
 def cache_dir() -> Path:
-    root = os.environ.get("OPTVIZ_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "optviz")
-    return Path(root) / "engine"
+    return cache_root() / "engine"
 
 
 def _digest(*parts: str) -> str:
@@ -152,6 +150,8 @@ class Library:
 
 
 def _load(path: Path) -> Library:
+    # Loaded for good (ctypes never unloads): loading the same file again, after an engine entry was evicted
+    # (engine.MAX_ENTRIES), gets the same mapping back from the dynamic loader, so nothing grows.
     lib = ctypes.CDLL(str(path))
     fn = lib.optviz_run
     i64, f64, vp = ctypes.c_int64, ctypes.c_double, ctypes.c_void_p

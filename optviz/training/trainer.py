@@ -240,7 +240,8 @@ class Trainer:
         """Run i's weight trajectory, ending with its final weights (a diverged run's: the last finite ones,
         taken two updates before the step whose loss was not finite)."""
         r = self.runs[i]
-        return self._trajectories[i].result(max(0, r.step - 2) if r.status == "diverged" else r.step, r.params)
+        return self._trajectories[i].result(max(0, r.step - 2) if r.status == "diverged" else r.step,
+                                            r.params).off_heap()
 
     def _live(self) -> list[RunState]:
         return [r for r in self.runs if r.running]

@@ -4,6 +4,7 @@ load-weights loop, the trajectory the trainer keeps, and ``optviz landscape``.""
 from __future__ import annotations
 
 import dataclasses
+import os
 from pathlib import Path
 
 import numpy as np
@@ -157,6 +158,33 @@ def test_the_trajectory_stays_bounded_and_evenly_spaced() -> None:
     np.testing.assert_array_equal(path.weights[:, 0].numpy(), np.array(path.steps, np.float32))
     big = Trajectory(nn.Linear(1000, 1000), limit=32, max_bytes=10 * 2**20)  # 4 MB a snapshot: 3 kept
     assert big.limit == 3
+
+
+def _anon_mb() -> float:
+    with open("/proc/self/status") as fh:
+        return next(int(line.split()[1]) for line in fh if line.startswith("RssAnon")) / 1024
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc")
+def test_a_kept_trajectory_is_a_deleted_mapped_file_not_the_apps_memory(tmp_path: Path) -> None:
+    gen = torch.Generator().manual_seed(0)
+    weights = torch.randn(40, 500_000, generator=gen)  # 80 MB, as 33 snapshots of a 600k-parameter network
+    path = WeightPath(tuple(range(0, 400, 10)), weights, ("w",), ((500_000,),))
+    sums, first = weights.double().sum(1), weights[0, :1000].clone()
+    held = _anon_mb()
+    kept = path.off_heap(tmp_path)
+    del path, weights
+    assert _anon_mb() < held - 60  # the matrix left the process's own memory
+    assert list(tmp_path.iterdir()) == []  # and nothing is left on disk
+    torch.testing.assert_close(kept.weights.double().sum(1), sums, rtol=0, atol=0)
+    assert torch.equal(kept.weights[0, :1000], first) and kept.steps[-1] == 390
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    small = WeightPath((0, 1), torch.ones(2, 3), ("w",), ((3,),))
+    if os.geteuid() != 0:  # root writes anywhere: a read-only folder only means something to others
+        assert small.off_heap(locked) is small
+    (tmp_path / "plain").write_text("x")
+    assert small.off_heap(tmp_path / "plain") is small  # a file where the folder should be: kept in memory
 
 
 @pytest.fixture(scope="module")

@@ -12,8 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
+from optviz.core import memory
 from optviz.core.field import Field, sample, with_points
 from optviz.core.session import Session
 from optviz.core.simulate import simulate
@@ -23,6 +24,7 @@ from optviz.ui.workers import LatestRunner
 
 PREVIEW_SECONDS = 0.1  # a drag preview should take about this long: ~10 updates a second
 MIN_PREVIEW_STEPS = 30
+TRIM_DELAY_MS = 500  # after a surface change has settled (no job running or waiting this long): malloc_trim
 
 Points = tuple[tuple, tuple[Point, ...], tuple[Point, ...]]  # (field key, minima, saddles)
 Box = tuple[tuple[float, float], tuple[float, float]]
@@ -142,6 +144,7 @@ class PlaygroundComputer(QObject):
     """Listens to the model, runs simulate/sample in worker threads and hands the results back to the model."""
 
     idle = Signal()  # nothing running or waiting in any runner
+    trimmed = Signal()  # the heap's free pages were handed back after a surface change (core.memory.trim)
 
     def __init__(self, model: PlaygroundModel, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -151,6 +154,12 @@ class PlaygroundComputer(QObject):
         self._paths = LatestRunner(compute_result, delay_ms=15, parent=self)
         self._field = LatestRunner(compute_field, delay_ms=30, parent=self)
         self._critical = LatestRunner(compute_points, delay_ms=30, parent=self)
+        # A new surface leaves ~20 MB of freed-but-kept heap behind (see core.memory): handed back once the
+        # surface has not changed for TRIM_DELAY_MS, at the first moment no job runs. "": nothing to do, "due":
+        # waiting for the delay, "ready": the delay is over, trim at the next idle.
+        self._trim_state = ""
+        self._trim_timer = QTimer(self, singleShot=True, interval=TRIM_DELAY_MS)
+        self._trim_timer.timeout.connect(self._on_trim_timer_timeout)
         self._paths.finished.connect(self._on_paths_finished)
         self._field.finished.connect(self._on_field_finished)
         self._critical.finished.connect(self._on_critical_finished)
@@ -171,6 +180,7 @@ class PlaygroundComputer(QObject):
 
     def shutdown(self, timeout_s: float = 30.0) -> bool:
         """Stop accepting work and join the running jobs."""
+        self._trim_timer.stop()
         return all([runner.shutdown(timeout_s) for runner in self._runners()])
 
     def _on_model_inputs_changed(self, dragging: bool) -> None:
@@ -188,6 +198,8 @@ class PlaygroundComputer(QObject):
             self._on_model_inputs_changed(False)
 
     def _on_model_surface_changed(self) -> None:
+        self._trim_state = "due"
+        self._trim_timer.stop()  # a burst of changes (a slider, a dragged well) trims once, after the last
         self._field.request(self._model.session)
         self._critical.request(self._model.session)
 
@@ -213,4 +225,20 @@ class PlaygroundComputer(QObject):
 
     def _on_runner_idle(self) -> None:
         if not self.is_busy():
+            if self._trim_state == "ready":
+                self._trim()
+            elif self._trim_state == "due" and not self._trim_timer.isActive():
+                self._trim_timer.start()
             self.idle.emit()
+
+    def _on_trim_timer_timeout(self) -> None:
+        if self._trim_state == "due":
+            if self.is_busy():  # paths for a dragged start, say: trim between two of them
+                self._trim_state = "ready"
+            else:
+                self._trim()
+
+    def _trim(self) -> None:
+        self._trim_state = ""
+        memory.trim()
+        self.trimmed.emit()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from optviz.core import memory
 from optviz.training import export
 from optviz.training.config import TrainConfig
 from optviz.training.events import BatchEvent
@@ -182,6 +183,7 @@ class TrainingModel(QObject):
                 self.runs.remove(run_id)
                 self.run_removed.emit(run_id)
         self.select(self._selected, self._current)
+        memory.trim()  # a run's metrics and plots free megabytes that the heap would otherwise keep (core.memory)
 
     def export_csv(self, run_id: int, path: str) -> str:
         """Write the run's metrics as CSV; "" or one line saying what went wrong."""
