@@ -62,7 +62,7 @@ from optviz.training.data import Loader, Splits, prepare
 from optviz.training.events import EpochEvent, Event, Pictures, RunFinished, RunStarted
 from optviz.training.metrics import RunMetrics
 from optviz.training.models import build_model
-from optviz.training.results import DataStats, RunResult, TrainResult, cpu_copy
+from optviz.training.results import DataStats, RunResult, TrainResult, cpu_copy, off_heap
 from optviz.training.runstate import RunState, confusion_matrix
 from optviz.training.trajectory import Trajectory, WeightPath
 
@@ -203,11 +203,13 @@ class Trainer:
         return self._result(splits, time.perf_counter() - t0)
 
     def _result(self, splits: Splits, seconds: float) -> TrainResult:
-        runs = tuple(RunResult(r.label, r.status, r.step, cpu_copy(r.model.state_dict()),
-                               cpu_copy(r.optimizer.state_dict()), m, self._path(i))
-                     for i, (r, m) in enumerate(zip(self.runs, self._metrics)))
+        runs = []
+        for i, (r, m) in enumerate(zip(self.runs, self._metrics)):  # each run's tensors in one mapped file
+            weights, state, path = off_heap((cpu_copy(r.model.state_dict()), cpu_copy(r.optimizer.state_dict()),
+                                             self._path(i)))
+            runs.append(RunResult(r.label, r.status, r.step, weights, state, m, path))
         data = DataStats(tuple(splits.classes), tuple(splits.mean), tuple(splits.std), tuple(splits.image_shape))
-        return TrainResult(self.config, data, runs, describe_device(self.device), seconds)
+        return TrainResult(self.config, data, tuple(runs), describe_device(self.device), seconds)
 
     # ---- setup ----------------------------------------------------------------------------------------------
 
@@ -240,8 +242,7 @@ class Trainer:
         """Run i's weight trajectory, ending with its final weights (a diverged run's: the last finite ones,
         taken two updates before the step whose loss was not finite)."""
         r = self.runs[i]
-        return self._trajectories[i].result(max(0, r.step - 2) if r.status == "diverged" else r.step,
-                                            r.params).off_heap()
+        return self._trajectories[i].result(max(0, r.step - 2) if r.status == "diverged" else r.step, r.params)
 
     def _live(self) -> list[RunState]:
         return [r for r in self.runs if r.running]

@@ -7,23 +7,17 @@ snapshot and doubles its stride, so the kept steps stay evenly spaced however lo
 (0, s, 2s, … with s a power of two) and the cost is a modulo test per step and O(K log steps) copies in all.
 
 :class:`WeightPath` is the frozen result (steps, a (K, P) float32 matrix of flattened weights in
-``model.named_parameters()`` order, the parameter names and shapes), saved into checkpoints. The trainer moves
-its matrix into a file mapped into memory (:meth:`WeightPath.off_heap`): a run kept in the training lab's list
-then holds its snapshots on disk, read when a landscape asks for them, not in the app's memory.
+``model.named_parameters()`` order, the parameter names and shapes), saved into checkpoints. The trainer keeps it
+in a file mapped into memory (``results.off_heap``), read when a landscape asks for it.
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import torch
 from torch import nn
-
-from optviz.core.files import cache_root
 
 MAX_SNAPSHOTS = 32  # snapshots per run before the final weights (Li et al. used one per epoch)
 MAX_BYTES = 128 * 2**20  # per run: big models keep fewer snapshots
@@ -55,32 +49,6 @@ class WeightPath:
             raise ValueError(f"trajectory: {len(steps)} steps, {tuple(weights.shape)} weights, {len(names)} names "
                              f"for {size} parameters do not agree")
         return cls(tuple(int(s) for s in steps.tolist()), weights.float(), names, shapes)
-
-    def off_heap(self, folder: str | os.PathLike | None = None) -> WeightPath:
-        """The same path with its matrix in a file of ``folder`` (default: the cache folder's ``runs``) that is
-        mapped into memory and already deleted: pages are read when used (a landscape) and the OS may drop them
-        again, the app's own memory keeps none, and nothing is left on disk after the process. ``self`` where no
-        such file can be written or mapped (a read-only or full disk)."""
-        weights = self.weights.detach().to("cpu", torch.float32).contiguous()
-        if weights.numel() == 0:
-            return self
-        name = None
-        try:
-            folder = Path(folder) if folder is not None else cache_root() / "runs"
-            folder.mkdir(parents=True, exist_ok=True)
-            fd, name = tempfile.mkstemp(dir=folder, prefix="trajectory-", suffix=".f32")
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(weights.numpy().tobytes())
-            mapped = torch.from_file(name, shared=False, size=weights.numel(), dtype=torch.float32)
-            return WeightPath(self.steps, mapped.view(weights.shape), self.names, self.shapes)
-        except (OSError, RuntimeError):
-            return self
-        finally:
-            if name is not None:
-                try:
-                    os.unlink(name)  # the mapping stays valid; the file goes when the mapping does
-                except OSError:
-                    pass
 
     def check_fits(self, model: nn.Module) -> None:
         """ValueError unless the snapshots are of ``model``'s trainable parameters (names and shapes)."""

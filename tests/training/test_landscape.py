@@ -20,6 +20,7 @@ from optviz.training.config import TrainConfig
 from optviz.training.landscape import (Cancelled, SliceEvaluator, filter_normalised, run_landscape,
                                        slice_landscape, trainable)
 from optviz.training.models import build_model
+from optviz.training.results import off_heap
 from optviz.training.trainer import Trainer, training_threads
 from optviz.training.trajectory import MAX_SNAPSHOTS, Trajectory, WeightPath
 
@@ -166,25 +167,28 @@ def _anon_mb() -> float:
 
 
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc")
-def test_a_kept_trajectory_is_a_deleted_mapped_file_not_the_apps_memory(tmp_path: Path) -> None:
+def test_a_runs_tensors_are_a_deleted_mapped_file_not_the_apps_memory(tmp_path: Path) -> None:
     gen = torch.Generator().manual_seed(0)
     weights = torch.randn(40, 500_000, generator=gen)  # 80 MB, as 33 snapshots of a 600k-parameter network
     path = WeightPath(tuple(range(0, 400, 10)), weights, ("w",), ((500_000,),))
     sums, first = weights.double().sum(1), weights[0, :1000].clone()
+    state = {"w": torch.full((100, 100), 2.0), "bias": torch.ones(3), "step": torch.tensor(7.0)}
     held = _anon_mb()
-    kept = path.off_heap(tmp_path)
+    kept, kept_state = off_heap((path, state), tmp_path)
     del path, weights
     assert _anon_mb() < held - 60  # the matrix left the process's own memory
     assert list(tmp_path.iterdir()) == []  # and nothing is left on disk
     torch.testing.assert_close(kept.weights.double().sum(1), sums, rtol=0, atol=0)
     assert torch.equal(kept.weights[0, :1000], first) and kept.steps[-1] == 390
+    assert torch.equal(kept_state["w"], torch.full((100, 100), 2.0)) and kept_state["step"].item() == 7.0
+    assert kept_state["bias"] is state["bias"]  # small tensors stay where they are
     locked = tmp_path / "locked"
     locked.mkdir(mode=0o500)
-    small = WeightPath((0, 1), torch.ones(2, 3), ("w",), ((3,),))
+    small = WeightPath((0, 1), torch.ones(2, 1024), ("w",), ((1024,),))
     if os.geteuid() != 0:  # root writes anywhere: a read-only folder only means something to others
-        assert small.off_heap(locked) is small
+        assert off_heap(small, locked) is small
     (tmp_path / "plain").write_text("x")
-    assert small.off_heap(tmp_path / "plain") is small  # a file where the folder should be: kept in memory
+    assert off_heap(small, tmp_path / "plain") is small  # a file where the folder should be: kept in memory
 
 
 @pytest.fixture(scope="module")
@@ -198,6 +202,10 @@ def test_the_trainer_keeps_a_trajectory_and_the_path_ends_where_the_weights_are(
     path = run.trajectory
     assert path is not None and path.steps[0] == 0 and path.steps[-1] == run.step
     assert 3 <= len(path.steps) <= MAX_SNAPSHOTS + 1
+    # weights, optimizer state and trajectory share one mapped file (results.off_heap)
+    one = path.weights.untyped_storage().data_ptr()
+    assert run.model_state["fc1.weight"].untyped_storage().data_ptr() == one
+    assert run.optimizer_state["state"][4]["exp_avg"].untyped_storage().data_ptr() == one
     final = torch.cat([v.reshape(-1) for k, v in run.model_state.items() if "running" not in k])
     torch.testing.assert_close(path.weights[-1], final)
     result = run_landscape(trained.config, trained.data, run.model_state, path, probe=40, resolution=3,

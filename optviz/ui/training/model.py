@@ -155,6 +155,7 @@ class TrainingModel(QObject):
         if changes.ended is not None:
             self._timer.stop()
             self.tracker.job.join(10.0)  # it is past its last put: the join is immediate
+            memory.trim()  # the job's batches, activations and snapshots leave freed heap behind (core.memory)
             self.job_ended.emit(changes.ended.error)
 
     # ---- the runs list --------------------------------------------------------------------------------------------
