@@ -159,10 +159,8 @@ def main() -> None:
     for _ in range(args.trainings):
         train_briefly()
     end_rss = at_rest("trainings")
-    runs = list(training.model.runs)
-    runs_held = held_mb(runs)
-    training.model.remove([r.id for r in runs])
-    del runs
+    runs_held = held_mb(list(training.model.runs))
+    training.model.remove([r.id for r in training.model.runs])  # as the Delete button does (it trims the heap)
     gc.collect()
     removed_rss = at_rest("runs removed")
     window.close()
@@ -172,7 +170,8 @@ def main() -> None:
           f"in {t_recomputes:.1f} s, {args.trainings} trainings started and stopped")
     print(f"RSS after warm-up {baseline:.0f} MB; after the frames {after_frames:.0f} MB; after the recomputes "
           f"{after_recomputes:.0f} MB; at the end {end_rss:.0f} MB; growth {end_rss - baseline:+.0f} MB (goal < 50 MB)")
-    print(f"the runs list held {runs_held:.0f} MB of tensors and arrays ({args.trainings + 1} runs); with every run "
+    print(f"the runs list held {runs_held:.0f} MB of tensors and arrays ({args.trainings + 1} runs; a run's weights, "
+          f"optimizer state and trajectory are a mapped file, resident only when read); with every run "
           f"removed: RSS {removed_rss:.0f} MB, growth {removed_rss - baseline:+.0f} MB")
     if heap["warm-up"] is not None:  # where RSS grew: memory in use, or freed but kept by malloc (fragmentation)
         used0, free0 = heap["warm-up"]
