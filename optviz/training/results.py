@@ -104,7 +104,7 @@ def off_heap(value: Any, folder: str | os.PathLike | None = None) -> Any:
     itself where no such file can be written or mapped (a read-only or full disk)."""
     found: list[torch.Tensor] = []
     _collect(value, found)
-    if not found:
+    if not found or os.name != "posix":  # elsewhere a mapped file cannot be deleted while it is open
         return value
     name = None
     try:
