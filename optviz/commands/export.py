@@ -15,6 +15,7 @@ import time
 from optviz.commands import UsageError
 from optviz.core.files import check_output, write_atomic
 from optviz.core.movie import FPS, FRAMES, HEIGHT, MOVIE_SUFFIXES, WIDTH, even_size, frame_steps, parse_size
+from optviz.core.params import quote
 from optviz.core.session import STEPS, Session, load_session
 
 SUFFIXES = (".png", ".svg") + MOVIE_SUFFIXES + (".csv", ".json")
@@ -56,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
     out = check_output(args.out, SUFFIXES)
     suffix = out.suffix.lower()
     if args.view not in VIEWS:
-        raise UsageError(f"Invalid --view: {args.view!r} (allowed: {', '.join(VIEWS)})")
+        raise UsageError(f"Invalid --view: {quote(args.view)} (allowed: {', '.join(VIEWS)})")
     size = even_size(*parse_size(args.size), suffix)
     fps = FPS.parse(args.fps) if args.fps is not None else FPS.default
     session = _session(args)

@@ -89,7 +89,7 @@ def parse_start(text: str) -> tuple[float, float]:
         if not (math.isfinite(x) and math.isfinite(y)):
             raise ValueError
     except ValueError:
-        raise UsageError(f"Malformed start {text!r} (expected X,Y with two finite numbers, e.g. --start -1.5,2)")
+        raise UsageError(f"Malformed start {quote(text)} (expected X,Y with two finite numbers, e.g. --start -1.5,2)")
     return x, y
 
 

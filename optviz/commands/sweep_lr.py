@@ -10,7 +10,7 @@ from typing import Any
 from optviz.commands import RunError, UsageError
 from optviz.commands.train import _add_setting, _typed
 from optviz.core.optimizers import parse_optimizer
-from optviz.core.params import ParamError
+from optviz.core.params import ParamError, quote
 from optviz.training.config import TrainConfig, specs, training_choice
 
 SETTINGS = ("dataset", "data_dir", "subset", "batch_size", "augment", "model", "width", "batchnorm", "dropout",
@@ -52,7 +52,7 @@ def parse_range(text: str) -> tuple[float, float]:
             raise ValueError
         return float(low), float(high)
     except ValueError:
-        raise UsageError(f"Malformed --lr {text!r} (expected LOW:HIGH, e.g. 1e-4:1)") from None
+        raise UsageError(f"Malformed --lr {quote(text)} (expected LOW:HIGH, e.g. 1e-4:1)") from None
 
 
 def run(args: argparse.Namespace) -> int:

@@ -17,6 +17,7 @@ import torch
 from optviz.core import engine as fast_engine
 from optviz.core import rules
 from optviz.core.kernel import BuildError
+from optviz.core.params import quote
 from optviz.core.simulate import SimulationError, choose_device, far_limits
 from optviz.core.surfaces import Surface
 
@@ -35,7 +36,7 @@ def track(surface: Surface, table: np.ndarray, groups: np.ndarray, starts: np.nd
     can exist here (a map is worth the second or so its build takes), else eager.
     """
     if engine not in fast_engine.ENGINES:
-        raise SimulationError(f"Invalid engine: {engine!r} (allowed: {', '.join(fast_engine.ENGINES)})")
+        raise SimulationError(f"Invalid engine: {quote(engine)} (allowed: {', '.join(fast_engine.ENGINES)})")
     if device == "auto" and engine != "fast" and torch.cuda.is_available() and len(starts):
         # Whichever device is faster for this size, timed once on a probe of the rows and steps.
         n = min(len(starts), PROBE_ROWS)

@@ -26,7 +26,7 @@ from typing import Sequence
 import numpy as np
 
 from optviz.core.files import OutputError, check_output, write_atomic
-from optviz.core.params import ParamError, Spec
+from optviz.core.params import ParamError, Spec, quote
 
 MOVIE_SUFFIXES = (".gif", ".mp4")
 TWIN = 255  # the GIF palette's last entry: a second index for the first frame's corner colour
@@ -162,7 +162,7 @@ def parse_size(text: str) -> tuple[int, int]:
     """'800x600' → (800, 600), each side checked by WIDTH/HEIGHT; ValueError with one line otherwise."""
     w, sep, h = text.lower().replace("×", "x").partition("x")
     if not sep:
-        raise ValueError(f"Invalid --size: {text!r} (allowed: WIDTHxHEIGHT, e.g. 800x600)")
+        raise ValueError(f"Invalid --size: {quote(text)} (allowed: WIDTHxHEIGHT, e.g. 800x600)")
     return WIDTH.parse(w), HEIGHT.parse(h)
 
 

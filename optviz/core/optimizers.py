@@ -229,7 +229,7 @@ def get_optimizer(name: str) -> OptimizerSpec:
     try:
         return REGISTRY[name.strip().lower()]
     except KeyError:
-        raise HyperparameterError(f"Unknown optimizer {name!r} (allowed: {', '.join(REGISTRY)})") from None
+        raise HyperparameterError(f"Unknown optimizer {quote(name)} (allowed: {', '.join(REGISTRY)})") from None
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ import numpy as np
 import torch
 from torch.optim import lr_scheduler
 
-from optviz.core.params import ParamError, Spec, parse_named, resolve
+from optviz.core.params import ParamError, Spec, parse_named, quote, resolve
 
 Builder = Callable[[torch.optim.Optimizer, Mapping[str, Any], int, int], lr_scheduler.LRScheduler]
 
@@ -125,7 +125,7 @@ class ScheduleChoice:
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or self.name.strip().lower() not in SCHEDULES:
-            raise ParamError(f"Unknown schedule {self.name!r} (allowed: {', '.join(SCHEDULES)})")
+            raise ParamError(f"Unknown schedule {quote(self.name)} (allowed: {', '.join(SCHEDULES)})")
         name = self.name.strip().lower()
         object.__setattr__(self, "name", name)
         object.__setattr__(self, "values", SCHEDULES[name].resolve(self.values))
@@ -156,7 +156,7 @@ def schedule_from_dict(item: Any) -> ScheduleChoice:
         raise ParamError('schedule must be an object like {"name": "cosine", "values": {"eta_min": 0}, "warmup": 0}')
     unknown = [k for k in item if k not in ("name", "values", "warmup")]
     if unknown:
-        raise ParamError(f"unknown schedule key {unknown[0]!r} (allowed: name, values, warmup)")
+        raise ParamError(f"unknown schedule key {quote(unknown[0])} (allowed: name, values, warmup)")
     values = item.get("values", {})
     if not isinstance(values, Mapping):
         raise ParamError(f"schedule values must be an object, got {values!r:.60}")
@@ -167,7 +167,7 @@ def parse_schedule(text: str, warmup: int | str = 0) -> ScheduleChoice:
     """``NAME[:key=value,…]`` (the CLI syntax), e.g. ``cosine:eta_min=0.001``, with ``warmup`` steps."""
     name, values = parse_named(text, "schedule")
     if name not in SCHEDULES:
-        raise ParamError(f"Unknown schedule {name!r} (allowed: {', '.join(SCHEDULES)})")
+        raise ParamError(f"Unknown schedule {quote(name)} (allowed: {', '.join(SCHEDULES)})")
     return ScheduleChoice(name, SCHEDULES[name].resolve(values, text=True),
                           WARMUP.parse(warmup) if isinstance(warmup, str) else warmup)
 

@@ -39,6 +39,7 @@ from optviz.core.internals import Internals, from_records
 from optviz.core.kernel import BuildError
 from optviz.core.noise import draw
 from optviz.core.optimizers import OptimizerChoice
+from optviz.core.params import quote
 from optviz.core.schedules import lr_table
 from optviz.core.surfaces import Surface
 
@@ -91,7 +92,7 @@ def choose_device(device: str, n_paths: int) -> torch.device:
         if not torch.cuda.is_available():
             raise SimulationError("Invalid device: cuda (no CUDA device is available here; allowed: auto, cpu)")
         return torch.device("cuda")
-    raise SimulationError(f"Invalid device: {device!r} (allowed: auto, cpu, cuda)")
+    raise SimulationError(f"Invalid device: {quote(device)} (allowed: auto, cpu, cuda)")
 
 
 def far_limits(surface: Surface, factor: float) -> tuple[float, float, float, float]:
@@ -124,10 +125,10 @@ def simulate(
     indices whose steps' internals ``Paths.internals`` holds (memory: 80 bytes per optimizer, start and step).
     """
     if not isinstance(steps, int) or isinstance(steps, bool) or not 0 <= steps <= 100_000:
-        raise SimulationError(f"Invalid steps: {steps!r} (allowed: an integer in [0, 100000])")
+        raise SimulationError(f"Invalid steps: {quote(steps)} (allowed: an integer in [0, 100000])")
     engine = fast_engine.default_engine() if engine is None else engine
     if engine not in fast_engine.ENGINES:
-        raise SimulationError(f"Invalid engine: {engine!r} (allowed: {', '.join(fast_engine.ENGINES)})")
+        raise SimulationError(f"Invalid engine: {quote(engine)} (allowed: {', '.join(fast_engine.ENGINES)})")
     start_arr = np.asarray(starts, dtype=np.float64).reshape(-1, 2) if len(starts) else np.zeros((0, 2))
     if not np.all(np.isfinite(start_arr)):
         raise SimulationError("Invalid start point: coordinates must be finite numbers")

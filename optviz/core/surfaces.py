@@ -16,7 +16,7 @@ from typing import Callable, Mapping
 
 import torch
 
-from optviz.core.params import ParamError, Spec, defaults, find
+from optviz.core.params import ParamError, Spec, defaults, find, quote
 
 Tensor = torch.Tensor
 
@@ -310,5 +310,5 @@ def get_surface(name: str, **params: float) -> Surface:
     try:
         surface = SURFACES[name.strip().lower().replace("-", "_")]
     except KeyError:
-        raise SurfaceError(f"Unknown surface {name!r} (allowed: {', '.join(SURFACES)})") from None
+        raise SurfaceError(f"Unknown surface {quote(name)} (allowed: {', '.join(SURFACES)})") from None
     return surface.with_params(**params) if params else surface

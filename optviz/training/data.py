@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Callable, Iterator
 import numpy as np
 import torch
 
+from optviz.core.params import quote
 from optviz.resources import asset
 from optviz.training.readers import CIFAR10_CLASSES, DatasetError, read_cifar10, read_idx_pair
 from optviz.training.shapes import SHAPE_CLASSES, make_shapes
@@ -140,7 +141,7 @@ def load_dataset(config: TrainConfig) -> Dataset:
     """The dataset ``config`` names, read or generated; DatasetError names a missing or malformed file."""
     spec = DATASETS.get(config.dataset)
     if spec is None:
-        raise DatasetError(f"Unknown dataset {config.dataset!r} (allowed: {', '.join(DATASETS)})")
+        raise DatasetError(f"Unknown dataset {quote(config.dataset)} (allowed: {', '.join(DATASETS)})")
     folder = spec.folder(config.data_dir)
     if spec.needs_folder and not folder:
         raise DatasetError(f"Dataset {config.dataset} needs a data folder (--data-dir)")

@@ -47,7 +47,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call, stack_module_state, vmap
 
-from optviz.core.params import ParamError, Spec
+from optviz.core.params import ParamError, Spec, quote
 from optviz.training.config import ConfigError, TrainConfig, validate
 from optviz.training.data import Loader, prepare
 from optviz.training.models import build_model
@@ -232,7 +232,7 @@ def sweep_lr(config: TrainConfig, lrs: Sequence[float], on_event: Callable[[obje
     """
     cfg = check_lrs(config, lrs)
     if engine not in ENGINES:
-        raise ParamError(f"Invalid engine: {engine!r} (allowed: {', '.join(ENGINES)})")
+        raise ParamError(f"Invalid engine: {quote(engine)} (allowed: {', '.join(ENGINES)})")
     control = control or Control()
     emit = on_event or (lambda _e: None)
     lrs = np.asarray(lrs, np.float64)

@@ -18,6 +18,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from optviz.core.params import quote
+
 if TYPE_CHECKING:
     from optviz.training.config import TrainConfig
 
@@ -182,7 +184,7 @@ def build_model(config: TrainConfig, in_channels: int, n_classes: int, image_siz
     """The network ``config.model`` names, for ``in_channels``-channel square images of ``image_size`` pixels."""
     spec = MODELS.get(config.model)
     if spec is None:
-        raise ValueError(f"Unknown model {config.model!r} (allowed: {', '.join(MODELS)})")
+        raise ValueError(f"Unknown model {quote(config.model)} (allowed: {', '.join(MODELS)})")
     return spec.build(config, in_channels, n_classes, image_size)
 
 

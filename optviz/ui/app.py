@@ -17,6 +17,8 @@ from pathlib import Path
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QLabel, QMainWindow
 
+from optviz.core.params import quote  # no torch: the window still comes first
+
 SCREENSHOT_TIMEOUT_S = 120.0  # playground paths (5,000 steps × 64 starts take about 10 s on a laptop CPU)
 TRAINING_TIMEOUT_S = 900.0
 
@@ -28,7 +30,7 @@ def parse_size(text: str) -> tuple[int, int]:
         width, height = int(w), int(h)
         if 200 <= width <= 8000 and 200 <= height <= 8000:
             return width, height
-    raise ValueError(f"Invalid --size: {text!r} (allowed: WIDTHxHEIGHT, each 200 to 8000, e.g. 1400x900)")
+    raise ValueError(f"Invalid --size: {quote(text)} (allowed: WIDTHxHEIGHT, each 200 to 8000, e.g. 1400x900)")
 
 
 def _needs_offscreen() -> bool:

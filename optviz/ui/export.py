@@ -26,6 +26,7 @@ from PySide6.QtWidgets import QHBoxLayout, QProgressDialog, QWidget
 from optviz.core.field import Field
 from optviz.core.files import OutputError, check_output, write_atomic
 from optviz.core.movie import MovieWriter, even_size, frame_steps
+from optviz.core.params import quote
 from optviz.core.session import Session
 from optviz.ui.playground.colors import entry_colors
 from optviz.ui.playground.model import PlaygroundModel, Result
@@ -209,7 +210,7 @@ class FrameRenderer:
         from optviz.ui.playground.surface_view import SurfaceView
 
         if view not in VIEWS:
-            raise ValueError(f"Invalid view: {view!r} (allowed: {', '.join(VIEWS)})")
+            raise ValueError(f"Invalid view: {quote(view)} (allowed: {', '.join(VIEWS)})")
         self.model = PlaygroundModel(session)
         self.model.set_field(field)
         self.model.set_result(result)

@@ -43,6 +43,8 @@ def cache_dir(tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("OPTVIZ_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "optviz-cache"))  # one per session
         mp.delenv("OPTVIZ_ENGINE", raising=False)
+        engine.wait_idle(60)
+        engine.reset()  # kernels loaded by tests that ran before, from another cache folder, are not this one's
         yield
     engine.wait_idle(60)
 

@@ -115,3 +115,25 @@ def test_pathological_files(tmp_path, capsys, text):
     assert main(["paths", "--session", str(path)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "session file" in err[0]
+
+
+def test_a_huge_unknown_name_is_quoted_short_everywhere(capsys):
+    # hypothesis found it: a 5,000-character surface name was echoed whole in the session error
+    from optviz.core.optimizers import OptimizerChoice
+    from optviz.core.schedules import ScheduleChoice, parse_schedule
+    from optviz.core.simulate import choose_device
+    from optviz.core.surfaces import get_surface
+
+    huge = "x" * 5000
+    for make in (lambda: get_surface(huge), lambda: OptimizerChoice(huge), lambda: parse_schedule(huge),
+                 lambda: ScheduleChoice(huge), lambda: choose_device(huge, 1),
+                 lambda: session_from_dict({**session_to_dict(Session()), "surface": {"name": huge}})):
+        with pytest.raises(ValueError) as err:
+            make()
+        _clean(err.value)
+        assert "xxxx…" in str(err.value)
+    for argv in (["paths", "--surface", huge, "--optimizer", "adam"], ["paths", "--optimizer", huge],
+                 ["paths", "--optimizer", "adam", "--start", huge]):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert len(err) < 600 and err.count("\n") == 1, err[:200]
