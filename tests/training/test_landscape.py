@@ -21,17 +21,11 @@ from optviz.training.landscape import (Cancelled, SliceEvaluator, filter_normali
                                        slice_landscape, trainable)
 from optviz.training.models import build_model
 from optviz.training.results import off_heap
-from optviz.training.trainer import Trainer, training_threads
+from optviz.training.trainer import Trainer
 from optviz.training.trajectory import MAX_SNAPSHOTS, Trajectory, WeightPath
 
 
-@pytest.fixture(autouse=True)
-def _training_threads():
-    """The trainer's thread policy, as the CLI and the GUI run these (2 busy cores and 2 threads: 10× slower)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(training_threads())
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("training_thread_policy")
 
 
 def _sse(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

@@ -19,18 +19,12 @@ from optviz.training.landscape import (SliceEvaluator, filter_normalised, pca_di
 from optviz.training.landscape_layers import _FirstLayer, _PooledFirst, _windows
 from optviz.training.pooling import MaxPool2x2
 from optviz.training.models import build_model
-from optviz.training.trainer import training_threads
 from optviz.training.trajectory import WeightPath
 
 RTOL, ATOL = 2e-6, 1e-6  # float32: the shortcuts only reorder a few additions
 
 
-@pytest.fixture(autouse=True)
-def _training_threads():
-    before = torch.get_num_threads()
-    torch.set_num_threads(training_threads())
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("training_thread_policy")
 
 
 def _odd_stack() -> nn.Sequential:

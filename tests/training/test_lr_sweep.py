@@ -14,16 +14,10 @@ from optviz.core.optimizers import OptimizerChoice
 from optviz.core.params import ParamError
 from optviz.training.config import ConfigError, TrainConfig
 from optviz.training.lr_sweep import SweepStarted, SweepStep, lr_grid, sweep_lr
-from optviz.training.trainer import Control, Trainer, training_threads
+from optviz.training.trainer import Control, Trainer
 
 
-@pytest.fixture(autouse=True)
-def _training_threads():
-    """The trainer's thread policy, as the CLI and the GUI run these (2 busy cores and 2 threads: 10× slower)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(training_threads())
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("training_thread_policy")
 
 STEPS = 4
 

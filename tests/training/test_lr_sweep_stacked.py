@@ -18,17 +18,12 @@ from optviz.training.data import prepare
 from optviz.training.lr_sweep import SweepStarted, SweepStep, sweep_lr
 from optviz.training.models import build_model
 from optviz.training.stacked import StackedCopies, StackedNet, _Pool, unsupported
-from optviz.training.trainer import Trainer, training_threads
+from optviz.training.trainer import Trainer
 
 STEPS = 4
 
 
-@pytest.fixture(autouse=True)
-def _training_threads():
-    before = torch.get_num_threads()
-    torch.set_num_threads(training_threads())
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("training_thread_policy")
 
 
 def _single(config: TrainConfig, lr: float):
