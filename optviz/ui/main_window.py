@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox, QTa
 from optviz.core.files import OutputError
 from optviz.core.session import (Session, SessionError, load_session, save_session, session_from_dict,
                                  session_to_dict)
+from optviz.ui import gc_guard
 from optviz.ui.export_menu import ExportMenu
 from optviz.ui.lessons import LessonController
 from optviz.ui.playground.tab import PlaygroundTab
@@ -28,6 +29,7 @@ class MainWindow(QMainWindow):
     def __init__(self, session: Session | None = None, *, settings: QSettings | None = None, remember: bool = True,
                  autoplay: bool = True, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        gc_guard.install()  # worker threads never collect Qt objects (a hang otherwise)
         self.settings = settings if settings is not None else QSettings("optviz", "optviz")
         self._remember = remember
         self.last_message: QMessageBox | None = None

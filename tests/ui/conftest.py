@@ -11,6 +11,17 @@ import pytest  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
+def _collect_on_the_gui_thread(request):
+    """As the app does (MainWindow installs it): worker threads never run the garbage collector on Qt objects."""
+    if "qtbot" in request.fixturenames or "qapp" in request.fixturenames:
+        request.getfixturevalue("qapp")
+        from optviz.ui import gc_guard
+
+        gc_guard.install()
+    yield
+
+
+@pytest.fixture(autouse=True)
 def _no_running_workers(request):
     """Fail a Qt test that leaves a job in the global thread pool or a playground job thread alive."""
     yield
