@@ -18,22 +18,10 @@ from optviz.training.data import prepare
 from optviz.training.lr_sweep import SweepStarted, SweepStep, sweep_lr
 from optviz.training.models import build_model
 from optviz.training.stacked import StackedCopies, StackedNet, _Pool, unsupported
-from optviz.training.trainer import Trainer
-
-STEPS = 4
-
+from test_lr_sweep import LENET, STEPS, _single  # the single-run reference both sweep engines meet
 
 pytestmark = pytest.mark.usefixtures("training_thread_policy")
 
-
-def _single(config: TrainConfig, lr: float):
-    choice = config.optimizers[0]
-    one = dataclasses.replace(config, optimizers=(dataclasses.replace(choice, values={**choice.values, "lr": lr}),))
-    return Trainer(one).run().runs[0]
-
-
-LENET = TrainConfig(dataset="mnist5k", subset=200, model="lenet", batch_size=16, max_steps=STEPS, epochs=1,
-                    device="cpu", optimizers=(OptimizerChoice("adam"),))
 CASES = {
     "lenet-adam": LENET,
     # 140 training images in batches of 32: step 5 has 12 (a short last batch), then a second epoch
