@@ -36,6 +36,9 @@ def test_a_burst_of_parameter_changes_trims_once_after_the_last(qtbot, playgroun
     wait_computed(qtbot, playground)
     qtbot.waitUntil(lambda: playground.computer._trim_state == "", timeout=TIMEOUT_MS)
     calls.clear()
+    # the delay that follows each value: long enough that a busy machine (or a garbage collection on the GUI
+    # thread) between two values cannot let it run out in the middle of the burst
+    playground.computer._trim_timer.setInterval(10 * compute.TRIM_DELAY_MS)
     for kappa in (20.0, 40.0, 80.0, 160.0, 320.0):  # a slider dragged: each value recomputes the picture
         playground.model.set_surface_param("kappa", kappa)
         wait_computed(qtbot, playground)
