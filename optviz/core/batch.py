@@ -18,7 +18,8 @@ from optviz.core import engine as fast_engine
 from optviz.core import rules
 from optviz.core.kernel import BuildError
 from optviz.core.params import quote
-from optviz.core.simulate import SimulationError, choose_device, far_limits
+from optviz.core.path_status import far_limits
+from optviz.core.simulate import SimulationError, choose_device
 from optviz.core.surfaces import Surface
 
 Progress = Callable[[int, int], None]  # (rows done, rows)

@@ -17,8 +17,9 @@ import functools
 from typing import Sequence
 
 import numpy as np
-import torch
+from optviz.core.lazy import torch
 
+from optviz.core import dual
 from optviz.core.formula import Formula, FormulaError, parse_formula
 from optviz.core.params import ParamError, Spec, quote
 from optviz.core.surfaces import SURFACES, Surface, get_surface
@@ -101,19 +102,16 @@ def _check_finite(formula: Formula, box: tuple[float, float, float, float]) -> b
     """FormulaSurfaceError naming the first point of a grid over ``box`` where f is not finite; else whether
     f's values span decades from 0 up (then colours go on a log scale, as on the built-in surfaces)."""
     x0, x1, y0, y1 = box
-    xs = torch.linspace(x0, x1, CHECK_GRID, dtype=torch.float64)
-    ys = torch.linspace(y0, y1, CHECK_GRID, dtype=torch.float64)
-    yy, xx = torch.meshgrid(ys, xs, indexing="ij")
-    with torch.no_grad():
-        z = formula.evaluate(xx, yy)
-    bad = ~torch.isfinite(z)
-    if bool(bad.any()):
-        i, j = (int(v) for v in torch.nonzero(bad)[0])
-        what = "NaN" if bool(torch.isnan(z[i, j])) else "infinite"
+    xs, ys = np.linspace(x0, x1, CHECK_GRID), np.linspace(y0, y1, CHECK_GRID)
+    with np.errstate(all="ignore"):  # numpy, not torch: a remembered formula surface opens before torch loads
+        values = dual.values(formula, np.stack(np.meshgrid(xs, ys), axis=-1))
+    bad = ~np.isfinite(values)
+    if bad.any():
+        i, j = (int(v) for v in np.argwhere(bad)[0])
+        what = "NaN" if np.isnan(values[i, j]) else "infinite"
         raise FormulaSurfaceError(
             f"f is {what} at (x, y) = ({float(xs[j]):.4g}, {float(ys[i]):.4g}) in the view box (a log or sqrt of "
             f"a negative number, a division by zero or an overflow): change the formula or the view box")
-    values = z.numpy()
     low, high = float(values.min()), float(values.max())
     return low >= 0 and high > 1e3 * max(float(np.median(values)), 1e-300)
 
@@ -126,7 +124,7 @@ def edited_wells(t: torch.Tensor, **params: float) -> torch.Tensor:
     z = BOWL * (x**2 + y**2)
     for i in range(1, len(params) // 4 + 1):
         cx, cy, depth, width = (params[f"{k}{i}"] for k in ("x", "y", "depth", "width"))
-        z = z - depth * torch.exp(-((x - cx) ** 2 + (y - cy) ** 2) / (2 * width**2))
+        z = z - depth * (-((x - cx) ** 2 + (y - cy) ** 2) / (2 * width**2)).exp()
     return z
 
 

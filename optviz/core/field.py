@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from optviz.core import dual
 from optviz.core.surfaces import Point, Surface
 
 GRID = 400  # samples per axis
@@ -62,13 +63,18 @@ def field_key(name: str, params: dict) -> tuple:
     return name, tuple(sorted(params.items()))
 
 
-def sample(surface: Surface, n: int = GRID) -> Field:
-    """Sample ``surface`` on an n×n grid with torch and derive colour indices, ticks and contour segments.
+def sample(surface: Surface, n: int = GRID, *, with_torch: bool = True) -> Field:
+    """Sample ``surface`` on an n×n grid with torch (or numpy: the launch preview, before torch has loaded) and
+    derive colour indices, ticks and contour segments.
 
     The critical points are not computed here (they can take seconds): see :func:`with_points`.
     """
-    xs, ys, z = surface.grid(n)
-    xs, ys, z = xs.numpy(), ys.numpy(), z.numpy()
+    if with_torch:
+        xs, ys, z = (a.numpy() for a in surface.grid(n))
+    else:
+        (x0, x1), (y0, y1) = surface.view
+        xs, ys = np.linspace(x0, x1, n), np.linspace(y0, y1, n)
+        z = dual.values(surface, np.stack(np.meshgrid(xs, ys), axis=-1))
     finite = z[np.isfinite(z)]
     top = float(finite.max()) if finite.size else 0.0
     clean = np.nan_to_num(z, nan=top, posinf=top, neginf=float(finite.min()) if finite.size else 0.0)

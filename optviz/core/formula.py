@@ -20,7 +20,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Callable
 
-import torch
+from optviz.core.lazy import torch
 
 from optviz.core.params import ParamError
 
@@ -30,7 +30,7 @@ MAX_NODES = 200  # numbers, names, operations and calls
 MAX_EXPONENT = 64  # |constant exponent| of **
 MAX_CONSTANT = 1e100  # |folded constant|
 
-Tensor = torch.Tensor
+Tensor = "torch.Tensor"  # annotations only: formulas also take optviz.core.dual.Dual (the launch preview)
 Tree = tuple  # ("num", v) | ("x",) | ("y",) | ("neg", a) | (op, a, b) | ("call", name, a[, b])
 
 
@@ -38,24 +38,22 @@ class FormulaError(ParamError):
     """A formula that is refused: the message names the problem, where it is (column, from 1) and what is allowed."""
 
 
-def _softplus(t: Tensor) -> Tensor:
-    return torch.nn.functional.softplus(t)
-
-
-# name → (number of arguments, function of tensors, function of floats for constant folding)
-FUNCTIONS: dict[str, tuple[int, Callable, Callable]] = {
-    "sin": (1, torch.sin, math.sin),
-    "cos": (1, torch.cos, math.cos),
-    "tan": (1, torch.tan, math.tan),
-    "exp": (1, torch.exp, math.exp),
-    "log": (1, torch.log, math.log),
-    "sqrt": (1, torch.sqrt, math.sqrt),
-    "abs": (1, torch.abs, abs),
-    "tanh": (1, torch.tanh, math.tanh),
-    "sigmoid": (1, torch.sigmoid, lambda v: 1.0 / (1.0 + math.exp(-v)) if v > -700 else 0.0),
-    "softplus": (1, _softplus, lambda v: v if v > 20 else math.log1p(math.exp(v))),
-    "min": (2, None, min),
-    "max": (2, None, max),
+# name → (number of arguments, function of floats for constant folding). On tensors a function is the tensor's
+# method of that name (x.sin() is torch.sin(x)), but softplus, which is torch.nn.functional.softplus; min/max
+# are torch.minimum/maximum (clamp_max/clamp_min with a number).
+FUNCTIONS: dict[str, tuple[int, Callable]] = {
+    "sin": (1, math.sin),
+    "cos": (1, math.cos),
+    "tan": (1, math.tan),
+    "exp": (1, math.exp),
+    "log": (1, math.log),
+    "sqrt": (1, math.sqrt),
+    "abs": (1, abs),
+    "tanh": (1, math.tanh),
+    "sigmoid": (1, lambda v: 1.0 / (1.0 + math.exp(-v)) if v > -700 else 0.0),
+    "softplus": (1, lambda v: v if v > 20 else math.log1p(math.exp(v))),
+    "min": (2, min),
+    "max": (2, max),
 }
 CONSTANTS = {"pi": math.pi, "e": math.e}
 VARIABLES = ("x", "y")
@@ -195,7 +193,7 @@ class _Reader:
         args = [self.read(a, depth) for a in node.args]
         if all(a[0] == "num" for a in args):
             try:
-                value = FUNCTIONS[name][2](*(a[1] for a in args))
+                value = FUNCTIONS[name][1](*(a[1] for a in args))
             except (ValueError, OverflowError, ZeroDivisionError):
                 raise self.fail(node, f"{name}() of {', '.join(f'{a[1]:g}' for a in args)} is not a finite "
                                       "number") from None
@@ -279,7 +277,7 @@ def _eval(t: Tree, x: Tensor, y: Tensor):
         name, args = t[1], [_eval(a, x, y) for a in t[2:]]
         if name in ("min", "max"):
             return _min_max(name, *args)
-        return FUNCTIONS[name][1](args[0])
+        return _apply(name, args[0])
     a, b = _eval(t[1], x, y), _eval(t[2], x, y)
     if kind == "add":
         return a + b
@@ -292,12 +290,19 @@ def _eval(t: Tree, x: Tensor, y: Tensor):
     return a ** b
 
 
-def _min_max(name: str, a, b) -> Tensor:
-    if not isinstance(a, Tensor):
+def _apply(name: str, a):
+    """A one-argument function of the table on a tensor (or a Dual): its method, torch's softplus for softplus."""
+    if name == "softplus" and not hasattr(a, "softplus"):  # a tensor (a Dual has the method; asks no torch)
+        return torch.nn.functional.softplus(a)
+    return getattr(a, name)()
+
+
+def _min_max(name: str, a, b):
+    if isinstance(a, (int, float)):
         a, b = b, a
-    if isinstance(b, Tensor):
-        return torch.minimum(a, b) if name == "min" else torch.maximum(a, b)
-    return torch.clamp_max(a, b) if name == "min" else torch.clamp_min(a, b)
+    if isinstance(b, (int, float)):
+        return a.clamp_max(b) if name == "min" else a.clamp_min(b)
+    return a.minimum(b) if name == "min" else a.maximum(b)
 
 
 def _write(t: Tree) -> str:

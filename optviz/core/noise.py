@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
-import torch
+from optviz.core.lazy import torch
 
 from optviz.core.optimizers import OptimizerChoice
 from optviz.core.params import Spec

@@ -20,7 +20,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
-import torch
+from optviz.core.lazy import torch
 
 from optviz.core.params import ParamError, Spec, defaults, find, parse_named, quote, resolve, unique_labels
 from optviz.core.schedules import CONSTANT, ScheduleChoice, schedule_from_dict
@@ -34,13 +34,18 @@ class OptimizerSpec:
 
     name: str
     title: str
-    torch_class: type[torch.optim.Optimizer]
+    torch_name: str  # the torch.optim class's name (see torch_class)
     hypers: tuple[Spec, ...]
     fixed: Mapping[str, Any] = field(default_factory=dict)  # keywords implied by the entry (nesterov=True)
     color: str = "#ffffff"  # the optimizer's colour in every plot of both tabs
     doc: str = ""
     default_enabled: bool = True  # on in a new session (the six); the rest of torch.optim is off until enabled
     state_keys: tuple[str, ...] = ()  # torch.optim's per-parameter state (besides "step") that internals record
+
+    @property
+    def torch_class(self) -> type[torch.optim.Optimizer]:
+        """The torch.optim class (looked up when asked: the registry itself can be read before torch loads)."""
+        return getattr(torch.optim, self.torch_name)
 
     @property
     def hyper_names(self) -> tuple[str, ...]:
@@ -110,30 +115,30 @@ _WD = _num("weight_decay", 0.0, 0.0, 10.0, doc="L2 penalty added to the gradient
 _MOMENTUM = _num("momentum", 0.9, 0.0, 1.0, high_open=True, doc="velocity decay")
 
 SGD = OptimizerSpec(
-    "sgd", "SGD", torch.optim.SGD, (_lr(1e-3), _WD), color="#e41a1c",
+    "sgd", "SGD", "SGD", (_lr(1e-3), _WD), color="#e41a1c",
     doc="x ← x − lr·g", state_keys=("momentum_buffer",),
 )
 MOMENTUM = OptimizerSpec(
-    "momentum", "Momentum", torch.optim.SGD,
+    "momentum", "Momentum", "SGD",
     (_lr(1e-3), _MOMENTUM, _num("dampening", 0.0, 0.0, 1.0, high_open=True), _WD),
     color="#377eb8",
     doc="v ← μ·v + (1−τ)·g;  x ← x − lr·v", state_keys=("momentum_buffer",),
 )
 NESTEROV = OptimizerSpec(
-    "nesterov", "Nesterov", torch.optim.SGD,
+    "nesterov", "Nesterov", "SGD",
     (_lr(1e-3), _num("momentum", 0.9, 0.0, 1.0, low_open=True, high_open=True, doc="velocity decay"), _WD),
     fixed={"nesterov": True, "dampening": 0.0}, color="#4daf4a",
     doc="v ← μ·v + g;  x ← x − lr·(g + μ·v)", state_keys=("momentum_buffer",),
 )
 ADAGRAD = OptimizerSpec(
-    "adagrad", "Adagrad", torch.optim.Adagrad,
+    "adagrad", "Adagrad", "Adagrad",
     (_lr(1e-2), _num("lr_decay", 0.0, 0.0, 10.0), _WD, _num("initial_accumulator_value", 0.0, 0.0, 10.0),
      _eps(1e-10)),
     color="#984ea3",
     doc="s ← s + g²;  x ← x − lr/(1+(t−1)·lr_decay) · g/(√s + ε)", state_keys=("sum",),
 )
 RMSPROP = OptimizerSpec(
-    "rmsprop", "RMSProp", torch.optim.RMSprop,
+    "rmsprop", "RMSProp", "RMSprop",
     (_lr(1e-2), _num("alpha", 0.99, 0.0, 1.0), _eps(1e-8), _WD,
      _num("momentum", 0.0, 0.0, 1.0, high_open=True), _flag("centered")),
     color="#ff7f00",
@@ -141,7 +146,7 @@ RMSPROP = OptimizerSpec(
 )
 _ADAM_STATE = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")
 ADAM = OptimizerSpec(
-    "adam", "Adam", torch.optim.Adam, (_lr(1e-3), *_betas(), _eps(1e-8), _WD, _flag("amsgrad")),
+    "adam", "Adam", "Adam", (_lr(1e-3), *_betas(), _eps(1e-8), _WD, _flag("amsgrad")),
     color="#a65628",
     doc="m ← β₁m + (1−β₁)g;  v ← β₂v + (1−β₂)g²;  x ← x − lr · m̂/(√v̂ + ε)", state_keys=_ADAM_STATE,
 )
@@ -150,39 +155,39 @@ ADAM = OptimizerSpec(
 
 _DECOUPLED = _flag("decoupled_weight_decay", doc="x ← x − lr·λ·x (as AdamW) instead of λ·x in the gradient")
 ADAMW = OptimizerSpec(
-    "adamw", "AdamW", torch.optim.AdamW,
+    "adamw", "AdamW", "AdamW",
     (_lr(1e-3), *_betas(), _eps(1e-8),
      _num("weight_decay", 1e-2, 0.0, 10.0, doc="decoupled: x ← x − lr·λ·x before Adam's step"), _flag("amsgrad")),
     color="#f781bf", default_enabled=False, state_keys=_ADAM_STATE,
     doc="x ← x − lr·λ·x;  then Adam's step (weight decay outside the moments)",
 )
 NADAM = OptimizerSpec(
-    "nadam", "NAdam", torch.optim.NAdam,
+    "nadam", "NAdam", "NAdam",
     (_lr(2e-3), *_betas(), _eps(1e-8), _WD, _num("momentum_decay", 4e-3, 0.0, 1.0, doc="ψ in μₜ = β₁(1 − ½·0.96^(tψ))"),
      _DECOUPLED),
     color="#17becf", default_enabled=False, state_keys=("exp_avg", "exp_avg_sq", "mu_product"),
     doc="Adam with Nesterov momentum: x ← x − lr·[(1−μₜ)/(1−Πμ)·g + μₜ₊₁/(1−Πμ·μₜ₊₁)·m] / (√v̂ + ε)",
 )
 RADAM = OptimizerSpec(
-    "radam", "RAdam", torch.optim.RAdam, (_lr(1e-3), *_betas(), _eps(1e-8), _WD, _DECOUPLED),
+    "radam", "RAdam", "RAdam", (_lr(1e-3), *_betas(), _eps(1e-8), _WD, _DECOUPLED),
     color="#bcbd22", default_enabled=False, state_keys=("exp_avg", "exp_avg_sq"),
     doc="Adam whose adaptive step is switched on (rectified by r) once ρₜ > 5: x ← x − lr·m̂·r·√(1−β₂ᵗ)/(√v + ε); "
         "before that x ← x − lr·m̂",
 )
 ADAMAX = OptimizerSpec(
-    "adamax", "Adamax", torch.optim.Adamax, (_lr(2e-3), *_betas(), _eps(1e-8), _WD),
+    "adamax", "Adamax", "Adamax", (_lr(2e-3), *_betas(), _eps(1e-8), _WD),
     color="#7f7f7f", default_enabled=False, state_keys=("exp_avg", "exp_inf"),
     doc="m ← β₁m + (1−β₁)g;  u ← max(β₂u, |g| + ε);  x ← x − lr/(1−β₁ᵗ) · m/u",
 )
 ADADELTA = OptimizerSpec(
-    "adadelta", "Adadelta", torch.optim.Adadelta,
+    "adadelta", "Adadelta", "Adadelta",
     (_num("lr", 1.0, 0.0, 10.0, "learning rate", log=True, doc="scales the update (1 in the paper)"),
      _num("rho", 0.9, 0.0, 1.0, doc="decay of both averages"), _eps(1e-6), _WD),
     color="#e6ab02", default_enabled=False, state_keys=("square_avg", "acc_delta"),
     doc="v ← ρv + (1−ρ)g²;  Δ ← √(u + ε)/√(v + ε)·g;  u ← ρu + (1−ρ)Δ²;  x ← x − lr·Δ",
 )
 ASGD = OptimizerSpec(
-    "asgd", "ASGD", torch.optim.ASGD,
+    "asgd", "ASGD", "ASGD",
     (_lr(1e-2), _num("lambd", 1e-4, 0.0, 1.0, doc="decay term"),
      _num("alpha", 0.75, 0.0, 10.0, doc="power of η's decay"),
      _num("t0", 1e6, 0.0, 1e9, doc="step from which the average starts"), _WD),
@@ -190,7 +195,7 @@ ASGD = OptimizerSpec(
     doc="x ← x·(1 − λη) − η·g;  η ← lr/(1 + λ·lr·t)^α;  ax averages x from step t0 (the path is x; ax is not drawn)",
 )
 RPROP = OptimizerSpec(
-    "rprop", "Rprop", torch.optim.Rprop,
+    "rprop", "Rprop", "Rprop",
     (_lr(1e-2), _num("etaminus", 0.5, 0.0, 1.0, "etaminus value", low_open=True, high_open=True,
                      doc="step factor when the gradient's sign flips"),
      _num("etaplus", 1.2, 1.0, 10.0, "etaplus value", low_open=True, doc="step factor when the sign stays"),
@@ -201,7 +206,7 @@ RPROP = OptimizerSpec(
         "lr is only the initial s (a schedule has no effect)",
 )
 MUON = OptimizerSpec(
-    "muon", "Muon", torch.optim.Muon,
+    "muon", "Muon", "Muon",
     (_lr(1e-3), _num("weight_decay", 0.1, 0.0, 10.0, doc="decoupled: x ← x − lr·λ·x"),
      _num("momentum", 0.95, 0.0, 1.0, high_open=True, doc="velocity decay"), _flag("nesterov", True),
      _num("eps", 1e-7, 0.0, 1.0, "epsilon value", log=True, low_open=True, doc="floor of the norm"),

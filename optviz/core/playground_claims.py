@@ -8,6 +8,7 @@ quote these numbers are in :mod:`optviz.core.playground_lessons`.
 from __future__ import annotations
 
 import dataclasses
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -16,9 +17,10 @@ from optviz.core.optimizers import DEFAULT_OPTIMIZERS, REGISTRY, OptimizerChoice
 from optviz.core.regularize import Penalty, regularize
 from optviz.core.schedules import ScheduleChoice
 from optviz.core.session import OptimizerEntry, Session
-from optviz.core.simulate import Paths, simulate
 from optviz.core.surfaces import Surface, get_surface
 
+if TYPE_CHECKING:
+    from optviz.core.simulate import Paths
 
 def lesson_session(surface: str, starts, steps: int, values: dict[str, dict], *, params: dict | None = None,
                    only: tuple[str, ...] | None = None) -> Session:
@@ -34,6 +36,8 @@ def lesson_session(surface: str, starts, steps: int, values: dict[str, dict], *,
 
 def run(session: Session) -> tuple[dict[str, int], Paths, Surface]:
     """The session's paths (eager engine: the reference) with the index of each enabled optimizer by name."""
+    from optviz.core.simulate import simulate  # torch: not needed to read the lessons' sessions
+
     surface = session.make_surface()
     choices = session.enabled_choices()
     paths = simulate(surface, choices, session.starts, session.steps, device="cpu", engine="eager")

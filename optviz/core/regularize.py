@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
-import torch
+from optviz.core.lazy import torch
 
 from optviz.core.params import ParamError, Spec, parse_named, quote
 from optviz.core.surfaces import Point, Surface

@@ -30,23 +30,28 @@ kind with torch.optim's state names (a per-row number such as NAdam's mu_product
 
 :func:`torch_step` writes this with torch operations on whole batches (the maps' eager engine: any device, no
 compiler); the C kernel (:mod:`optviz.core.kernel_source`) writes the same lines for arrays of rows. Both are
-tested against torch.optim.
+tested against torch.optim. :func:`numpy_step` runs the same rule functions with numpy's operations (the launch
+preview, before torch has loaded: importing this module does not import torch): bit for bit torch_step's numbers
+but for square roots, where torch's (MKL's vector sqrt) is one unit in the last place off the correctly rounded
+root that numpy computes for about 1 % of inputs.
 """
 
 from __future__ import annotations
 
 import functools
-from typing import Sequence
+from collections.abc import Sequence
+from types import SimpleNamespace
 
 import numpy as np
-import torch
 
+from optviz.core.lazy import torch
 from optviz.core.optimizers import JOINED, REGISTRY, OptimizerChoice
 
 # The update rule of each registry entry (the C kernel's `kind`).
 KINDS = {"sgd": 0, "momentum": 0, "nesterov": 0, "adagrad": 1, "rmsprop": 2, "adam": 3, "adamw": 3, "nadam": 4,
          "radam": 5, "adamax": 6, "adadelta": 7, "asgd": 8, "rprop": 9, "muon": 10}
 N_KINDS = 11
+NUMPY_KINDS = tuple(range(N_KINDS))  # the kinds numpy_step steps (all: Muon's bfloat16 is emulated exactly)
 # Columns of a hyperparameter row (the C kernel's H_* constants follow this order).
 COLUMNS = ("kind", "lr", "weight_decay", "momentum", "dampening", "nesterov", "lr_decay", "eps", "alpha",
            "centered", "beta1", "beta2", "amsgrad", "initial_accumulator_value", "decoupled", "momentum_decay", "rho",
@@ -192,115 +197,161 @@ def torch_step(x: torch.Tensor, g: torch.Tensor, state: torch.Tensor, h: torch.T
     hyperparameter rows ``h`` (R, len(COLUMNS)) and the step's scalars ``sc`` (R, len(SCALARS)) from
     :func:`step_scalars`. The rules of ``kinds`` (those present) are computed and each row keeps its own; the
     operations are torch.optim's (addcmul and lerp where it uses them), so each row rounds as torch.optim does."""
+    return _step(torch_ops(), x, g, state, h, t, sc, kinds)
+
+
+def numpy_step(x: np.ndarray, g: np.ndarray, state: np.ndarray, h: np.ndarray, t: int, sc: np.ndarray,
+               kinds: Sequence[int] = NUMPY_KINDS, *, fused: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`torch_step` on float64 numpy arrays, without torch: the same rules through :data:`NUMPY_OPS`, whose
+    addcmul and lerp round once as torch's fused CPU kernels do (see :func:`fma`); ``fused=False`` rounds them
+    twice (:data:`UNFUSED_NUMPY_OPS`, faster). NaN and inf come out as torch's do, without warnings."""
+    unknown = sorted({int(k) for k in kinds} - set(NUMPY_KINDS))
+    if unknown:
+        raise NotImplementedError(f"numpy_step has no rule of kind {unknown}; it knows {list(NUMPY_KINDS)}")
+    f64 = np.float64
+    with np.errstate(all="ignore"):
+        return _step(NUMPY_OPS if fused else UNFUSED_NUMPY_OPS, np.asarray(x, f64), np.asarray(g, f64), np.asarray(state, f64), np.asarray(h, f64),
+                     t, np.asarray(sc, f64), kinds)
+
+
+def _step(o, x, g, state, h, t, sc, kinds):
     c = {name: h[:, i:i + 1] for i, name in enumerate(COLUMNS)}
     c.update({name: sc[:, i:i + 1] for i, name in enumerate(SCALARS)})
     # Weight decay as torch applies it (only where it is not 0, so that x = inf gives no 0·inf): in the gradient,
     # or decoupled (x·(1 − lr·wd) before the update; Muon does it always, which with wd = 0 multiplies by 1).
     wd, decoupled = c["weight_decay"], c["decoupled"] != 0
-    g = torch.where((wd != 0) & ~decoupled, torch.addcmul(g, wd, x), g)
-    x_dec = torch.where(((wd != 0) & decoupled) | (c["kind"] == MUON_KIND), x * (1 - c["lr"] * wd), x)
-    results = {k: RULES[k](x_dec, g, state.unbind(0), c, t) for k in sorted(set(kinds))}
+    g = o.where((wd != 0) & ~decoupled, o.addcmul(g, wd, x), g)
+    x_dec = o.where(((wd != 0) & decoupled) | (c["kind"] == MUON_KIND), x * (1 - c["lr"] * wd), x)
+    results = {k: RULES[k](o, x_dec, g, o.unbind(state), c, t) for k in sorted(set(kinds))}
     if len(results) == 1:
         (x_new, parts), = results.values()
-        return x_new, torch.stack(parts)
+        return x_new, o.stack(parts)
     x_new, state_new = x, state
     for k, (x_k, parts) in results.items():
         mine = c["kind"] == k
-        x_new = torch.where(mine, x_k, x_new)
-        state_new = torch.where(mine, torch.stack(parts), state_new)
+        x_new = o.where(mine, x_k, x_new)
+        state_new = o.where(mine, o.stack(parts), state_new)
     return x_new, state_new
 
 
-def _sgd(x, g, state, c, t):
+# The rules, each written once against an ops namespace `o`: torch_ops() or NUMPY_OPS, bound once.
+def _sgd(o, x, g, state, c, t):
     buf, s, avg, vmax = state
     mom = c["momentum"]
-    b = g if t == 1 else torch.addcmul(buf * mom, 1 - c["dampening"], g)
-    d = torch.where(c["nesterov"] != 0, torch.addcmul(g, mom, b), torch.where(mom != 0, b, g))
-    return torch.addcmul(x, -c["lr"], d), (torch.where(mom != 0, b, buf), s, avg, vmax)
+    b = g if t == 1 else o.addcmul(buf * mom, 1 - c["dampening"], g)
+    d = o.where(c["nesterov"] != 0, o.addcmul(g, mom, b), o.where(mom != 0, b, g))
+    return o.addcmul(x, -c["lr"], d), (o.where(mom != 0, b, buf), s, avg, vmax)
 
 
-def _adagrad(x, g, state, c, t):
+def _adagrad(o, x, g, state, c, t):
     buf, s, avg, vmax = state
     clr = c["lr"] / (1 + (t - 1) * c["lr_decay"])
-    s = torch.addcmul(s, g, g)
-    return x + ((-clr) * g) / (torch.sqrt(s) + c["eps"]), (buf, s, avg, vmax)
+    s = o.addcmul(s, g, g)
+    return x + ((-clr) * g) / (o.sqrt(s) + c["eps"]), (buf, s, avg, vmax)
 
 
-def _rmsprop(x, g, state, c, t):
+def _rmsprop(o, x, g, state, c, t):
     buf, s, avg, vmax = state
     alpha, centered, mom, lr = c["alpha"], c["centered"] != 0, c["momentum"], c["lr"]
-    s = torch.addcmul(s * alpha, (1 - alpha) * g, g)
-    avg = torch.where(centered, torch.lerp(avg, g, (1 - alpha).expand_as(g)), avg)
-    root = torch.sqrt(torch.where(centered, torch.addcmul(s, -avg, avg), s)) + c["eps"]
-    buf = torch.where(mom > 0, buf * mom + g / root, buf)
-    return torch.where(mom > 0, torch.addcmul(x, -lr, buf), x + ((-lr) * g) / root), (buf, s, avg, vmax)
+    s = o.addcmul(s * alpha, (1 - alpha) * g, g)
+    avg = o.where(centered, o.lerp(avg, g, o.expand(1 - alpha, g)), avg)
+    root = o.sqrt(o.where(centered, o.addcmul(s, -avg, avg), s)) + c["eps"]
+    buf = o.where(mom > 0, buf * mom + g / root, buf)
+    return o.where(mom > 0, o.addcmul(x, -lr, buf), x + ((-lr) * g) / root), (buf, s, avg, vmax)
 
 
-def _moments(avg, s, g, c):
-    return torch.lerp(avg, g, (1 - c["beta1"]).expand_as(g)), torch.addcmul(s * c["beta2"], (1 - c["beta2"]) * g, g)
+def _moments(o, avg, s, g, c):
+    return o.lerp(avg, g, o.expand(1 - c["beta1"], g)), o.addcmul(s * c["beta2"], (1 - c["beta2"]) * g, g)
 
 
-def _adam(x, g, state, c, t):
+def _adam(o, x, g, state, c, t):
     buf, s, avg, vmax = state
-    avg, s = _moments(avg, s, g, c)
-    vmax = torch.where(c["amsgrad"] != 0, torch.maximum(vmax, s), vmax)
-    denom = torch.sqrt(torch.where(c["amsgrad"] != 0, vmax, s)) / c["bc2_sqrt"] + c["eps"]
+    avg, s = _moments(o, avg, s, g, c)
+    vmax = o.where(c["amsgrad"] != 0, o.maximum(vmax, s), vmax)
+    denom = o.sqrt(o.where(c["amsgrad"] != 0, vmax, s)) / c["bc2_sqrt"] + c["eps"]
     return x + ((-c["step_size"]) * avg) / denom, (buf, s, avg, vmax)
 
 
-def _nadam(x, g, state, c, t):
+def _nadam(o, x, g, state, c, t):
     buf, s, avg, prod = state
-    prod = (prod.float() * c["mu"].float()).double()  # torch keeps mu_product in float32
-    avg, s = _moments(avg, s, g, c)
-    denom = torch.sqrt(s / c["bc2"]) + c["eps"]
+    prod = o.to64(o.to32(prod) * o.to32(c["mu"]))  # torch keeps mu_product in float32
+    avg, s = _moments(o, avg, s, g, c)
+    denom = o.sqrt(s / c["bc2"]) + c["eps"]
     lr, mu_next = c["lr"], c["mu_next"]
     x = x + ((-lr * (1.0 - c["mu"]) / (1.0 - prod)) * g) / denom
     x = x + (((-lr * mu_next) / (1.0 - prod * mu_next)) * avg) / denom
     return x, (buf, s, avg, prod)
 
 
-def _radam(x, g, state, c, t):
+def _radam(o, x, g, state, c, t):
     buf, s, avg, vmax = state
-    avg, s = _moments(avg, s, g, c)
+    avg, s = _moments(o, avg, s, g, c)
     corrected = avg / c["bc1"]
-    adaptive = torch.reciprocal(torch.sqrt(s) + c["eps"]) * c["bc2_sqrt"]  # a float / tensor is reciprocal · float
-    step = torch.where(c["rho_t"] > 5.0, corrected * c["lr"] * adaptive * c["rect"], corrected * c["lr"])
+    adaptive = o.reciprocal(o.sqrt(s) + c["eps"]) * c["bc2_sqrt"]  # a float / tensor is reciprocal · float
+    step = o.where(c["rho_t"] > 5.0, corrected * c["lr"] * adaptive * c["rect"], corrected * c["lr"])
     return x - step, (buf, s, avg, vmax)
 
 
-def _adamax(x, g, state, c, t):
+def _adamax(o, x, g, state, c, t):
     buf, s, avg, u = state
-    avg = torch.lerp(avg, g, (1 - c["beta1"]).expand_as(g))
-    u = torch.maximum(u * c["beta2"], g.abs() + c["eps"])
+    avg = o.lerp(avg, g, o.expand(1 - c["beta1"], g))
+    u = o.maximum(u * c["beta2"], o.abs(g) + c["eps"])
     return x + ((-c["step_size"]) * avg) / u, (buf, s, avg, u)
 
 
-def _adadelta(x, g, state, c, t):
+def _adadelta(o, x, g, state, c, t):
     acc, s, avg, vmax = state
     rho, eps = c["rho"], c["eps"]
-    s = torch.addcmul(s * rho, (1 - rho) * g, g)
-    delta = torch.sqrt(acc + eps) / torch.sqrt(s + eps) * g
-    acc = torch.addcmul(acc * rho, (1 - rho) * delta, delta)
-    return torch.addcmul(x, -c["lr"], delta), (acc, s, avg, vmax)
+    s = o.addcmul(s * rho, (1 - rho) * g, g)
+    delta = o.sqrt(acc + eps) / o.sqrt(s + eps) * g
+    acc = o.addcmul(acc * rho, (1 - rho) * delta, delta)
+    return o.addcmul(x, -c["lr"], delta), (acc, s, avg, vmax)
 
 
-def _asgd(x, g, state, c, t):
+def _asgd(o, x, g, state, c, t):
     buf, eta, ax, mu = state
-    x = torch.addcmul(x * (1 - c["lambd"] * eta), -eta, g)
-    ax = torch.where(mu != 1, ax + (x - ax) * mu, x)
-    eta_next, mu_next = c["eta_next"].expand_as(x), c["mu_next_asgd"].expand_as(x)
-    return x, (buf, eta_next, ax, mu_next)
+    x = o.addcmul(x * (1 - c["lambd"] * eta), -eta, g)
+    ax = o.where(mu != 1, ax + (x - ax) * mu, x)
+    return x, (buf, o.expand(c["eta_next"], x), ax, o.expand(c["mu_next_asgd"], x))
 
 
-def _rprop(x, g, state, c, t):
+def _rprop(o, x, g, state, c, t):
     prev, size, avg, vmax = state
-    sign = torch.sign(g * prev)
-    minus, plus = c["etaminus"].expand_as(g), c["etaplus"].expand_as(g)
-    factor = torch.where(sign > 0, plus, torch.where(sign < 0, minus, torch.where(sign == 0, 1.0, sign)))
-    size = torch.minimum(torch.maximum(size * factor, c["step_size_min"].expand_as(g)), c["step_size_max"].expand_as(g))
-    size = torch.where(torch.isnan(factor), factor, size)  # clamp keeps a NaN, as torch's clamp_ does
-    g = torch.where(factor == minus, 0.0, g)
-    return torch.addcmul(x, -torch.sign(g), size), (g, size, avg, vmax)
+    sign = o.sign(g * prev)
+    minus, plus = o.expand(c["etaminus"], g), o.expand(c["etaplus"], g)
+    factor = o.where(sign > 0, plus, o.where(sign < 0, minus, o.where(sign == 0, 1.0, sign)))
+    size = o.minimum(o.maximum(size * factor, o.expand(c["step_size_min"], g)), o.expand(c["step_size_max"], g))
+    size = o.where(o.isnan(factor), factor, size)  # clamp keeps a NaN, as torch's clamp_ does
+    g = o.where(factor == minus, 0.0, g)
+    return o.addcmul(x, -o.sign(g), size), (g, size, avg, vmax)
+
+
+def newton_schulz(u, steps, eps, o=None):
+    """torch.optim.Muon's orthogonalisation of every row of ``u`` (R, 2) as a 1×2 matrix, float32 holding
+    bfloat16 values as torch computes them: u/‖u‖ then ``steps`` quintic iterations X ← aX + (bA + cA²)X, A = XXᵀ.
+    ``steps`` and ``eps`` (R, 1) per row; ``o`` the ops (torch's unless given)."""
+    o = torch_ops() if o is None else o
+    a, b, c = (o.const32(v) for v in MUON_NS)
+    xf = o.bf16(o.to32(u))
+    norm = o.bf16(o.sqrt(xf[:, :1] * xf[:, :1] + xf[:, 1:] * xf[:, 1:]))
+    xf = o.bf16(xf / o.maximum(norm, o.bf16(o.to32(eps))))
+    for k in range(int(steps.max()) if len(steps) else 0):
+        gram = o.bf16(xf[:, :1] * xf[:, :1] + xf[:, 1:] * xf[:, 1:])
+        update = o.bf16(b * gram + c * (gram * gram))
+        xf = o.where(steps > k, o.bf16(a * xf + update * xf), xf)
+    return xf
+
+
+def _muon(o, x, g, state, c, t):
+    buf, s, avg, vmax = state
+    mom = o.expand(c["momentum"], g)
+    buf = o.lerp(buf, g, 1 - mom)
+    u = o.where(c["nesterov"] != 0, o.lerp(g, buf, mom), buf)
+    update = o.like(newton_schulz(u, c["ns_steps"], c["eps"], o), x)
+    return o.addcmul(x, -c["lr"], update), (buf, s, avg, vmax)
+
+
+RULES = (_sgd, _adagrad, _rmsprop, _adam, _nadam, _radam, _adamax, _adadelta, _asgd, _rprop, _muon)
 
 
 def bf16(t: torch.Tensor) -> torch.Tensor:
@@ -308,28 +359,124 @@ def bf16(t: torch.Tensor) -> torch.Tensor:
     return t.to(torch.bfloat16).to(torch.float32)
 
 
-def newton_schulz(u: torch.Tensor, steps: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
-    """torch.optim.Muon's orthogonalisation of every row of ``u`` (R, 2) as a 1×2 matrix, float32 holding
-    bfloat16 values as torch computes them: u/‖u‖ then ``steps`` quintic iterations X ← aX + (bA + cA²)X, A = XXᵀ.
-    ``steps`` and ``eps`` (R, 1) per row."""
-    a, b, c = (torch.tensor(v, dtype=torch.float32) for v in MUON_NS)
-    xf = bf16(u.to(torch.float32))
-    norm = bf16(torch.sqrt(xf[:, :1] * xf[:, :1] + xf[:, 1:] * xf[:, 1:]))
-    xf = bf16(xf / torch.maximum(norm, bf16(eps.to(torch.float32))))
-    for k in range(int(steps.max()) if len(steps) else 0):
-        gram = bf16(xf[:, :1] * xf[:, :1] + xf[:, 1:] * xf[:, 1:])
-        update = bf16(b * gram + c * (gram * gram))
-        xf = torch.where(steps > k, bf16(a * xf + update * xf), xf)
-    return xf
+@functools.cache
+def torch_ops() -> SimpleNamespace:
+    """The operations the rules use, torch's (bound on first use: importing this module does not import torch)."""
+    return SimpleNamespace(
+        where=torch.where, addcmul=torch.addcmul, lerp=torch.lerp, sqrt=torch.sqrt, maximum=torch.maximum,
+        minimum=torch.minimum, sign=torch.sign, isnan=torch.isnan, reciprocal=torch.reciprocal, abs=torch.abs,
+        stack=torch.stack, unbind=lambda a: a.unbind(0), expand=lambda a, like: a.expand_as(like),
+        to32=lambda a: a.to(torch.float32), to64=lambda a: a.double(), like=lambda a, ref: a.to(ref.dtype), bf16=bf16,
+        const32=lambda v: torch.tensor(v, dtype=torch.float32))
 
 
-def _muon(x, g, state, c, t):
-    buf, s, avg, vmax = state
-    mom = c["momentum"].expand_as(g)
-    buf = torch.lerp(buf, g, 1 - mom)
-    u = torch.where(c["nesterov"] != 0, torch.lerp(g, buf, mom), buf)
-    update = newton_schulz(u, c["ns_steps"], c["eps"]).to(x.dtype)
-    return torch.addcmul(x, -c["lr"], update), (buf, s, avg, vmax)
+# numpy's operations, as torch computes them on the CPU (ATen's kernels; torch/optim's code calls them):
+
+_SPLIT = 134217729.0  # 2²⁷ + 1: Dekker's split of a double into two halves whose products are exact
 
 
-RULES = (_sgd, _adagrad, _rmsprop, _adam, _nadam, _radam, _adamax, _adadelta, _asgd, _rprop, _muon)
+def fma(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """a·b + c rounded once, as a fused multiply-add (ATen fuses addcmul and lerp; the C kernel calls fma()), from
+    float64 operations: Dekker's exact product p + e = a·b, Knuth's exact sum s + r = c + p, then s + RO(r + e)
+    with the low parts added rounding to odd (Boldo & Melquiond 2008: then the last rounding is the only one).
+    Products beyond the float range either way are scaled by powers of two; inf and NaN come out as the instruction
+    gives them."""
+    with np.errstate(all="ignore"):
+        return _fma(np.asarray(a, np.float64), np.asarray(b, np.float64), np.asarray(c, np.float64))
+
+
+def _fma_exact(a, b, c, odd=False):  # fma() where a·b and its low part are normal numbers, c finite
+    p = a * b
+    ca, cb = _SPLIT * a, _SPLIT * b
+    ah, bh = ca - (ca - a), cb - (cb - b)
+    al, bl = a - ah, b - bh
+    e = ((ah * bh - p) + ah * bl + al * bh) + al * bl
+    s = c + p
+    z = s - c
+    r = (c - (s - z)) + (p - z)
+    v = r + e
+    w = v - r
+    v = _to_odd(v, (r - (v - w)) + (e - w))  # r + e = v + low exactly
+    out = s + v
+    if odd:
+        w = out - s
+        out = _to_odd(out, (s - (out - w)) + (v - w))
+    # an exact 0: its sign as the instruction gives it (−0 from −0 + −0)
+    return out if out.all() else np.where(out == 0, p + c, out)
+
+
+def _to_odd(v, low):
+    # v + low (exact, v its rounding to nearest) rounded to odd: an inexact sum goes to its neighbour with odd bits
+    even = (low != 0) & ((np.asarray(v).view(np.int64) & 1) == 0)
+    return np.where(even, np.nextafter(v, np.copysign(np.inf, low)), v)
+
+
+def _fma(a, b, c):  # fma() without its errstate: numpy_step sets it once
+    out = _fma_exact(a, b, c)
+    tiny = np.abs(a * b) < _TINY
+    if np.isfinite(out).all() and not tiny.any():
+        return out
+    edge = ~np.isfinite(out) | (tiny & (a != 0) & (b != 0))
+    return np.where(edge, _fma_edges(a, b, c), out) if edge.any() else out
+
+
+_SCALE, _TINY = 2.0 ** 540, 2.0 ** -960
+
+
+def _fma_edges(a, b, c):
+    # Where _fma_exact cannot: a·b (or the split) beyond the float range, a·b's low part below it, inf and NaN.
+    # Large products: the larger factor and c scaled down by 2⁵⁴⁰, tiny ones: the smaller factor and c scaled up
+    # (exact, but for a c so small or so large beside a·b that its bits are lost where they cannot change it).
+    plain = a * b + c
+    tiny = np.abs(a * b) < _TINY
+    finite = np.isfinite(a) & np.isfinite(b)
+    big = np.abs(a) >= np.abs(b)
+    hi, lo = np.where(big, a, b), np.where(big, b, a)
+    k = np.where(tiny, _SCALE, 1.0 / _SCALE)
+    args = np.where(finite, np.where(tiny, lo, hi), 1.0) * k, np.where(tiny, hi, lo), c * k
+    scaled = _fma_exact(*args) / k
+    # a subnormal result is rounded twice, by the scaling too: rounded to odd first, that is as if rounded once
+    # (where it has two bits fewer than a normal number, below 2⁻¹⁰²³; between that and 2⁻¹⁰²² it may be 1 ulp off)
+    sub = tiny & (np.abs(scaled) < 2.0 ** -1022)
+    scaled = np.where(sub, _fma_exact(*args, odd=True) / k, scaled) if sub.any() else scaled
+    scaled = np.where(np.isfinite(scaled), scaled, plain)  # a·b far beyond the range, or c far beyond a·b
+    # a·b + 0 is a·b rounded once (its sign too where it underflows), but for an exact 0 (+0 + −0 is +0)
+    scaled = np.where(c == 0, np.where((a == 0) | (b == 0), plain, a * b), scaled)
+    return np.where(finite & ~np.isinf(c), scaled, np.where(finite, c, plain))  # finite a·b + inf is inf
+
+
+def _np_lerp(start, end, weight, fma=None):
+    # ATen's lerp: start + w·(end − start) for |w| < 0.5, else end − (end − start)·(1 − w), each one fused operation
+    small = np.abs(weight) < 0.5
+    return (fma or _fma)(np.where(small, weight, weight - 1.0), end - start, np.where(small, start, end))
+
+
+def _unfused(a, b, c):
+    return a * b + c
+
+
+def _np_sign(a):
+    # ATen's sign: (0 < a) − (a < 0), so NaN and −0 give +0 (numpy's sign keeps them)
+    return (a > 0).astype(a.dtype) - (a < 0)
+
+
+def _np_bf16(a):
+    # c10's float → bfloat16, round to nearest even on the float32 bits (NaN stays NaN), then exactly back
+    a = np.asarray(a, np.float32)
+    bits = a.view(np.uint32)
+    bits = (bits + (np.uint32(0x7FFF) + ((bits >> np.uint32(16)) & np.uint32(1)))) & np.uint32(0xFFFF0000)
+    return np.where(np.isnan(a), a, bits.view(np.float32))
+
+
+NUMPY_OPS = SimpleNamespace(
+    where=np.where, addcmul=lambda a, b, c: _fma(b, c, a), lerp=_np_lerp, sqrt=np.sqrt, maximum=np.maximum,
+    minimum=np.minimum, sign=_np_sign, isnan=np.isnan, reciprocal=lambda a: 1.0 / a, abs=np.abs, stack=np.stack,
+    unbind=tuple, expand=lambda a, like: np.broadcast_to(a, np.shape(like)), to32=lambda a: np.asarray(a, np.float32),
+    to64=lambda a: np.asarray(a, np.float64),
+    like=lambda a, ref: np.asarray(a, ref.dtype), bf16=_np_bf16, const32=np.float32)
+"""The operations the rules use, numpy's, rounding as torch's CPU kernels do (float64, and float32 where torch keeps
+float32: NAdam's μ product, Muon's bfloat16 Newton–Schulz)."""
+UNFUSED_NUMPY_OPS = SimpleNamespace(**{**vars(NUMPY_OPS), "addcmul": lambda a, b, c: b * c + a,
+                                       "lerp": lambda s, e, w: _np_lerp(s, e, w, _unfused)})
+"""NUMPY_OPS with addcmul and lerp rounded twice (a multiply, then an add): about 20× faster on a few rows, which
+the launch preview needs; each differs from torch's fused result by at most one ulp where it differs."""

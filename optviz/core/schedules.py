@@ -28,12 +28,11 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
 import numpy as np
-import torch
-from torch.optim import lr_scheduler
+from optviz.core.lazy import torch
 
 from optviz.core.params import ParamError, Spec, parse_named, quote, resolve
 
-Builder = Callable[[torch.optim.Optimizer, Mapping[str, Any], int, int], lr_scheduler.LRScheduler]
+Builder = Callable[[Any, Mapping[str, Any], int, int], Any]  # (torch optimizer, values, n, total) → lr scheduler
 
 
 @dataclass(frozen=True)
@@ -56,25 +55,25 @@ def _num(name: str, default: float, low: float, high: float, doc: str, **kw: Any
 
 
 def _constant(optimizer: torch.optim.Optimizer, v: Mapping[str, Any], n: int, total: int) -> lr_scheduler.LRScheduler:
-    return lr_scheduler.LambdaLR(optimizer, lambda s: 1.0)
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: 1.0)
 
 
 def _step(optimizer: torch.optim.Optimizer, v: Mapping[str, Any], n: int, total: int) -> lr_scheduler.LRScheduler:
-    return lr_scheduler.StepLR(optimizer, step_size=max(1, round(v["step_size"] * n)), gamma=v["gamma"])
+    return torch.optim.lr_scheduler.StepLR(optimizer, step_size=max(1, round(v["step_size"] * n)), gamma=v["gamma"])
 
 
 def _exponential(optimizer: torch.optim.Optimizer, v: Mapping[str, Any], n: int,
                  total: int) -> lr_scheduler.LRScheduler:
-    return lr_scheduler.ExponentialLR(optimizer, gamma=v["gamma"] ** (1.0 / n))
+    return torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=v["gamma"] ** (1.0 / n))
 
 
 def _time(optimizer: torch.optim.Optimizer, v: Mapping[str, Any], n: int, total: int) -> lr_scheduler.LRScheduler:
     k = v["k"]
-    return lr_scheduler.LambdaLR(optimizer, lambda s: 1.0 / (1.0 + k * s / n))
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: 1.0 / (1.0 + k * s / n))
 
 
 def _cosine(optimizer: torch.optim.Optimizer, v: Mapping[str, Any], n: int, total: int) -> lr_scheduler.LRScheduler:
-    return lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, total), eta_min=v["eta_min"])
+    return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, total), eta_min=v["eta_min"])
 
 
 NONE = ScheduleSpec("none", "constant", (), _constant, doc="lr₀")
@@ -107,8 +106,8 @@ def scheduler(optimizer: torch.optim.Optimizer, name: str, values: Mapping[str, 
     main = SCHEDULES[name].build(optimizer, values, n_batches, total - warm)
     if warm == 0:
         return main
-    ramp = lr_scheduler.LinearLR(optimizer, start_factor=1.0 / (warm + 1), end_factor=1.0, total_iters=warm)
-    return lr_scheduler.SequentialLR(optimizer, [ramp, main], milestones=[warm])
+    ramp = torch.optim.lr_scheduler.LinearLR(optimizer, start_factor=1.0 / (warm + 1), end_factor=1.0, total_iters=warm)
+    return torch.optim.lr_scheduler.SequentialLR(optimizer, [ramp, main], milestones=[warm])
 
 
 WARMUP = Spec("warmup", "int", 0, 0, 100_000, label="warm-up steps", title="Warm-up (steps)",

@@ -40,6 +40,7 @@ from optviz.core.kernel import BuildError
 from optviz.core.noise import draw
 from optviz.core.optimizers import OptimizerChoice
 from optviz.core.params import quote
+from optviz.core.path_status import far_limits, statuses
 from optviz.core.schedules import lr_table
 from optviz.core.surfaces import Surface
 
@@ -93,12 +94,6 @@ def choose_device(device: str, n_paths: int) -> torch.device:
             raise SimulationError("Invalid device: cuda (no CUDA device is available here; allowed: auto, cpu)")
         return torch.device("cuda")
     raise SimulationError(f"Invalid device: {quote(device)} (allowed: auto, cpu, cuda)")
-
-
-def far_limits(surface: Surface, factor: float) -> tuple[float, float, float, float]:
-    (x0, x1), (y0, y1) = surface.view
-    w, h = x1 - x0, y1 - y0
-    return x0 - factor * w, x1 + factor * w, y0 - factor * h, y1 + factor * h
 
 
 def simulate(
@@ -157,7 +152,7 @@ def simulate(
         run = _run_batched if batched else _run_eager
         positions, losses, grad_norms, records = run(surface, optimizers, start_arr, steps, dev, dtype, noise,
                                                      lrs, recorded)
-        converged, diverged = _statuses(positions, losses, grad_norms, limits, tol)
+        converged, diverged = statuses(positions, losses, grad_norms, limits, tol)
         if batched:
             fast_engine.note_eager_call(surface)
     for i, j in zip(*np.nonzero(diverged >= 0)):
@@ -381,21 +376,3 @@ def _state_slots(choice: OptimizerChoice, opt: torch.optim.Optimizer, ps: list[t
         k = rules.STATE.index(slot)
         out[:, k] = torch.cat([v.to(torch.float64).expand(len(p), 2) for v, p in zip(values, ps)])
     return out.reshape(rows, 8)
-
-
-def _first(mask: np.ndarray) -> np.ndarray:
-    """Index of the first True along the last axis, or -1."""
-    any_ = mask.any(axis=-1)
-    return np.where(any_, mask.argmax(axis=-1), -1)
-
-
-def _statuses(positions: np.ndarray, losses: np.ndarray, grad_norms: np.ndarray,
-              limits: tuple[float, float, float, float], tol: float) -> tuple[np.ndarray, np.ndarray]:
-    x, y = positions[..., 0], positions[..., 1]
-    xmin, xmax, ymin, ymax = limits
-    with np.errstate(invalid="ignore"):
-        bad = ~np.isfinite(x) | ~np.isfinite(y) | ~np.isfinite(losses) | ~np.isfinite(grad_norms)
-        bad |= (x < xmin) | (x > xmax) | (y < ymin) | (y > ymax)
-        small = grad_norms < tol
-    stays_small = np.flip(np.logical_and.accumulate(np.flip(small, -1), axis=-1), -1)
-    return _first(stays_small), _first(bad)

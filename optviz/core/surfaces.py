@@ -14,11 +14,11 @@ import threading
 from dataclasses import dataclass, field
 from typing import Callable, Mapping
 
-import torch
+from optviz.core.lazy import torch
 
 from optviz.core.params import ParamError, Spec, defaults, find, quote
 
-Tensor = torch.Tensor
+Tensor = "torch.Tensor"  # annotations only: the surfaces also take optviz.core.dual.XY (the launch preview)
 
 
 SurfaceError = ParamError  # an unknown surface name or a bad surface parameter
@@ -86,9 +86,10 @@ class Surface:
         return critical_points(self)[1]
 
     def grid(self, n: int = 400, *, device: str | torch.device = "cpu",
-             dtype: torch.dtype = torch.float64) -> tuple[Tensor, Tensor, Tensor]:
-        """Sample the view box on an n×n grid: returns xs (n,), ys (n,), z (n_y, n_x)."""
+             dtype: torch.dtype | None = None) -> tuple[Tensor, Tensor, Tensor]:
+        """Sample the view box on an n×n grid: returns xs (n,), ys (n,), z (n_y, n_x); float64 by default."""
         (x0, x1), (y0, y1) = self.view
+        dtype = torch.float64 if dtype is None else dtype
         xs = torch.linspace(x0, x1, n, device=device, dtype=dtype)
         ys = torch.linspace(y0, y1, n, device=device, dtype=dtype)
         yy, xx = torch.meshgrid(ys, xs, indexing="ij")
@@ -160,15 +161,15 @@ def himmelblau(t: Tensor) -> Tensor:
 
 def rastrigin(t: Tensor, A: float = 10.0) -> Tensor:
     x, y = _xy(t)
-    return 2 * A + x**2 - A * torch.cos(2 * math.pi * x) + y**2 - A * torch.cos(2 * math.pi * y)
+    return 2 * A + x**2 - A * (2 * math.pi * x).cos() + y**2 - A * (2 * math.pi * y).cos()
 
 
 def ackley(t: Tensor) -> Tensor:
     x, y = _xy(t)
     # The cone term has a cusp at the origin, where autograd would give 0/0; a 1e-300 floor keeps the gradient
     # there at exactly 0 and changes no value by more than 1e-150.
-    r = torch.sqrt(0.5 * (x**2 + y**2) + 1e-300)
-    return (-20 * torch.exp(-0.2 * r) - torch.exp(0.5 * (torch.cos(2 * math.pi * x) + torch.cos(2 * math.pi * y)))
+    r = (0.5 * (x**2 + y**2) + 1e-300).sqrt()
+    return (-20 * (-0.2 * r).exp() - (0.5 * ((2 * math.pi * x).cos() + (2 * math.pi * y).cos())).exp()
             + math.e + 20)
 
 
@@ -222,7 +223,7 @@ def wells(t: Tensor) -> Tensor:
     x, y = _xy(t)
     z = 0.06 * (x**2 + y**2)
     for cx, cy, depth, width in WELLS:
-        z = z - depth * torch.exp(-((x - cx) ** 2 + (y - cy) ** 2) / (2 * width**2))
+        z = z - depth * (-((x - cx) ** 2 + (y - cy) ** 2) / (2 * width**2)).exp()
     return z
 
 

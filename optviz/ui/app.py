@@ -14,13 +14,14 @@ import threading
 from argparse import Namespace
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
-from PySide6.QtWidgets import QApplication, QLabel, QMainWindow
+from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtWidgets import QApplication
 
 from optviz.core.params import quote  # no torch: the window still comes first
 
 SCREENSHOT_TIMEOUT_S = 120.0  # playground paths (5,000 steps × 64 starts take about 10 s on a laptop CPU)
 TRAINING_TIMEOUT_S = 900.0
+PREVIEW_WAIT_S = 1.0  # the preload thread waits at most this long for the preview to be painted
 
 
 def parse_size(text: str) -> tuple[int, int]:
@@ -74,15 +75,29 @@ def run_gui(args: Namespace) -> int:
         window = _main_window(session, remember=False, tab=getattr(args, "tab", None), lesson=lesson)
         tab = args.tab or (window.lessons.lesson.tab if lesson else "playground")
         return screenshot_window(window, Path(screenshot), size, tab, session)
-    starting = _StartingWindow()
+    from optviz.ui.starting import StartingWindow
+
+    starting = StartingWindow()
     starting.show()
     trace_when_shown("window_shown")
     _close_on_ctrl_c(starting)
-    loader = threading.Thread(target=_preload, name="optviz-preload", daemon=True)
+    previewed: list = []  # the preload thread's preview, handed to the GUI thread
+    drawn = threading.Event()  # set once the GUI thread has painted it: torch's import would starve the painting
+    remembered = None if session is not None else QSettings("optviz", "optviz").value("session/last")
+    wanted = not lesson and getattr(args, "tab", None) in (None, "playground")  # the window opens on these paths
+    loader = threading.Thread(target=_preload, args=(session, remembered, previewed, drawn, wanted),
+                              name="optviz-preload", daemon=True)
     loader.start()
     holder: list = []
 
     def build() -> None:
+        if previewed and starting.isVisible():
+            preview = previewed.pop()
+            if preview is None:
+                drawn.set()
+            else:
+                starting.show_preview(preview)
+                starting.picture.on_painted = lambda: (preview.clipped and trace("preview_drawn"), drawn.set())
         if loader.is_alive():
             return
         poll.stop()
@@ -110,8 +125,14 @@ def run_gui(args: Namespace) -> int:
     os._exit(status)
 
 
-def _preload() -> None:
-    """Import what the tabs need (torch first, the slowest) off the GUI thread; no Qt here."""
+def _preload(session, remembered, previewed: list, drawn: threading.Event, wanted: bool = True) -> None:
+    """Off the GUI thread, no Qt here: compute the launch preview of the session the window will open on (numpy,
+    before torch: :mod:`optviz.core.preview`), hand it over in ``previewed`` and wait until it is ``drawn`` (at
+    most a second: importing torch holds the interpreter for long stretches); then import what the tabs need
+    (torch first, the slowest)."""
+    if wanted:
+        previewed.append(_launch_preview(session, remembered))
+        drawn.wait(PREVIEW_WAIT_S)
     import torch  # noqa: F401
 
     import optviz.core.critical  # noqa: F401
@@ -119,6 +140,25 @@ def _preload() -> None:
     import optviz.core.presets  # noqa: F401
     import optviz.core.simulate  # noqa: F401
     import optviz.training.jobs  # noqa: F401
+
+
+def _launch_preview(session, remembered):
+    """The preview of ``session``, else of the remembered session (its JSON text), else of the default one; None
+    where there is nothing to preview or it fails (the playground then shows the paths a moment later)."""
+    import json
+
+    from optviz.core import preview
+    from optviz.core.presets import default_session
+    from optviz.core.session import session_from_dict
+
+    try:
+        if session is None and remembered:
+            data = json.loads(str(remembered))
+            data.pop("training", None)  # the training tab's settings are read with torch; not drawn here
+            session = session_from_dict(data)
+        return preview.compute(session or default_session())
+    except Exception:  # noqa: BLE001 — a damaged remembered session: the main window reports or replaces it
+        return None
 
 
 def _main_window(session, *, remember: bool, tab: str | None, lesson: str | None = None):
@@ -133,24 +173,6 @@ def _main_window(session, *, remember: bool, tab: str | None, lesson: str | None
     if tab:
         window.show_tab(tab)
     return window
-
-
-class _StartingWindow(QMainWindow):
-    """What the user sees for the second or two while torch loads: the window, in its place, saying so."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.setWindowTitle("optviz")
-        label = QLabel("Starting optviz…\nloading PyTorch")
-        label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.setCentralWidget(label)
-        self.statusBar().showMessage("starting…")
-        geometry = QSettings("optviz", "optviz").value("window/geometry")
-        if isinstance(geometry, QByteArray):
-            self.restoreGeometry(geometry)
-        else:
-            screen = self.screen().availableGeometry()
-            self.resize(min(1400, int(screen.width() * 0.9)), min(900, int(screen.height() * 0.9)))
 
 
 def trace(event: str) -> None:

@@ -10,7 +10,7 @@ from playground_helpers import axis_texts, make_tab, parse_value
 from PySide6.QtCore import QPointF
 
 from optviz.core.presets import PRESETS, default_session
-from optviz.ui.playground.compute import clip_paths
+from optviz.core.clip import clip_paths
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""The real app as a process: the window first, then the tabs, then paths; Ctrl+C ends it cleanly at any point."""
+"""The real app as a process: the window first, then the numpy preview's paths, then the tabs and the engines'
+paths; Ctrl+C ends it cleanly at any point."""
 
 from __future__ import annotations
 
@@ -25,12 +26,13 @@ def _wait_for(trace, event, proc, timeout=180.0):
     raise AssertionError(f"{event} never came; stderr: {(trace.parent / 'stderr.txt').read_text()[-2000:]}")
 
 
-def test_window_first_then_tabs_then_paths_and_ctrl_c_quits(tmp_path):
+def test_window_first_then_preview_then_tabs_then_paths_and_ctrl_c_quits(tmp_path):
     trace = tmp_path / "trace.txt"
     proc = _launch(tmp_path, trace)
     try:
         events = _wait_for(trace, "paths_drawn", proc)
-        assert events.index("window_shown") < events.index("tabs_built") < events.index("paths_drawn")
+        assert (events.index("window_shown") < events.index("preview_drawn") < events.index("tabs_built")
+                < events.index("paths_drawn"))
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=60) == 0
         assert "Traceback" not in (tmp_path / "stderr.txt").read_text()

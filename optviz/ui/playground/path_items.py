@@ -17,8 +17,9 @@ import pyqtgraph as pg
 from PySide6.QtCore import QObject, QPointF
 from PySide6.QtGui import QColor, QPainterPath, QPolygonF, QTransform
 
+from optviz.core.clip import ClippedPath, clip_paths
 from optviz.ui.playground.colors import entry_colors, entry_title
-from optviz.ui.playground.compute import ClippedPath, clip_paths, shown_field, shown_result
+from optviz.ui.playground.compute import shown_field, shown_result
 from optviz.ui.playground.model import PlaygroundModel
 
 # Antialiased lines wider than 1 px cost Qt's raster engine ~50× more than 1 px ones: wide trails only while

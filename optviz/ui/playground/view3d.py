@@ -13,8 +13,9 @@ import numpy as np
 import torch
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
+from optviz.core.clip import clip_paths
 from optviz.ui.playground.colors import entry_colors
-from optviz.ui.playground.compute import clip_paths, shown_field, shown_result
+from optviz.ui.playground.compute import shown_field, shown_result
 from optviz.ui.playground.model import PlaygroundModel
 from optviz.ui.widgets.surface3d import Surface3D
 
