@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 import torch
 
-from optviz.core import rules
+from optviz.core import numpy_ops, rules
 from optviz.core.optimizers import OptimizerChoice
 
 STEPS = 300
@@ -127,7 +127,7 @@ def assert_same(a, b, msg=""):
 def runs(request):
     name = request.param
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(rules.NUMPY_OPS, "sqrt", torch_sqrt)
+        mp.setattr(numpy_ops.NUMPY_OPS, "sqrt", torch_sqrt)
         same_sqrt = run_rules(name, CASES, rules.numpy_step, np)
     return name, run_rules(name, CASES, rules.numpy_step, np), same_sqrt, run_rules(name, CASES, rules.torch_step, torch)
 
@@ -176,7 +176,7 @@ def test_the_cases_reach_every_branch():
 
 
 def test_inf_nan_and_signed_zeros_as_torch(monkeypatch):
-    monkeypatch.setattr(rules.NUMPY_OPS, "sqrt", torch_sqrt)
+    monkeypatch.setattr(numpy_ops.NUMPY_OPS, "sqrt", torch_sqrt)
     # One step of every case from hostile numbers: NaN, ±inf, ±0, huge and small, in x, g and the state.
     rng = np.random.default_rng(7)
     table = rules.hyper_table(CASES)
@@ -198,14 +198,14 @@ def test_inf_nan_and_signed_zeros_as_torch(monkeypatch):
 def test_fused_multiply_add_rounds_once():
     # exact small integers: the true value, where a·b + c in two roundings is not
     big = 2.0 ** 27 + 1
-    assert rules.fma(np.array(big), np.array(big), np.array(-(2.0 ** 54))) == 2.0 ** 28 + 1
+    assert numpy_ops.fma(np.array(big), np.array(big), np.array(-(2.0 ** 54))) == 2.0 ** 28 + 1
     assert big * big - 2.0 ** 54 != 2.0 ** 28 + 1
     if not EXACT:
         pytest.skip("torch's CPU kernels do not fuse here: no fused multiply-add to compare with")
     rng = np.random.default_rng(3)
     a, b = rng.standard_normal(20000) * 1e3, rng.standard_normal(20000)
     c = np.where(np.arange(20000) % 2 == 0, -(a * b), rng.standard_normal(20000))  # cancellations and not
-    np.testing.assert_array_equal(rules.fma(a, b, c), torch.addcmul(*map(torch.as_tensor, (c, a, b))).numpy())
+    np.testing.assert_array_equal(numpy_ops.fma(a, b, c), torch.addcmul(*map(torch.as_tensor, (c, a, b))).numpy())
     # beyond the float range either way, inf, NaN, signed zeros, subnormals: as torch's fused kernel (the hardware)
     pool = np.array([np.nan, np.inf, -np.inf, 0.0, -0.0, 1.7e308, -1.7e308, 1e300, 1e-300, 5e-324, 2.0 ** 996, 1.5])
     with np.errstate(all="ignore"):
@@ -214,7 +214,7 @@ def test_fused_multiply_add_rounds_once():
         a, b, c = np.concatenate([a, scale[0] * rng.standard_normal(20000)]), \
             np.concatenate([b, scale[1] * rng.standard_normal(20000)]), \
             np.concatenate([c, scale[2] * rng.standard_normal(20000)])
-    got, want = rules.fma(a, b, c), torch.addcmul(*map(torch.as_tensor, (c, a, b))).numpy()
+    got, want = numpy_ops.fma(a, b, c), torch.addcmul(*map(torch.as_tensor, (c, a, b))).numpy()
     same = ((got == want) & (np.signbit(got) == np.signbit(want))) | (np.isnan(got) & np.isnan(want))
     band = (np.abs(want) >= 2.0 ** -1023) & (np.abs(want) < 2.0 ** -1022)  # rounded twice there: may be 1 ulp off
     assert (same | band).all(), list(zip(a[~same], b[~same], c[~same]))[:3]
@@ -223,7 +223,7 @@ def test_fused_multiply_add_rounds_once():
 def test_bfloat16_rounds_to_nearest_even_as_torch():
     bits = np.random.default_rng(5).integers(0, 2 ** 32, 200000, dtype=np.uint64).astype(np.uint32)
     values = np.concatenate([bits.view(np.float32), np.float32([np.inf, -np.inf, 0.0, -0.0, 3.3895e38])])
-    got = rules.NUMPY_OPS.bf16(values)
+    got = numpy_ops.NUMPY_OPS.bf16(values)
     want = rules.bf16(torch.as_tensor(values)).numpy()
     same = (got.view(np.uint32) == want.view(np.uint32)) | (np.isnan(got) & np.isnan(want))
     assert same.all()
