@@ -204,8 +204,9 @@ def torch_step(x: torch.Tensor, g: torch.Tensor, state: torch.Tensor, h: torch.T
 def numpy_step(x: np.ndarray, g: np.ndarray, state: np.ndarray, h: np.ndarray, t: int, sc: np.ndarray,
                kinds: Sequence[int] = NUMPY_KINDS, *, fused: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """:func:`torch_step` on float64 numpy arrays, without torch: the same rules through :data:`NUMPY_OPS`, whose
-    addcmul and lerp round once as torch's fused CPU kernels do (see :func:`fma`); ``fused=False`` rounds them
-    twice (:data:`UNFUSED_NUMPY_OPS`, faster). NaN and inf come out as torch's do, without warnings."""
+    addcmul and lerp round once as torch's fused CPU kernels do (see :func:`optviz.core.numpy_ops.fma`);
+    ``fused=False`` rounds them twice (:data:`UNFUSED_NUMPY_OPS`, faster). NaN and inf come out as torch's do,
+    without warnings."""
     unknown = sorted({int(k) for k in kinds} - set(NUMPY_KINDS))
     if unknown:
         raise NotImplementedError(f"numpy_step has no rule of kind {unknown}; it knows {list(NUMPY_KINDS)}")
