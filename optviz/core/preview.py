@@ -96,7 +96,7 @@ def compute(session: Session) -> Preview:
     entries = tuple(i for i, e in enumerate(session.optimizers) if e.enabled)
     choices = [session.optimizers[i].choice for i in entries]
     reasons = sorted({r for r in map(unsupported, choices) if r})
-    note = f"paths after PyTorch has loaded ({', '.join(reasons)} need{'s' if len(reasons) == 1 else ''} it)" \
+    note = f"Paths come once PyTorch has loaded ({', '.join(reasons)} need{'s' if len(reasons) == 1 else ''} it)" \
         if reasons else ""
     clipped: tuple[tuple[ClippedPath, ...], ...] = ()
     diverged = np.full((len(choices), len(session.starts)), -1)

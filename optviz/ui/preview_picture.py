@@ -22,6 +22,7 @@ from optviz.ui.playground.colors import entry_colors, entry_title
 
 MARGIN = 28  # px around the picture (room for the legend's first line and the axis labels)
 LEGEND_WIDTH = 170
+BACKGROUND, TEXT = QColor(0, 0, 0), QColor(200, 200, 200)  # pyqtgraph's default plot colours
 
 
 def viridis() -> np.ndarray:
@@ -91,6 +92,7 @@ class PreviewPicture(QWidget):
             return
         p = QPainter(self)
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        p.fillRect(self.rect(), BACKGROUND)  # the playground's plots are drawn on black
         rect = self.plot_rect()
         p.drawImage(rect, self._image)
         p.setClipRect(rect)
@@ -134,14 +136,14 @@ class PreviewPicture(QWidget):
         x, y = rect.right() + 16, rect.top() + 4
         font = QFont(self.font())
         p.setFont(font)
-        p.setPen(self.palette().text().color())
+        p.setPen(TEXT)
         p.drawText(QPointF(x, y + 10), self.preview.title)
         y += 30
         for i in self.preview.entries:
             entry = self.preview.session.optimizers[i]
             p.setPen(QPen(self._colors[i], 3))
             p.drawLine(QPointF(x, y), QPointF(x + 22, y))
-            p.setPen(self.palette().text().color())
+            p.setPen(TEXT)
             p.drawText(QPointF(x + 30, y + 5), entry_title(entry))
             y += 20
         if self.preview.note:

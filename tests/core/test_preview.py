@@ -100,5 +100,5 @@ def test_what_needs_torch_is_named_and_not_previewed():
     decayed = OptimizerEntry(OptimizerChoice("adam", {"lr": 0.1}, schedule=ScheduleChoice("cosine")))
     p = preview.compute(session.with_(optimizers=(noisy, decayed)))
     assert p.clipped == () and p.entries == ()
-    assert p.note == "paths after PyTorch has loaded (a learning-rate schedule, gradient noise need it)"
+    assert p.note == "Paths come once PyTorch has loaded (a learning-rate schedule, gradient noise need it)"
     assert p.field.colour.shape == (field.GRID, field.GRID)
