@@ -31,3 +31,14 @@ def statuses(positions: np.ndarray, losses: np.ndarray, grad_norms: np.ndarray,
         small = grad_norms < tol
     stays_small = np.flip(np.logical_and.accumulate(np.flip(small, -1), axis=-1), -1)
     return first(stays_small), first(bad)
+
+
+def cut_after_divergence(converged: np.ndarray, diverged: np.ndarray, *per_step: np.ndarray) -> None:
+    """In place: NaN after each path's divergence step in every ``per_step`` array (optimizer, start, step, …),
+    and no convergence step after a divergence."""
+    for i, j in zip(*np.nonzero(diverged >= 0)):
+        d = diverged[i, j]
+        for values in per_step:
+            values[i, j, d + 1:] = np.nan
+        if converged[i, j] > d:
+            converged[i, j] = -1

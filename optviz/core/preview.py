@@ -23,7 +23,7 @@ from optviz.core import dual, rules
 from optviz.core.clip import ClippedPath, clip_paths
 from optviz.core.field import Field, sample
 from optviz.core.optimizers import OptimizerChoice
-from optviz.core.path_status import far_limits, statuses
+from optviz.core.path_status import cut_after_divergence, far_limits, statuses
 from optviz.core.session import Session
 
 TOL, FAR = 1e-6, 10.0  # simulate's defaults: converged below this gradient norm, diverged this many boxes away
@@ -81,10 +81,7 @@ def run(surface, choices: list[OptimizerChoice], starts: np.ndarray, steps: int,
     shape = (n_opt, n_starts)
     pos, loss, gnorm = pos.reshape(*shape, steps + 1, 2), loss.reshape(*shape, -1), gnorm.reshape(*shape, -1)
     converged, diverged = statuses(pos, loss, gnorm, far_limits(surface, far), tol)
-    for i, j in zip(*np.nonzero(diverged >= 0)):
-        pos[i, j, diverged[i, j] + 1:] = np.nan
-        if converged[i, j] > diverged[i, j]:
-            converged[i, j] = -1
+    cut_after_divergence(converged, diverged, pos)
     return pos, converged, diverged
 
 

@@ -40,7 +40,7 @@ from optviz.core.kernel import BuildError
 from optviz.core.noise import draw
 from optviz.core.optimizers import OptimizerChoice
 from optviz.core.params import quote
-from optviz.core.path_status import far_limits, statuses
+from optviz.core.path_status import cut_after_divergence, far_limits, statuses
 from optviz.core.schedules import lr_table
 from optviz.core.surfaces import Surface
 
@@ -155,15 +155,10 @@ def simulate(
         converged, diverged = statuses(positions, losses, grad_norms, limits, tol)
         if batched:
             fast_engine.note_eager_call(surface)
-    for i, j in zip(*np.nonzero(diverged >= 0)):
-        d = diverged[i, j]
-        positions[i, j, d + 1:] = np.nan
-        losses[i, j, d + 1:] = np.nan
-        grad_norms[i, j, d + 1:] = np.nan
-        if converged[i, j] > d:
-            converged[i, j] = -1
-        if records is not None and j in recorded:
-            records[i, recorded.index(j), d:] = np.nan
+    cut_after_divergence(converged, diverged, positions, losses, grad_norms)
+    if records is not None:
+        for i, j in zip(*np.nonzero(diverged[:, list(recorded)] >= 0)):
+            records[i, j, diverged[i, recorded[j]]:] = np.nan
     inside = None
     if records is not None:
         table = rules.hyper_table(optimizers)
