@@ -19,7 +19,7 @@ with the steps that remain.
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Sequence
 
 import torch
 from torch.optim import lr_scheduler
@@ -30,8 +30,9 @@ from optviz.core.schedules import scheduler
 
 
 def build_optimizer(choice: OptimizerChoice, params: Sequence[torch.nn.Parameter],
-                    config: TrainConfig) -> torch.optim.Optimizer:
-    """The registry's optimizer over ``params``, with the config's L2 weight decay unless it is decoupled.
+                    config: TrainConfig, **extra: Any) -> torch.optim.Optimizer:
+    """The registry's optimizer over ``params``, with the config's L2 weight decay unless it is decoupled
+    (``extra``: torch.optim keywords such as ``fused``).
 
     ConfigError when ``choice`` sets a weight decay of its own (the training's setting is the one owner).
     """
@@ -41,7 +42,7 @@ def build_optimizer(choice: OptimizerChoice, params: Sequence[torch.nn.Parameter
     elif config.weight_decay and not config.decoupled:
         raise ConfigError(f"Invalid weight_decay for optimizer {choice.label}: {config.weight_decay:g} as L2 in the "
                           f"gradient (allowed: 0, or decoupled: {choice.spec.title} has no weight_decay of its own)")
-    return choice.spec.build(params, values)
+    return choice.spec.build(params, values, **extra)
 
 
 def decoupled_decay(optimizer: torch.optim.Optimizer, weight_decay: float) -> None:
