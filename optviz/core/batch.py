@@ -23,7 +23,9 @@ from optviz.core.simulate import SimulationError, choose_device
 from optviz.core.surfaces import Surface
 
 Progress = Callable[[int, int], None]  # (rows done, rows)
-EAGER_CHUNK = 65_536  # rows of one eager batch (memory: a few dozen tensors of this many rows)
+# rows of one eager batch (memory: a few dozen tensors of this many rows); on a GPU, where each operation costs a
+# launch whatever its size, up to 2^21 (a 512² map in one batch, ~0.2 GB)
+EAGER_CHUNK = {"cpu": 65_536, "cuda": 1 << 21}
 PROBE_ROWS, PROBE_STEPS = 8192, 30  # the work timed on each device to choose one for 'auto'
 
 
@@ -85,8 +87,9 @@ def _eager(surface: Surface, table: np.ndarray, groups: np.ndarray, starts: np.n
     rows = len(starts)
     out = fast_engine.Run(None, None, None, np.empty((rows, 2)), np.empty((rows, 2)), np.empty(rows, np.int64),
                           np.empty(rows, np.int64))
-    for r0 in range(0, rows, EAGER_CHUNK):
-        r1 = min(rows, r0 + EAGER_CHUNK)
+    chunk = EAGER_CHUNK.get(dev.type, EAGER_CHUNK["cpu"])
+    for r0 in range(0, rows, chunk):
+        r1 = min(rows, r0 + chunk)
         part = _eager_chunk(surface, table, groups[r0:r1], starts[r0:r1], steps, dev, tol, box)
         for name in ("position", "last", "converged", "diverged"):
             getattr(out, name)[r0:r1] = getattr(part, name)
