@@ -113,19 +113,26 @@ def basins(surface: Surface, optimizers: Sequence[OptimizerChoice], resolution: 
     (x0, x1), (y0, y1) = surface.view
     max_distance = radius * float(np.hypot(x1 - x0, y1 - y0))
     n_rows, n_opt = len(starts), len(optimizers)
+    # One batch of rows for all optimizers (on a GPU one launch per operation for every map: launches, not
+    # arithmetic, bound these sizes there); the eager engine, the reference, runs torch.optim itself, one optimizer
+    # at a time.
+    batches = [[i] for i in range(n_opt)] if engine == "eager" else [list(range(n_opt))]
     maps, used = [], ("", "")
-    for i, choice in enumerate(optimizers):
-        def part(done: int, total: int, i: int = i) -> None:
+    for batch in batches:
+        def part(done: int, total: int, first: int = batch[0] * n_rows) -> None:
             if progress:
-                progress(i * n_rows + done, n_opt * n_rows)
+                progress(first + done, n_opt * n_rows)
 
-        groups = np.zeros(n_rows, dtype=np.int32)
-        run, *used = track(surface, hyper_table([choice]), groups, starts, steps, engine=engine, device=device,
-                           tol=tol, far=far, progress=part)
-        labels = label_rows(run.position, run.converged, run.diverged, minima, max_distance)
-        conv = np.where(labels >= 0, run.converged, -1)
-        maps.append(BasinMap(choice.label, choice, labels.reshape(resolution, resolution),
-                             conv.reshape(resolution, resolution)))
+        groups = np.repeat(np.arange(len(batch), dtype=np.int32), n_rows)
+        run, *used = track(surface, hyper_table([optimizers[i] for i in batch]), groups,
+                           np.tile(starts, (len(batch), 1)), steps, engine=engine, device=device, tol=tol, far=far,
+                           progress=part)
+        for j, i in enumerate(batch):
+            rows = slice(j * n_rows, (j + 1) * n_rows)
+            labels = label_rows(run.position[rows], run.converged[rows], run.diverged[rows], minima, max_distance)
+            conv = np.where(labels >= 0, run.converged[rows], -1)
+            maps.append(BasinMap(optimizers[i].label, optimizers[i], labels.reshape(resolution, resolution),
+                                 conv.reshape(resolution, resolution)))
     return Basins(xs, ys, minima, tuple(p.kind for p in points), tuple(maps), steps, tol, radius, used[0], used[1],
                   time.perf_counter() - t0)
 

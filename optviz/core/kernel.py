@@ -33,7 +33,7 @@ from optviz.core import codegen, loops
 from optviz.core.kernel_source import BLOCK, TEMPLATE, BuildError, source
 from optviz.core.files import cache_root, write_atomic
 
-VERSION = 2  # bump when the template or the flags change: old libraries are then not loaded
+VERSION = 3  # bump when the template or the flags change: old libraries are then not loaded
 FLAGS = ("-O3", "-std=gnu99", "-fPIC", "-shared", "-ffp-contract=off", "-fno-math-errno", "-fno-trapping-math")
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from optviz.core import codegen, loops, rules
 
 BLOCK = 256  # rows stepped together: loops over a block vectorise and amortise each math call
+STAGGER = 24  # doubles between scratch arrays (see OV_STAGGER in the template)
 
 
 class BuildError(Exception):
@@ -25,6 +26,11 @@ TEMPLATE = r"""
 #include <string.h>
 
 #define OV_BLOCK %(block)d
+/* Scratch arrays are OV_LEN doubles apart, not 4096 bytes: elements of the same index in different arrays then
+   never share their address modulo 4096, where the processor stalls a load behind an unrelated store ("4K
+   aliasing"; it made rows of a batch run up to 4x slower when the caller's arrays happened to be so spaced). */
+#define OV_STAGGER %(stagger)d
+#define OV_LEN (2 * OV_BLOCK + OV_STAGGER)
 enum { %(hyper_enum)s, NH };
 enum { S_BUF, S_SUM, S_AVG, S_MAX, NS };
 enum { %(math_enum)s, OV_NMATH };
@@ -58,7 +64,7 @@ static inline double ov_lerp(double a, double b, double w) {  /* ATen's lerp, fu
 %(surface)s
 
 /* Hyperparameters of the block's rows, one per coordinate (element e is row e / 2). */
-typedef struct { double v[NH][2 * OV_BLOCK]; int uniform; } ov_hyper;  /* uniform: all rows share one row */
+typedef struct { double v[NH][OV_LEN]; int uniform; } ov_hyper;  /* uniform: all rows share one row */
 
 /* bfloat16 as torch rounds a float to it (to nearest even; NaN stays NaN), returned as a float. */
 static inline float ov_bf16(float f) {
@@ -127,7 +133,7 @@ static void ov_update(int kind, int m, double t, const ov_hyper *H, double *x, c
             tin[e] = (ams[e] != 0.0) ? vmax[e] : sum[e];
         }
         ov_math[OV_SQRT](m, tin, tout);
-        double *step_size = gw + OV_BLOCK * 2, *bc2_sqrt = tin;  /* scratch: gw is read below, tin is done */
+        double *step_size = gw + OV_LEN, *bc2_sqrt = tin;  /* scratch: gw is read below, tin is done */
         if (H->uniform) {                                         /* one optimizer in the block: once */
             const double ss = lr[0] / (1.0 - pow(b1[0], t)), bc = pow(1.0 - pow(b2[0], t), 0.5);
             for (int e = 0; e < m; e++) { step_size[e] = ss; bc2_sqrt[e] = bc; }
@@ -189,7 +195,7 @@ static void ov_update(int kind, int m, double t, const ov_hyper *H, double *x, c
         }
         ov_math[OV_SQRT](m, tin, tout);
         for (int e = 0; e < m; e++) tin[e] = buf[e] + eps[e];
-        double *root_acc = gw + OV_BLOCK * 2;
+        double *root_acc = gw + OV_LEN;
         ov_math[OV_SQRT](m, tin, root_acc);
         for (int e = 0; e < m; e++) {
             const double delta = root_acc[e] / tout[e] * gw[e];
@@ -260,10 +266,13 @@ void optviz_run(int64_t r0, int64_t r1, int64_t n_rows, int64_t n_evals, double 
                 double *pos, double *state, double *rec, double tol, const double *box,
                 int64_t *conv, int64_t *div, double *last,
                 const double *noise, const double *lrs, const int64_t *irow, double *irec) {
-    double *work = malloc(sizeof(double) * OV_SURFACE_SLOTS * OV_BLOCK);
+    double *work = malloc(sizeof(double) * OV_SURFACE_SLOTS * (OV_BLOCK + OV_STAGGER));
     ov_hyper *H = malloc(sizeof(ov_hyper));
-    double f[OV_BLOCK], gn_all[OV_BLOCK], g[2 * OV_BLOCK], gw[4 * OV_BLOCK], tin[2 * OV_BLOCK], tout[2 * OV_BLOCK];
-    if (!work || !H) { free(work); free(H); return; }
+    double *scratch = malloc(sizeof(double) * 12 * OV_LEN);  /* each block's rows, copied in and out */
+    if (!work || !H || !scratch) { free(work); free(H); free(scratch); return; }
+    double *f = scratch, *gn_all = f + OV_LEN, *g = gn_all + OV_LEN, *gw = g + OV_LEN;  /* gw: 2 x OV_LEN */
+    double *tin = gw + 2 * OV_LEN, *tout = tin + OV_LEN, *x = tout + OV_LEN, *buf = x + OV_LEN;
+    double *sum = buf + OV_LEN, *avg = sum + OV_LEN, *vmax = avg + OV_LEN;
     const double lo_x = box[0], hi_x = box[1], lo_y = box[2], hi_y = box[3];
     const int64_t n_steps = n_evals - 1;
     int64_t b0 = r0;
@@ -278,9 +287,9 @@ void optviz_run(int64_t r0, int64_t r1, int64_t n_rows, int64_t n_evals, double 
             for (int c = 0; c < NH; c++) H->v[c][e] = h[c];
             H->uniform &= group[b0 + e / 2] == group[b0];
         }
-        double *x = pos + 2 * b0;
-        double *buf = state + (S_BUF * n_rows + b0) * 2, *sum = state + (S_SUM * n_rows + b0) * 2;
-        double *avg = state + (S_AVG * n_rows + b0) * 2, *vmax = state + (S_MAX * n_rows + b0) * 2;
+        double *const rows[5] = {pos + 2 * b0, state + (S_BUF * n_rows + b0) * 2, state + (S_SUM * n_rows + b0) * 2,
+                                 state + (S_AVG * n_rows + b0) * 2, state + (S_MAX * n_rows + b0) * 2};
+        for (int s = 0; s < 5; s++) memcpy(x + s * OV_LEN, rows[s], sizeof(double) * m);  /* x, buf, sum, ... */
         for (int i = 0; i < n; i++) { conv[b0 + i] = -1; div[b0 + i] = -1; }
         for (int64_t k = 0; k < n_evals; k++) {
             surface_block(n, x, sp, f, g, work);
@@ -325,12 +334,14 @@ void optviz_run(int64_t r0, int64_t r1, int64_t n_rows, int64_t n_evals, double 
                     out[6] = avg[2 * i]; out[7] = avg[2 * i + 1]; out[8] = vmax[2 * i]; out[9] = vmax[2 * i + 1];
                 }
         }
+        for (int s = 0; s < 5; s++) memcpy(rows[s], x + s * OV_LEN, sizeof(double) * m);
         for (int i = 0; i < n; i++) { last[2 * (b0 + i)] = f[i]; last[2 * (b0 + i) + 1] = gn_all[i]; }
         for (int64_t r = b0; r < b1; r++)  /* a block stopped early has no later norms: no convergence */
             conv[r] = (conv[r] + 1 >= n_evals || (div[r] >= 0 && !rec)) ? -1 : conv[r] + 1;
         b0 = b1;
     }
     free(work);
+    free(scratch);
     free(H);
 }
 """
@@ -339,12 +350,12 @@ void optviz_run(int64_t r0, int64_t r1, int64_t n_rows, int64_t n_evals, double 
 def source(surface) -> str:
     """The whole C source for ``surface``."""
     try:
-        body = codegen.surface_source(surface, BLOCK)
+        body = codegen.surface_source(surface, BLOCK + STAGGER)  # the rows' stride in its work arrays
     except codegen.Unsupported as exc:
         raise BuildError(f"surface {surface.name}: {exc}") from None
     math = loops.MATH
     return TEMPLATE % {
-        "hyper_enum": ", ".join("H_" + c.upper() for c in rules.COLUMNS), "surface": body, "block": BLOCK,
+        "hyper_enum": ", ".join("H_" + c.upper() for c in rules.COLUMNS), "surface": body, "block": BLOCK, "stagger": STAGGER,
         "math_enum": ", ".join(f"OV_{m.upper()}" for m in math),
         "math_defs": "\n".join(f"OV_MATH({m}, {m.upper()})" for m in math),
         "math_libm": ", ".join(f"ov_libm_{m}" for m in math), "math_mkl": ", ".join(f"ov_mkl_{m}" for m in math),

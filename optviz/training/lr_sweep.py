@@ -3,7 +3,8 @@
 Every copy starts from the same initial weights (the trainer's: the config's seed) and sees the same batches in
 the same order; copy k differs from the others only by its learning rate ``lrs[k]`` (a log grid from
 :func:`lr_grid`). Each copy has its own ``torch.optim`` optimizer (the registry's, so every update rule is torch's
-own) and schedule. Three engines compute the copies' losses and gradients:
+own; on the stacked and vmap engines its fused implementation where torch has one: SGD, Adam, AdamW, Adagrad)
+and schedule. Three engines compute the copies' losses and gradients:
 
 - ``stacked`` (:mod:`optviz.training.stacked`): the copies' weights as stacked tensors and one hand-written
   forward and backward for all of them (the first layer, whose input is the same batch for every copy, as one

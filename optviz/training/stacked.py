@@ -19,9 +19,10 @@ backward for all copies at once (no autograd):
   as torch's ``log_softmax`` backward computes it.
 - large work tensors are kept from step to step (:class:`_Buffers`): fresh ones cost page faults every step.
 
-The optimizers are torch.optim's own, one per copy as in the other engines. For the elementwise update rules
-(:data:`ELEMENTWISE`: every registry optimizer the training lab takes) a copy's parameters are handed over as ONE
-flat tensor (its row of the buffer): the same update element by element, one call instead of one per tensor.
+The optimizers are torch.optim's own, one per copy as in the other engines (fused where torch has a fused kernel:
+:func:`optviz.training.lr_sweep._optimizer`). For the elementwise update rules (:data:`ELEMENTWISE`: every
+registry optimizer the training lab takes) a copy's parameters are handed over as ONE flat tensor (its row of the
+buffer): the same update element by element, one call instead of one per tensor.
 Copy k thus equals a single run at lr_k up to the float rounding of sums taken in another order (tests: float32).
 
 :func:`unsupported` says why a model cannot run here (BatchNorm, dropout, skip connections, …); the sweep then

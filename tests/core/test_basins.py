@@ -73,6 +73,21 @@ def test_both_engines_draw_the_same_maps(himmelblau_map):
         np.testing.assert_array_equal(fast_map.steps, eager_map.steps)
 
 
+def test_all_maps_in_one_batch_of_the_rules_draw_the_same_maps(himmelblau_map, monkeypatch):
+    """Without the fast engine, "auto" runs every optimizer's rows as one batch through the update rules on torch
+    tensors: what a GPU runs (one launch per operation for all maps). The same labels and steps as the fast
+    engine's, and so as torch.optim's one optimizer at a time (the test above)."""
+    monkeypatch.setenv("OPTVIZ_ENGINE", "eager")  # the kernel turned off: "auto" takes the rules on tensors
+    calls = []
+    batched = basins(get_surface("himmelblau"), HIMMELBLAU, 16, 300, engine="auto", device="cpu",
+                     progress=lambda done, total: calls.append((done, total)))
+    assert batched.engine == "eager" and calls[-1] == (4 * 256, 4 * 256)
+    for fast_map, map_ in zip(himmelblau_map.maps, batched.maps):
+        assert map_.label == fast_map.label
+        np.testing.assert_array_equal(fast_map.labels, map_.labels)
+        np.testing.assert_array_equal(fast_map.steps, map_.steps)
+
+
 def test_grid_orientation_labels_i_j_belong_to_xs_j_ys_i():
     surface = get_surface("himmelblau")
     result = basins(surface, [OptimizerChoice("sgd", {"lr": 0.01})], 21, 200)
