@@ -30,7 +30,7 @@ import numpy as np
 import torch
 
 from optviz.core import codegen, loops
-from optviz.core.kernel_source import BLOCK, TEMPLATE, BuildError, source
+from optviz.core.kernel_source import BLOCK, STAGGER, TEMPLATE, BuildError, source
 from optviz.core.files import cache_root, write_atomic
 
 VERSION = 3  # bump when the template or the flags change: old libraries are then not loaded
@@ -124,7 +124,7 @@ def quick_key(surface) -> str | None:
 def _code_digest() -> str:
     """What the generated C depends on besides the surface: the template, the translator, the flags."""
     texts = [Path(m.__file__).read_text() for m in (codegen, loops)]
-    return _digest(TEMPLATE, *texts, " ".join(flags()), str(VERSION), str(BLOCK))
+    return _digest(TEMPLATE, *texts, " ".join(flags()), str(VERSION), str(BLOCK), str(STAGGER))
 
 
 @dataclass

@@ -355,7 +355,8 @@ def source(surface) -> str:
         raise BuildError(f"surface {surface.name}: {exc}") from None
     math = loops.MATH
     return TEMPLATE % {
-        "hyper_enum": ", ".join("H_" + c.upper() for c in rules.COLUMNS), "surface": body, "block": BLOCK, "stagger": STAGGER,
+        "hyper_enum": ", ".join("H_" + c.upper() for c in rules.COLUMNS), "surface": body, "block": BLOCK,
+        "stagger": STAGGER,
         "math_enum": ", ".join(f"OV_{m.upper()}" for m in math),
         "math_defs": "\n".join(f"OV_MATH({m}, {m.upper()})" for m in math),
         "math_libm": ", ".join(f"ov_libm_{m}" for m in math), "math_mkl": ", ".join(f"ov_mkl_{m}" for m in math),
