@@ -311,22 +311,29 @@ def run(lib: kernel.Library, surface, table: np.ndarray, groups: np.ndarray, sta
         return r1 - r0
 
     n_threads = threads or torch.get_num_threads()
-    if rows < PARALLEL_ROWS or n_threads <= 1:
+    if rows < PARALLEL_ROWS:
         parts = [(0, rows)]
-    else:  # enough parts for a progress bar and to balance the threads
-        size = max(kernel.BLOCK, -(-rows // (8 * n_threads)))
+    else:  # enough parts for a progress bar (whose callback may cancel) and to balance the threads
+        size = max(kernel.BLOCK, -(-rows // (8 * max(2, n_threads))))
         parts = [(r, min(rows, r + size)) for r in range(0, rows, size)]
-    if len(parts) == 1:
-        part(0, rows)
-        if progress:
-            progress(rows, rows)
+    done = 0
+    if len(parts) == 1 or n_threads <= 1:
+        for r0, r1 in parts:
+            done += part(r0, r1)
+            if progress:
+                progress(done, rows)
     else:
-        done = 0
         with ThreadPoolExecutor(max_workers=n_threads, thread_name_prefix="optviz-engine") as pool:
-            for n in pool.map(lambda p: part(*p), parts):
-                done += n
-                if progress:
-                    progress(done, rows)
+            futures = [pool.submit(part, r0, r1) for r0, r1 in parts]
+            try:
+                for future in futures:
+                    done += future.result()
+                    if progress:
+                        progress(done, rows)
+            except BaseException:  # a cancel raised by progress: the parts not started never start
+                for future in futures:
+                    future.cancel()
+                raise
     if rec is None:
         return Run(None, None, None, pos, last, conv, div, irec)
     size = rows * n_evals

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import struct
+import threading
 import zlib
 
 import numpy as np
 import pytest
+import torch
 
 from optviz.cli import main
-from optviz.core import engine
+from optviz.core import engine, kernel
 from optviz.core.basins import basins, grid, race
 from optviz.core.image import png_bytes
 from optviz.core.optimizers import OptimizerChoice
@@ -86,6 +88,44 @@ def test_all_maps_in_one_batch_of_the_rules_draw_the_same_maps(himmelblau_map, m
         assert map_.label == fast_map.label
         np.testing.assert_array_equal(fast_map.labels, map_.labels)
         np.testing.assert_array_equal(fast_map.steps, map_.steps)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_one_batch_of_all_maps_reports_progress_in_parts_and_stops_when_the_callback_raises(threads, monkeypatch):
+    """All maps are one batch of rows now: the fast engine still reports progress in parts (on one thread too), so
+    the GUI's progress bar moves and its Cancel, which raises from the callback, stops the job early."""
+    monkeypatch.setattr(torch, "get_num_threads", lambda: threads)
+    calls = []
+    basins(get_surface("himmelblau"), HIMMELBLAU, 64, 20, engine="fast", progress=lambda *a: calls.append(a))
+    total = 4 * 64 * 64
+    assert len(calls) >= 8 and calls[-1] == (total, total)
+    assert [d for d, _ in calls] == sorted(d for d, _ in calls) and calls[0][0] < total // 4
+
+    class Stop(Exception):
+        pass
+
+    cancelled = threading.Event()
+
+    def cancel(done: int, total: int) -> None:
+        seen.append(done)
+        cancelled.set()
+        raise Stop
+
+    seen: list[int] = []
+    ran = []
+    run = kernel.Library.run
+
+    def slow_run(self, r0, r1, *a, **k):  # parts after the first wait for the cancel: a long job, deterministically
+        ran.append(r0)
+        if len(ran) > 1:
+            cancelled.wait(10)
+        return run(self, r0, r1, *a, **k)
+
+    monkeypatch.setattr(kernel.Library, "run", slow_run)
+    with pytest.raises(Stop):
+        basins(get_surface("himmelblau"), HIMMELBLAU, 64, 20, engine="fast", progress=cancel)
+    assert seen == [seen[0]] and seen[0] < total // 4
+    assert len(ran) <= 1 + threads  # of 16 parts: the ones not yet started never ran
 
 
 def test_grid_orientation_labels_i_j_belong_to_xs_j_ys_i():
