@@ -303,6 +303,8 @@ def sweep_lr(config: TrainConfig, lrs: Sequence[float], on_event: Callable[[obje
                     torch._foreach_copy_(copies.state[i], backup[i])
                 if isinstance(copies, _Looped):
                     copies.live = live
+                elif isinstance(copies, StackedCopies) and new:
+                    copies.stop(new, optimizers)  # no more forward and backward for them
                 for i in np.flatnonzero(live):
                     torch._foreach_copy_(backup[i], copies.state[i])
                     if cfg.clip_grad:

@@ -399,11 +399,14 @@ class StackedNet:
         self.l1 = l1
         self.shared: list[nn.Module] = []  # layers before the first weighted one: applied once to the batch
         self.layers: list = []
+        self._weighted: list[tuple[object, nn.Module]] = []  # (layer, its module): to rebind in keep()
+        self._slot_of = slots
         for m in leaves:
             if isinstance(m, (nn.Conv2d, nn.Linear)):
                 params = _Params(m, slots, self.flat, self.grad)
                 first = not self.layers
                 self.layers.append(_Conv(m, params, first) if isinstance(m, nn.Conv2d) else _Linear(m, params, first))
+                self._weighted.append((self.layers[-1], m))
             elif not self.layers:
                 self.shared.append(m)
             else:
@@ -413,6 +416,14 @@ class StackedNet:
         after = next((layer for layer in self.layers[1:] if not isinstance(layer, _Act)), None)
         if isinstance(first, _Conv) and isinstance(after, _Pool):  # group the first conv's output by window
             first.grouped = after.grouped = True
+
+    def keep(self, rows: list[int]) -> None:
+        """Only the copies in ``rows`` from now on, in that order: new ``flat`` and ``grad`` buffers with their rows
+        (views of the old ones held elsewhere stay valid, and stale)."""
+        index = torch.as_tensor(rows, device=self.flat.device)
+        self.flat, self.grad = self.flat[index], self.grad[index]
+        for layer, module in self._weighted:
+            layer.p = _Params(module, self._slot_of, self.flat, self.grad)
 
     @torch.no_grad()
     def losses(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -444,20 +455,60 @@ class StackedCopies:
 
     def __init__(self, base: nn.Module, n: int, l1: float, optimizer_class: type) -> None:
         self.net = StackedNet(base, n, l1)
+        self.n = n
+        self.elementwise = issubclass(optimizer_class, ELEMENTWISE)
+        self.row: dict[int, int] = {k: k for k in range(n)}  # copy → its row in the net (the copies still run)
+        self.kept: dict[int, dict[str, torch.Tensor]] = {}  # the weights of copies that stopped
+        self.trainable: list[list[torch.Tensor]] = [[] for _ in range(n)]
+        self.state: list[list[torch.Tensor]] = [[] for _ in range(n)]
+        self._bind()
+
+    def _bind(self) -> None:
+        """Each running copy's parameters (one flat row, or a view per tensor), gradients and state: views of the
+        net's buffers."""
         flat, grad = self.net.flat, self.net.grad
-        if issubclass(optimizer_class, ELEMENTWISE):  # one flat tensor per copy: the same update, one call
-            self.trainable = [[flat[k]] for k in range(n)]
-            grads = [[grad[k]] for k in range(n)]
-        else:
-            self.trainable = [[v for _, v in self.net.tensors(flat, k)] for k in range(n)]
-            grads = [[v for _, v in self.net.tensors(grad, k)] for k in range(n)]
-        for params, gs in zip(self.trainable, grads):
-            for p, g in zip(params, gs):
+        for k, r in self.row.items():
+            if self.elementwise:  # one flat tensor per copy: the same update, one call
+                params, grads = [flat[r]], [grad[r]]
+            else:
+                params = [v for _, v in self.net.tensors(flat, r)]
+                grads = [v for _, v in self.net.tensors(grad, r)]
+            for p, g in zip(params, grads):
                 p.grad = g
-        self.state = [[flat[k]] for k in range(n)]
+            self.trainable[k], self.state[k] = params, [flat[r]]
+
+    def stop(self, copies: list[int], optimizers: list[torch.optim.Optimizer]) -> None:
+        """Copies that diverged stop costing anything: their weights (as they are now) are kept aside and the
+        others move to a smaller stacked buffer, their optimizers' parameters and states with them."""
+        for k in copies:
+            if k in self.row:
+                self.kept[k] = self.state_dict(k)
+                del self.row[k]
+        if not self.row:
+            return
+        old = {k: self.trainable[k] for k in self.row}
+        self.net.keep(list(self.row.values()))
+        self.row = {k: r for r, k in enumerate(self.row)}
+        self._bind()
+        for k, before in old.items():  # the optimizer now steps the new views, with the state it had
+            opt = optimizers[k]
+            swap = {id(a): b for a, b in zip(before, self.trainable[k])}
+            for group in opt.param_groups:
+                group["params"] = [swap.get(id(p), p) for p in group["params"]]
+            moved = {swap.get(id(p), p): s for p, s in opt.state.items()}
+            opt.state.clear()
+            opt.state.update(moved)
 
     def losses(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        return self.net.losses(x, y)
+        """Every copy's loss (NaN for those that stopped)."""
+        values = self.net.losses(x, y)
+        if len(self.row) == self.n:
+            return values
+        out = torch.full((self.n,), float("nan"), dtype=values.dtype, device=values.device)
+        out[list(self.row)] = values
+        return out
 
     def state_dict(self, i: int) -> dict[str, torch.Tensor]:
-        return {name: v.detach().cpu().clone() for name, v in self.net.tensors(self.net.flat, i)}
+        if i in self.kept:
+            return self.kept[i]
+        return {name: v.detach().cpu().clone() for name, v in self.net.tensors(self.net.flat, self.row[i])}

@@ -95,6 +95,31 @@ def test_divergence_on_the_stacked_engine_keeps_the_last_finite_weights() -> Non
     np.testing.assert_allclose(result.losses[:, 0], single.metrics.batch_loss, rtol=1e-5)
 
 
+def test_diverged_copies_stop_costing_and_the_others_go_on_as_single_runs(monkeypatch) -> None:
+    """A copy that diverges leaves the stacked computation (the net runs the others only), keeps its last finite
+    weights, and the survivors on either side of it — Adam, whose state moves with them — still equal single
+    runs."""
+    config = dataclasses.replace(LENET, max_steps=6)
+    sizes = []
+    losses = StackedNet.losses
+    monkeypatch.setattr(StackedNet, "losses", lambda self, x, y: (sizes.append(len(self.flat)), losses(self, x, y))[1])
+    lrs = [1e-3, 10.0, 3e-3]
+    result = sweep_lr(config, lrs, engine="stacked")
+    s = int(result.diverged_step[1])
+    assert result.diverged.tolist() == [False, True, False] and 2 <= s < 6
+    assert sizes == [3] * s + [2] * (6 - s)  # from the step after it diverged, two copies are computed
+    assert all(torch.isfinite(v).all() for v in result.states[1].values())
+    assert np.isnan(result.losses[s - 1:, 1]).all()
+    start = _initial_weights(config)
+    for k in (0, 2):
+        single = _single(config, lrs[k])
+        np.testing.assert_allclose(result.losses[:, k], single.metrics.batch_loss, rtol=1e-5)
+        for name, value in single.model_state.items():
+            diff = result.states[k][name] - value
+            assert float(diff.abs().max()) <= 1e-6 + lrs[k] * 6 / 200, name
+            assert float(diff.norm()) <= 1e-2 * float((value - start[name]).norm()), (name, k)
+
+
 @pytest.mark.parametrize("grouped", [False, True])
 @pytest.mark.parametrize("size", [(6, 6), (7, 5)])
 def test_pooling_matches_max_pool2d_ties_included(grouped: bool, size: tuple[int, int]) -> None:
