@@ -484,6 +484,10 @@ class StackedCopies:
             if k in self.row:
                 self.kept[k] = self.state_dict(k)
                 del self.row[k]
+                self.trainable[k], self.state[k] = [], []  # nothing holds the old buffer for a stopped copy
+                optimizers[k].state.clear()
+                for group in optimizers[k].param_groups:
+                    group["params"] = []
         if not self.row:
             return
         old = {k: self.trainable[k] for k in self.row}
