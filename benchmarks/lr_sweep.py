@@ -98,9 +98,13 @@ def main() -> None:
                 diff = float(np.abs(result.losses[-1][finite] - last[finite]).max()) if finite.any() else float("nan")
                 cpu = f"; CPU time {ours_cpu:.1f} s vs {base_cpu:.1f} s → {base_cpu / ours_cpu:.2f}×" \
                     if name == "cpu" else ""
+                # what each side computed: the sweep stops a diverged copy (stacked: not computed any more); the
+                # sequential runs train every run to the end, as a plain loop does
+                done = int(np.where(result.diverged, result.diverged_step, result.steps).sum())
                 print(f"{name} {result.engine}: one job {ours:.1f} s, {args.copies} sequential runs {base:.1f} s → "
-                      f"{base / ours:.2f}× (wall){cpu}; {int(result.diverged.sum())} copies diverged; largest "
-                      f"difference of the last batch losses {diff:.1e}", flush=True)
+                      f"{base / ours:.2f}× (wall){cpu}; {int(result.diverged.sum())} copies diverged "
+                      f"(copy-steps: sweep {done}, sequential {args.copies * args.steps}); largest difference of "
+                      f"the last batch losses {diff:.1e}", flush=True)
         if args.repeat > 1:
             for engine, r in ratios.items():
                 wall, cpu = [w for w, _ in r], [c for _, c in r]
