@@ -171,10 +171,12 @@ class _Stacked:
     def losses(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """Every copy's loss on (x, y), with the gradients left in the views' ``.grad``."""
         losses = self._batched(self.params, self.buffers, x, y)
-        grads = torch.autograd.grad(losses.sum(), self.stacked)  # copy i's loss depends on copy i's weights only
+        # copy i's loss depends on copy i's weights only. Laid out as the weights: vmap transposes the linear
+        # layers' gradients, and fused optimizers read them as if it did not (one copy per tensor, not per view)
+        grads = [g.contiguous() for g in torch.autograd.grad(losses.sum(), self.stacked)]
         for k, views in enumerate(self.trainable):
-            for v, g in zip(views, grads):  # laid out as the weights: vmap transposes the linear layers'
-                v.grad = g[k].contiguous()  # gradients, and fused optimizers read them as if they were not
+            for v, g in zip(views, grads):
+                v.grad = g[k]
         return losses.detach()
 
     def state_dict(self, i: int) -> dict[str, torch.Tensor]:
