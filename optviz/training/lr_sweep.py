@@ -179,6 +179,9 @@ class _Stacked:
                 v.grad = g[k]
         return losses.detach()
 
+    def stop(self, copies: list[int], optimizers: list[torch.optim.Optimizer]) -> None:
+        """Copies that diverged: still computed (one batched call for all), no longer stepped."""
+
     def state_dict(self, i: int) -> dict[str, torch.Tensor]:
         return {**{k: p[i].detach().cpu().clone() for k, p in self.params.items()},
                 **{k: b[i].detach().cpu().clone() for k, b in self.buffers.items()}}
@@ -205,6 +208,10 @@ class _Looped:
         torch.set_rng_state(state[0])
         if state[1] is not None:
             torch.cuda.set_rng_state(state[1], self.device)
+
+    def stop(self, copies: list[int], optimizers: list[torch.optim.Optimizer]) -> None:
+        """Copies that diverged are not computed any more."""
+        self.live[copies] = False
 
     def losses(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         out = torch.full((len(self.models),), math.nan, device=x.device)
@@ -303,10 +310,8 @@ def sweep_lr(config: TrainConfig, lrs: Sequence[float], on_event: Callable[[obje
                     live[i] = False
                     diverged_step[i] = step
                     torch._foreach_copy_(copies.state[i], backup[i])
-                if isinstance(copies, _Looped):
-                    copies.live = live
-                elif isinstance(copies, StackedCopies) and new:
-                    copies.stop(new, optimizers)  # no more forward and backward for them
+                if new:
+                    copies.stop(new, optimizers)
                 for i in np.flatnonzero(live):
                     torch._foreach_copy_(backup[i], copies.state[i])
                     if cfg.clip_grad:
