@@ -17,7 +17,8 @@ from optviz.training.config import TrainConfig
 from optviz.training.data import prepare
 from optviz.training.lr_sweep import SweepStarted, SweepStep, sweep_lr
 from optviz.training.models import build_model
-from optviz.training.stacked import StackedCopies, StackedNet, _Pool, unsupported
+from optviz.training.stacked import StackedCopies, StackedNet, unsupported
+from optviz.training.stacked_layers import _Pool
 from test_lr_sweep import LENET, STEPS, _single  # the single-run reference both sweep engines meet
 
 pytestmark = pytest.mark.usefixtures("training_thread_policy")
