@@ -33,8 +33,8 @@ def test_default_session_is_the_himmelblau_preset():
 
 
 @pytest.mark.parametrize("mutate,message", [
-    (lambda d: d.update(version=3), "version must be 1 or 2, got 3"),
-    (lambda d: d.update(version=True), "version must be 1 or 2, got True"),
+    (lambda d: d.update(version=4), "version must be 1, 2 or 3, got 4"),
+    (lambda d: d.update(version=True), "version must be 1, 2 or 3, got True"),
     (lambda d: d["surface"].update(paramz={}), "surface: unknown key 'paramz'"),
     (lambda d: d["surface"]["params"].update(kappa=True), "surface: Unknown parameter 'kappa' for surface himmelblau"),
     (lambda d: d["optimizers"][0].update(hyperparams={}), "optimizers[0]: unknown key 'hyperparams'"),

@@ -19,7 +19,7 @@ from optviz.core.batch import track
 from optviz.core.image import BASIN_COLOURS, DIVERGED, NOT_CONVERGED
 from optviz.core.optimizers import OptimizerChoice
 from optviz.core.rules import hyper_table
-from optviz.core.session import Session
+from optviz.core.session import MapSettings, Session
 from optviz.core.sweep import Axis, Sweep, sweep
 from optviz.ui.playground.compute import surface_key
 from optviz.ui.playground.map_jobs import Cancelled, Ticket
@@ -120,7 +120,7 @@ def compute_basins(ticket: Ticket, session: Session, resolution: int) -> BasinsR
 
 
 # -- stability maps ----------------------------------------------------------------------------------------------
-LR_RANGE = (1e-5, 1.0)  # the learning-rate axis (log)
+LR_RANGE = MapSettings().stability_lr  # the learning-rate axis (log) unless the view is given another
 Y_RANGES = {"momentum": (0.0, 0.99), "beta1": (0.0, 0.99), "beta2": (0.8, 0.9999), "alpha": (0.5, 0.999)}
 _FIRST = {"rmsprop": ("alpha", "momentum")}  # where the issue names another hyperparameter first
 
@@ -134,9 +134,10 @@ def y_choices(choice: OptimizerChoice) -> tuple[str, ...]:
     return tuple(n for n in order if n in names) + ("",)
 
 
-def axes_for(choice: OptimizerChoice, y_name: str) -> tuple[Axis, Axis | None]:
-    """The lr axis (log) and the ``y_name`` axis (linear, None for a strip), inside the registry's bounds."""
-    x = Axis("lr", *LR_RANGE, log=True)
+def axes_for(choice: OptimizerChoice, y_name: str, lr: tuple[float, float] = LR_RANGE) -> tuple[Axis, Axis | None]:
+    """The lr axis (log, from ``lr[0]`` to ``lr[1]``) and the ``y_name`` axis (linear, None for a strip), the
+    latter inside the registry's bounds."""
+    x = Axis("lr", *lr, log=True)
     if not y_name:
         return x, None
     spec = choice.spec.hyper(y_name)
@@ -156,22 +157,24 @@ class StabilityResult:
     colour: np.ndarray  # (Ny, Nx) log10(final − f*) clipped at LOSS_FLOOR, NaN where diverged
 
 
-def stability_key(session: Session, entry: int, start: tuple[float, float], y_name: str, resolution: int) -> tuple:
+def stability_key(session: Session, entry: int, start: tuple[float, float], y_name: str, resolution: int,
+                  lr: tuple[float, float] = LR_RANGE) -> tuple:
     """Everything a stability map depends on: not the swept hyperparameters' own values (a click on a cell sets
     them, and the map stays as it is)."""
     choice = session.optimizers[entry].choice
     swept = {"lr", y_name}
     fixed = tuple(sorted((k, v) for k, v in choice.values.items() if k not in swept))
-    return (surface_key(session), entry, choice.name, fixed, tuple(start), y_name, resolution, session.steps,
-            session.device)
+    return (surface_key(session), entry, choice.name, fixed, tuple(start), y_name, resolution, tuple(lr),
+            session.steps, session.device)
 
 
 def compute_stability(ticket: Ticket, session: Session, entry: int, start: tuple[float, float], y_name: str,
-                      resolution: int) -> StabilityResult:
-    """Final loss of entry ``entry`` from ``start`` over lr (× ``y_name``), one batch."""
+                      resolution: int, lr: tuple[float, float] = LR_RANGE) -> StabilityResult:
+    """Final loss of entry ``entry`` from ``start`` over lr from ``lr[0]`` to ``lr[1]`` (× ``y_name``), one
+    batch."""
     choice = session.optimizers[entry].choice
     surface = session.make_surface()
-    x, y = axes_for(choice, y_name)
+    x, y = axes_for(choice, y_name, lr)
     ticket.progress(0, 1)
     result = sweep(surface, choice, start, x, y, resolution, session.steps, device=session.device,
                    progress=ticket.progress)
@@ -181,8 +184,8 @@ def compute_stability(ticket: Ticket, session: Session, entry: int, start: tuple
     f_star = float(min(glob)) if known else (float(finite.min()) if len(finite) else 0.0)
     with np.errstate(invalid="ignore"):
         colour = np.log10(np.maximum(result.final_loss - f_star, LOSS_FLOOR))
-    return StabilityResult(stability_key(session, entry, start, y_name, resolution), entry, result, f_star, known,
-                           colour)
+    return StabilityResult(stability_key(session, entry, start, y_name, resolution, lr), entry, result, f_star,
+                           known, colour)
 
 
 def colour_levels(colour: np.ndarray) -> tuple[float, float]:

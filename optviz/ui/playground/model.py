@@ -1,7 +1,8 @@
 """The playground's state: a Session plus the latest computed paths and the animation step, with change signals.
 
 Views read from the model and call its setters; nothing else holds playground state. Setters validate through
-the core (OptimizerChoice, Surface.with_params), so a value the core would reject never gets stored.
+the core (OptimizerChoice, Surface.with_params, MapSettings), so a value the core would reject never gets stored.
+The map views' settings (``session.maps``) travel with the session but are no input of the paths.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from optviz.core.field import Field
 from optviz.core.optimizers import REGISTRY, OptimizerChoice
 from optviz.core.presets import default_session
 from optviz.core.regularize import Penalty
-from optviz.core.session import MAX_STARTS, STEPS, OptimizerEntry, Session
+from optviz.core.session import MAX_STARTS, STEPS, MapSettings, OptimizerEntry, Session
 from optviz.core.simulate import Paths
 from optviz.core.surfaces import Surface, get_surface
 
@@ -59,6 +60,7 @@ class PlaygroundModel(QObject):
     step_changed = Signal(int)  # the animation's current step
     inspected_changed = Signal(int)  # the optimizer entry whose steps are looked inside (overlays, internals)
     fan_changed = Signal(int)  # how many seeds of each noisy optimizer are drawn as a fan (0: none)
+    maps_changed = Signal()  # the map views' settings (``maps``): basins grid, stability axis, cells, lr range
     compute_failed = Signal(str)
 
     def __init__(self, session: Session | None = None, parent: QObject | None = None) -> None:
@@ -101,6 +103,11 @@ class PlaygroundModel(QObject):
         return self._selected
 
     @property
+    def maps(self) -> MapSettings:
+        """The map views' settings (saved with the session; the paths do not depend on them)."""
+        return self._session.maps
+
+    @property
     def inspected(self) -> int:
         """The entry index of the optimizer whose steps the overlays, internals plot and rule show."""
         return self._inspected
@@ -127,6 +134,7 @@ class PlaygroundModel(QObject):
         self.inspected_changed.emit(self._inspected)
         self.steps_changed.emit(self._session.steps)
         self.device_changed.emit(self._session.device)
+        self.maps_changed.emit()
         self.inputs_changed.emit(False)
         self._start_over()
 
@@ -266,6 +274,18 @@ class PlaygroundModel(QObject):
             self._fan = int(seeds)
             self.fan_changed.emit(self._fan)
 
+    def set_maps(self, **changes: Any) -> None:
+        """New map view settings, e.g. ``set_maps(stability_lr=(1e-3, 1))`` (SessionError naming the field, and no
+        change, if one is refused)."""
+        maps = dataclasses.replace(self._session.maps, **changes)
+        if maps != self._session.maps:
+            self._session = self._session.with_(maps=maps)
+            self.maps_changed.emit()
+
+    def set_basins_resolution(self, n: int) -> None:
+        """The basins view's grid: ``n`` starts per side (one of core.session.BASINS_RESOLUTIONS)."""
+        self.set_maps(basins_resolution=n)
+
     def set_inspected(self, index: int) -> None:
         if 0 <= index < len(self.entries) and index != self._inspected:
             self._inspected = index
@@ -299,7 +319,7 @@ class PlaygroundModel(QObject):
     def is_up_to_date(self) -> bool:
         """The result and the surface picture are those of the current session (not a drag preview)."""
         s = self._session
-        return (self.result is not None and self.result.session == s and not self.result.preview
+        return (self.result is not None and self.result.session.with_(maps=s.maps) == s and not self.result.preview
                 and self.field is not None and self.field.key == self.surface.field_key)
 
     def set_step(self, step: int) -> None:
