@@ -162,7 +162,7 @@ def test_the_model_holds_the_settings_and_sets_the_widgets(qtbot, tab):
     assert view.y_name == "momentum"
     qtbot.waitUntil(lambda: settled(view) and view.result.sweep.x_values[-1] == pytest.approx(3.0), timeout=TIMEOUT_MS)
     assert view.result.sweep.final_loss.shape == (16, 16) and view.result.sweep.y_name == "momentum"
-    model.set_basins_resolution(64)
+    model.set_maps(basins_resolution=64)
     assert model.session.maps.basins_resolution == 64
     wait_computed(qtbot, tab)  # the map settings are no input of the paths: nothing waits for them
 
@@ -198,16 +198,21 @@ def test_the_settings_survive_save_and_open(qtbot, tmp_path, monkeypatch):
     view.set_resolution(16)
     type_into(qtbot, view.lr_high_box, "3")
     type_into(qtbot, view.lr_low_box, "1e-3")
+    basins = first.playground.basins_view
+    basins.resolution_combo.setCurrentIndex(basins.resolution_combo.findData(64))  # as a pick in its menu does
+    assert first.playground.model.maps.basins_resolution == 64
     path = tmp_path / "maps.json"
     assert first.save_session(path)
     first.close()
     data = json.loads(path.read_text())
-    assert data["version"] == 3 and data["maps"] == {"basins_resolution": 128, "stability_y": "beta2",
+    assert data["version"] == 3 and data["maps"] == {"basins_resolution": 64, "stability_y": "beta2",
                                                      "stability_cells": 16, "stability_lr": [0.001, 3.0]}
     second = window()
     view = second.playground.stability_view
     assert (view.lr_low_box.value(), view.lr_high_box.value()) == (1e-5, 1.0)  # a new window: the defaults
+    assert second.playground.basins_view.resolution == 128
     assert second.open_session(path)
+    assert second.playground.basins_view.resolution == 64
     assert (view.lr_low_box.value(), view.lr_high_box.value()) == (1e-3, 3.0)
     assert view.lr_low_box.text() == "0.001" and view.lr_high_box.text() == "3"
     assert view.resolution_combo.currentData() == 16

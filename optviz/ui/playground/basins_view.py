@@ -17,7 +17,8 @@ from PySide6.QtGui import QFontMetricsF
 from PySide6.QtWidgets import (QAbstractItemView, QApplication, QHBoxLayout, QHeaderView, QLabel, QSplitter,
                                QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
-from optviz.core.basins import RADIUS, RESOLUTION, TOL, RaceStats
+from optviz.core.basins import RADIUS, TOL, RaceStats
+from optviz.core.session import BASINS_RESOLUTIONS
 from optviz.ui.playground.colors import entry_colors, entry_title
 from optviz.ui.playground.map_data import BasinsResult, basin_colour, basin_rgba, basins_key, compute_basins
 from optviz.ui.playground.map_jobs import MapControls, MapRunner
@@ -26,7 +27,7 @@ from optviz.ui.playground.optimizer_section import color_icon
 from optviz.ui.widgets.axes import TrueAxis
 from optviz.ui.widgets.wheel import ComboBox
 
-RESOLUTIONS = tuple(n for n in (32, 64, 128, 256, 512) if RESOLUTION.low <= n <= RESOLUTION.high)
+RESOLUTIONS = BASINS_RESOLUTIONS  # what the grid menu offers (session files take the same)
 AXIS_PX = 30  # the axes' room, kept on inner panels (without labels) so that every panel has one size
 TITLE_PX = 30  # the row pyqtgraph gives a plot's title
 CHROME_PX = (AXIS_PX + 2, TITLE_PX + AXIS_PX - 6 + 2)  # a panel's room around its map (and its 1 px margins)
@@ -137,15 +138,16 @@ class BasinsView(MapControls, QWidget):
         for signal in (model.optimizer_changed, model.optimizers_reset, model.surface_changed, model.steps_changed,
                        model.device_changed):
             signal.connect(self._on_model_inputs_changed)
+        model.maps_changed.connect(self._on_model_maps_changed)
 
     # -- building ---------------------------------------------------------------------------------------------
     def _build(self, surface_plot: pg.PlotItem | None) -> None:
         self.resolution_combo = ComboBox()
         for n in RESOLUTIONS:
             self.resolution_combo.addItem(f"{n} × {n}", n)
-        self.resolution_combo.setCurrentIndex(self.resolution_combo.findData(RESOLUTION.default))
+        self.resolution_combo.setCurrentIndex(self.resolution_combo.findData(self._model.maps.basins_resolution))
         self.resolution_combo.setToolTip("Start points per side of the grid over the view box")
-        self.resolution_combo.currentIndexChanged.connect(self._on_model_inputs_changed)
+        self.resolution_combo.currentIndexChanged.connect(self._on_resolution_combo_changed)
         self.overlay_combo = ComboBox()
         self.overlay_combo.setToolTip("Lay one optimizer's basin map over the surface view")
         self.overlay_combo.currentIndexChanged.connect(self._update_overlay)
@@ -245,6 +247,15 @@ class BasinsView(MapControls, QWidget):
         self.message = ""
         self.runner.request(self._model.session, self.resolution, debounce=debounce)
         self._update_state()
+
+    def _on_resolution_combo_changed(self, _index: int) -> None:
+        self._model.set_maps(basins_resolution=self.resolution)
+
+    def _on_model_maps_changed(self) -> None:
+        self.resolution_combo.blockSignals(True)
+        self.set_resolution(self._model.maps.basins_resolution)
+        self.resolution_combo.blockSignals(False)
+        self._on_model_inputs_changed()  # nothing to do when the shown maps are of this grid
 
     def _on_model_inputs_changed(self, *_args) -> None:
         self.refresh()

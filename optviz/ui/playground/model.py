@@ -282,10 +282,6 @@ class PlaygroundModel(QObject):
             self._session = self._session.with_(maps=maps)
             self.maps_changed.emit()
 
-    def set_basins_resolution(self, n: int) -> None:
-        """The basins view's grid: ``n`` starts per side (one of core.session.BASINS_RESOLUTIONS)."""
-        self.set_maps(basins_resolution=n)
-
     def set_inspected(self, index: int) -> None:
         if 0 <= index < len(self.entries) and index != self._inspected:
             self._inspected = index
