@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import pickle
 from dataclasses import dataclass
 from typing import Any, Sequence
 
@@ -92,6 +93,24 @@ class Checkpoint:
                          self.trajectory(run))
 
 
+def _unreadable(path: str, exc: Exception) -> str:
+    """Why torch.load could not read ``path``, in a user's words."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4)
+    except IsADirectoryError:
+        return "a folder, not a file"
+    except OSError as err:
+        return err.strerror or type(err).__name__
+    if not head:
+        return "the file is empty"
+    if head != b"PK\x03\x04":  # torch.save writes a zip archive
+        return "not a file written by torch.save"
+    if isinstance(exc, pickle.UnpicklingError):
+        return "it holds objects other than tensors and plain data, which optviz never writes"
+    return "the file is damaged or incomplete"
+
+
 def load_checkpoint(path: str) -> Checkpoint:
     """Read a checkpoint written by ``save_checkpoint``; CheckpointError (one line naming the file) otherwise."""
     try:
@@ -99,7 +118,7 @@ def load_checkpoint(path: str) -> Checkpoint:
     except FileNotFoundError:
         raise CheckpointError(f"{path}: file not found (expected an optviz checkpoint)") from None
     except Exception as exc:  # noqa: BLE001 — whatever torch.load trips on, the file is not a checkpoint
-        raise CheckpointError(f"{path}: not an optviz checkpoint ({type(exc).__name__})") from None
+        raise CheckpointError(f"{path}: not an optviz checkpoint ({_unreadable(path, exc)})") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise CheckpointError(f"{path}: not an optviz checkpoint (no {FORMAT!r} marker)")
     if data.get("version") != VERSION:

@@ -74,6 +74,18 @@ def test_not_a_checkpoint(tmp_path: Path) -> None:
     for path, words in ((bad, "not an optviz checkpoint"), (tmp_path / "none.pt", "file not found")):
         with pytest.raises(CheckpointError, match=words):
             load_checkpoint(str(path))
+    good = tmp_path / "good.pt"
+    torch.save({"weights": torch.zeros(1000)}, good)
+    (tmp_path / "empty.pt").write_bytes(b"")
+    (tmp_path / "cut.pt").write_bytes(good.read_bytes()[:1000])
+    (tmp_path / "folder.pt").mkdir()
+    torch.save({"f": Path("x")}, tmp_path / "code.pt")  # an object: refused by weights_only loading
+    for name, why in (("bad.pt", "not a file written by torch.save"), ("empty.pt", "the file is empty"),
+                      ("cut.pt", "the file is damaged or incomplete"), ("folder.pt", "a folder, not a file"),
+                      ("code.pt", "objects other than tensors")):
+        with pytest.raises(CheckpointError) as info:
+            load_checkpoint(str(tmp_path / name))
+        assert str(info.value).startswith(f"{tmp_path / name}: not an optviz checkpoint (") and why in str(info.value)
     torch.save({"weights": torch.zeros(1)}, tmp_path / "other.pt")
     with pytest.raises(CheckpointError, match="no 'optviz-checkpoint' marker"):
         load_checkpoint(str(tmp_path / "other.pt"))
