@@ -20,6 +20,7 @@ from optviz.core.image import BASIN_COLOURS, DIVERGED, NOT_CONVERGED
 from optviz.core.optimizers import OptimizerChoice
 from optviz.core.rules import hyper_table
 from optviz.core.session import MapSettings, Session
+from optviz.core.surfaces import Surface
 from optviz.core.sweep import Axis, Sweep, sweep
 from optviz.ui.playground.compute import surface_key
 from optviz.ui.playground.map_jobs import Cancelled, Ticket
@@ -178,14 +179,20 @@ def compute_stability(ticket: Ticket, session: Session, entry: int, start: tuple
     ticket.progress(0, 1)
     result = sweep(surface, choice, start, x, y, resolution, session.steps, device=session.device,
                    progress=ticket.progress)
+    return StabilityResult(stability_key(session, entry, start, y_name, resolution, lr), entry, result,
+                           *stability_colour(result, surface))
+
+
+def stability_colour(result: Sweep, surface: Surface) -> tuple[float, bool, np.ndarray]:
+    """(f*, whether f* is the surface's global minimum, the map's colour values): log10 of the final f − f*,
+    clipped at LOSS_FLOOR, NaN where diverged."""
     glob = [p.value for p in surface.minima if p.kind == "global"]
     finite = result.final_loss[np.isfinite(result.final_loss)]
     known = bool(glob)
     f_star = float(min(glob)) if known else (float(finite.min()) if len(finite) else 0.0)
     with np.errstate(invalid="ignore"):
         colour = np.log10(np.maximum(result.final_loss - f_star, LOSS_FLOOR))
-    return StabilityResult(stability_key(session, entry, start, y_name, resolution, lr), entry, result, f_star,
-                           known, colour)
+    return f_star, known, colour
 
 
 def colour_levels(colour: np.ndarray) -> tuple[float, float]:

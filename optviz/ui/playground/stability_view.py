@@ -15,23 +15,20 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
 from optviz.core.params import ParamError, quote
 from optviz.core.session import MAX_LR, STABILITY_CELLS, check_lr_range, lr_allowed
 from optviz.ui.playground.colors import entry_title
-from optviz.ui.playground.map_data import StabilityResult, colour_levels, compute_stability, stability_key, y_choices
+from optviz.ui.playground.map_data import StabilityResult, compute_stability, stability_key, y_choices
 from optviz.ui.playground.map_jobs import MapControls, MapRunner
 from optviz.ui.playground.model import PlaygroundModel
-from optviz.ui.widgets.axes import TrueAxis, decade_ticks
+from optviz.ui.playground.stability_plot import DIVERGED_RGBA, StabilityPlot, caption_head  # noqa: F401 — its red
 from optviz.ui.widgets.spin_boxes import LogSpinBox
 from optviz.ui.widgets.wheel import ComboBox
 
 RESOLUTIONS = STABILITY_CELLS
-DIVERGED_RGBA = (220, 30, 30, 255)
-STRIP_PX = 240  # the height of an lr strip's plot (a strip stretched to the full height reads as a wall)
 AROUND = 100.0  # "Around current": the lr range from the current lr ÷ AROUND to × AROUND
 
 
@@ -93,26 +90,9 @@ class StabilityView(MapControls, QWidget):
         progress_row.addWidget(self.action_button)
         self.state_label = QLabel()
         self.state_label.setWordWrap(True)
-        self.plot_widget = pg.PlotWidget(axisItems={"left": TrueAxis("left"), "bottom": TrueAxis("bottom")})
-        self.plot_widget.setBackground("w")
-        plot = self.plot = self.plot_widget.getPlotItem()
-        plot.setMenuEnabled(False)
-        plot.hideButtons()
-        plot.setMouseEnabled(False, False)
-        plot.setLogMode(x=True, y=False)  # the image lies in log10(lr) coordinates; the ticks read true lr
-        plot.setLabel("bottom", "lr (learning rate)")
-        self.image = pg.ImageItem(axisOrder="row-major")
-        self.diverged_image = pg.ImageItem(axisOrder="row-major")
-        plot.addItem(self.image)
-        plot.addItem(self.diverged_image)
-        self.current = pg.ScatterPlotItem(symbol="o", size=13, pen=pg.mkPen("#ffffff", width=2.5),
-                                          brush=pg.mkBrush(0, 0, 0, 0))
-        self.current.setZValue(10)
-        plot.addItem(self.current)
-        self.colorbar = pg.ColorBarItem(colorMap="viridis", interactive=False, width=14, colorMapMenu=False)
-        self.colorbar.setImageItem(self.image, insert_in=plot)
-        self.colorbar.axis.enableAutoSIPrefix(False)
-        self.colorbar.getAxis("left").setLabel("final f − f*")
+        self.map = StabilityPlot()
+        self.plot_widget, self.plot, self.current = self.map.widget, self.map.plot, self.map.current
+        self.image, self.diverged_image, self.colorbar = self.map.image, self.map.diverged_image, self.map.colorbar
         self.plot_widget.scene().sigMouseClicked.connect(self._on_scene_mouse_clicked)
         self.plot_widget.scene().sigMouseMoved.connect(self._on_scene_mouse_moved)
         self.hover_label = QLabel(" ")
@@ -353,46 +333,18 @@ class StabilityView(MapControls, QWidget):
     # -- drawing ----------------------------------------------------------------------------------------------
     def cell_rect(self) -> QRectF:
         """Where the cells lie in plot coordinates (log10 lr across; the y values, or 0..1 for a strip)."""
-        s = self.result.sweep
-        lx = np.log10(s.x_values)
-        hx = (lx[-1] - lx[0]) / (len(lx) - 1) / 2
-        if len(s.y_values):
-            hy = (s.y_values[-1] - s.y_values[0]) / (len(s.y_values) - 1) / 2
-            y0, y1 = s.y_values[0], s.y_values[-1]
-            return QRectF(lx[0] - hx, y0 - hy, lx[-1] - lx[0] + 2 * hx, y1 - y0 + 2 * hy)
-        return QRectF(lx[0] - hx, 0.0, lx[-1] - lx[0] + 2 * hx, 1.0)
+        return self.map.cell_rect()
 
     def _show(self, result: StabilityResult | None) -> None:
         self.result = result
-        for item in (self.image, self.diverged_image):
-            item.setVisible(result is not None)
+        self.map.show(None if result is None else result.sweep, None if result is None else result.colour)
         if result is None:
-            self.current.setData([])
             self._caption = ("", "")
             self.caption.setText("")
             self._update_state()
             return
         s = result.sweep
-        lo, hi = colour_levels(result.colour)
-        self.image.setImage(np.nan_to_num(result.colour, nan=lo), autoLevels=False)
-        self.colorbar.setLevels((lo, hi))
-        self.colorbar.axis.setTicks(decade_ticks(lo, hi))
-        rgba = np.zeros(s.diverged.shape + (4,), np.uint8)
-        rgba[s.diverged] = DIVERGED_RGBA
-        self.diverged_image.setImage(rgba, autoLevels=False)
-        rect = self.cell_rect()
-        for item in (self.image, self.diverged_image):
-            item.setRect(rect)
-        left = self.plot.getAxis("left")
-        left.setStyle(showValues=bool(s.y_name))
-        self.plot_widget.setMaximumHeight(16777215 if s.y_name else STRIP_PX)
-        self.plot.setLabel("left", s.y_name or " ")
-        self.plot.setRange(rect, padding=0)
-        entry = self._model.entries[result.entry]
-        star = "f* the global minimum" if result.f_star_known else "f* the smallest final loss on the map"
-        head = (f"Final f − f* after {s.steps} steps of {entry_title(entry)} from {_xy(*s.start)} ({star}) over lr "
-                f"{s.x_values[0]:g} … {s.x_values[-1]:g}; red: diverged ({int(s.diverged.sum())} of "
-                f"{s.diverged.size}); ")
+        head = caption_head(s, entry_title(self._model.entries[result.entry]), result.f_star_known)
         tail = f". Click a cell to use its values. {s.seconds * 1e3:.0f} ms, {s.engine} engine, {s.device}."
         self._caption = (head, tail)  # the current values' words go between (_update_current_marker)
         self._update_current_marker()
@@ -415,17 +367,7 @@ class StabilityView(MapControls, QWidget):
     # -- pointer ----------------------------------------------------------------------------------------------
     def cell_at(self, scene_pos) -> tuple[int, int] | None:
         """(row i, column j) of the cell under a scene position, or None."""
-        if self.result is None:
-            return None
-        vb = self.plot.getViewBox()
-        if not vb.sceneBoundingRect().contains(scene_pos):
-            return None
-        p = vb.mapSceneToView(scene_pos)
-        rect, s = self.cell_rect(), self.result.sweep
-        ny, nx = s.final_loss.shape
-        j = math.floor((p.x() - rect.left()) / rect.width() * nx)
-        i = math.floor((p.y() - rect.top()) / rect.height() * ny)
-        return (i, j) if 0 <= i < ny and 0 <= j < nx else None
+        return None if self.result is None else self.map.cell_at(scene_pos)
 
     def cell_values(self, i: int, j: int) -> dict[str, float]:
         """The hyperparameter values a click on cell (i, j) sets."""
@@ -476,6 +418,3 @@ def _within(value: float, axis: np.ndarray) -> bool:
     slack = 1e-9 * max(abs(lo), abs(hi))
     return lo - slack <= value <= hi + slack
 
-
-def _xy(x: float, y: float) -> str:
-    return f"({x:.3g}, {y:.3g})".replace("-", "−")

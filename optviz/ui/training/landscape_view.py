@@ -30,6 +30,9 @@ from optviz.ui.widgets.spec_form import SpecForm
 UPSAMPLE = 4  # the picture is drawn bilinearly between the computed points, this many times finer
 POLL_MS = 150
 LOG_RATIO = 30.0  # log colours when the largest loss is this many times the smallest
+EXPLAIN = ("White: the optimizer's path projected on the plane, from the initial weights (green) to the final ones "
+           "(red star). Below: the loss on the straight line from the initial to the final weights. Colours are "
+           "drawn bilinearly between the computed points.")
 
 
 @dataclass(frozen=True)
@@ -64,9 +67,10 @@ class _Grid:
 
 
 class LandscapePanel(QWidget):
-    """One run's slice: heatmap, contours, path, colour bar; the 1-D line below."""
+    """One run's slice: heatmap, contours, path, colour bar; the 1-D line below; a "3D" tab beside the map unless
+    ``with_3d`` is False (a picture: the map alone)."""
 
-    def __init__(self, name: str, parent: QWidget | None = None) -> None:
+    def __init__(self, name: str, parent: QWidget | None = None, *, with_3d: bool = True) -> None:
         super().__init__(parent)
         self.name = name
         self.title = QLabel(f"<b>{name}</b>")
@@ -107,15 +111,18 @@ class LandscapePanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.title)
-        self.views = QTabWidget()
-        self.views.setDocumentMode(True)
-        self.views.addTab(self.plot, "Map")
-        self.view3d_page = QWidget()  # the 3D view is built when first shown (OpenGL starts only then)
-        QVBoxLayout(self.view3d_page).setContentsMargins(0, 0, 0, 0)
-        self.views.addTab(self.view3d_page, "3D")
-        self.views.currentChanged.connect(self._on_views_current_changed)
         self.surface3d = None
-        layout.addWidget(self.views, 1)
+        if with_3d:
+            self.views = QTabWidget()
+            self.views.setDocumentMode(True)
+            self.views.addTab(self.plot, "Map")
+            self.view3d_page = QWidget()  # the 3D view is built when first shown (OpenGL starts only then)
+            QVBoxLayout(self.view3d_page).setContentsMargins(0, 0, 0, 0)
+            self.views.addTab(self.view3d_page, "3D")
+            self.views.currentChanged.connect(self._on_views_current_changed)
+            layout.addWidget(self.views, 1)
+        else:
+            layout.addWidget(self.plot, 1)
         layout.addWidget(self.line)
         self.landscape: ls.Landscape | None = None
 
@@ -250,10 +257,7 @@ class LandscapeView(JobWindow, QWidget):
         self.explain = QLabel("The loss on a plane through each run's final weights (Li et al., 2018): random "
                               "directions (filter-normalised, biases and BatchNorm zeroed) or the first two "
                               "principal directions of the run's saved weight trajectory, on a probe of training "
-                              "images. White: the optimizer's path projected on the plane, from the initial "
-                              "weights (green) to the final ones (red star). Below: the loss on the straight "
-                              "line from the initial to the final weights. Colours are drawn bilinearly between "
-                              "the computed points.")
+                              "images. " + EXPLAIN)
         self.explain.setWordWrap(True)
         top.addWidget(self.explain, 1)
         row = QHBoxLayout()
