@@ -6,7 +6,7 @@ import argparse
 import io
 import sys
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 
@@ -46,7 +46,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", metavar="|".join(DEVICE.choices), default="auto", help="where to compute")
     p.add_argument("--engine", choices=ENGINES, default="auto",
                    help="auto: the compiled engine where it can exist, else eager")
-    p.add_argument("--out", metavar="FILE.npz|FILE.png", required=True, help="write the maps here")
+    p.add_argument("--out", metavar="FILE.npz|FILE.png", required=True,
+                   help="write the maps here: the arrays (npz) or a figure (png: a titled panel per optimizer with "
+                        "true-value axes and the minima marked, the legend, the criterion and the race table)")
 
 
 class ProgressBar:
@@ -68,16 +70,50 @@ class ProgressBar:
             print(file=sys.stderr)
 
 
-def write_map(out: Path, arrays: dict[str, np.ndarray], picture: Callable[[], np.ndarray]) -> None:
-    """A map as a PNG (``out`` ends in .png: ``picture()`` is its RGB image) or as an npz of ``arrays``."""
-    from optviz.core.image import png_bytes
-
+def write_map(out: Path, arrays: dict[str, np.ndarray], picture: Callable[[], np.ndarray],
+              figure: Callable[[Any], Any]) -> None:
+    """A map as a PNG (``out`` ends in .png) or as an npz of ``arrays``. The PNG is ``figure(figures)``, drawn
+    with :mod:`optviz.ui.figures` (the GUI's views, offscreen); where Qt cannot start, ``picture()``, the bare
+    RGB map, with a note saying why."""
     if out.suffix.lower() == ".png":
-        write_atomic(out, png_bytes(picture()))
+        write_atomic(out, figure_png(figure, picture))
         return
     buf = io.BytesIO()
     np.savez_compressed(buf, **arrays)
     write_atomic(out, buf.getvalue())
+
+
+def figure_png(figure: Callable[[Any], Any], picture: Callable[[], np.ndarray]) -> bytes:
+    """The figure's PNG bytes, or the bare picture's where Qt cannot start (one line on stderr says why)."""
+    from optviz.core.image import png_bytes
+
+    try:
+        from optviz.ui import figures  # Qt and the GUI's views: only for a PNG
+    except ImportError as exc:
+        why = f"Qt could not be loaded ({exc})"
+    else:
+        try:
+            figures.start_qt()
+        except figures.QtUnavailable as exc:
+            why = str(exc)
+        else:
+            made = figure(figures)
+            try:
+                return made.png()
+            finally:
+                made.close()
+    first = why.splitlines()[0] if why else "Qt could not start"
+    print(f"note: the PNG is the bare map, without titles, axes or legend: {first}", file=sys.stderr)
+    return png_bytes(picture())
+
+
+def race_lines(result: Basins) -> list[str]:
+    """The race as a table of text: a header, then one line per optimizer (stdout, and the figure's table)."""
+    lines = [f"{'optimizer':<16} {'global':>7} {'any min':>8} {'diverged':>9} {'median steps':>13} {'p90 steps':>10}"]
+    for r in race(result):
+        lines.append(f"{r.label:<16} {r.global_share:>7.1%} {r.any_share:>8.1%} {r.diverged_share:>9.1%} "
+                     f"{r.median_steps:>13.0f} {r.p90_steps:>10.0f}")
+    return lines
 
 
 def npz_arrays(result: Basins) -> dict[str, np.ndarray]:
@@ -106,11 +142,10 @@ def run(args: argparse.Namespace) -> int:
         bar.close()
     from optviz.core.image import basins_picture
 
-    write_map(out, npz_arrays(result), lambda: basins_picture(result))
-    print(f"{'optimizer':<16} {'global':>7} {'any min':>8} {'diverged':>9} {'median steps':>13} {'p90 steps':>10}")
-    for r in race(result):
-        print(f"{r.label:<16} {r.global_share:>7.1%} {r.any_share:>8.1%} {r.diverged_share:>9.1%} "
-              f"{r.median_steps:>13.0f} {r.p90_steps:>10.0f}")
+    lines = race_lines(result)
+    write_map(out, npz_arrays(result), lambda: basins_picture(result),
+              lambda figures: figures.basins_figure(result, surface, lines))
+    print("\n".join(lines))
     print(f"wrote {out} ({len(choices)} optimizers × {resolution}×{resolution} starts, {steps} steps each, "
           f"engine {result.engine}, device {result.device}, {result.seconds:.1f} s)", file=sys.stderr)
     return 0

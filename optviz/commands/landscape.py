@@ -41,7 +41,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", metavar="S", default="0", help=f"{SEED.doc} ({SEED.allowed()}; default 0)")
     p.add_argument("--range", metavar="R", default=None, help=f"{RANGE.doc} ({RANGE.allowed()})")
     p.add_argument("--device", metavar="|".join(DEVICE.choices), default="auto", help="where to compute")
-    p.add_argument("--out", metavar="FILE.npz|FILE.png", required=True, help="write the slice here")
+    p.add_argument("--out", metavar="FILE.npz|FILE.png", required=True,
+                   help="write the slice here: the arrays (npz) or a figure (png: the heatmap with contours and "
+                        "the projected path, a colour bar of the loss, the loss on the straight line below)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -78,7 +80,11 @@ def run(args: argparse.Namespace) -> int:
                        "images: try a smaller --probe, or the CPU") from None
     finally:
         bar.close()
-    write_map(out, slice_.arrays(), lambda: picture(slice_))
+    name = f"{checkpoint.config.model} · {checkpoint.runs[run_index]['label']}"
+    words = "PCA" if slice_.directions == "pca" else "random filter-normalised"
+    title = f"Loss landscape of {name} on {checkpoint.config.dataset} (run {run_index}): {words} directions"
+    write_map(out, slice_.arrays(), lambda: picture(slice_),
+              lambda figures: figures.landscape_figure([(name, slice_)], title))
     share = "" if np.isnan(slice_.explained).all() else \
         f", the plane holds {100 * float(np.nansum(slice_.explained)):.1f}% of the path's variance"
     print(f"wrote {out} ({resolution}×{resolution} points, {slice_.directions} directions, probe {slice_.probe} "

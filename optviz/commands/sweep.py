@@ -13,7 +13,7 @@ from optviz.core.basins import STEPS
 from optviz.core.devices import DEVICE
 from optviz.core.files import check_output
 from optviz.core.surfaces import SURFACES
-from optviz.core.sweep import RESOLUTION, Sweep, parse_axis, sweep
+from optviz.core.sweep import RESOLUTION, Sweep, check_axis, parse_axis, sweep
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -38,7 +38,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", metavar="|".join(DEVICE.choices), default="auto", help="where to compute")
     p.add_argument("--engine", choices=ENGINES, default="auto",
                    help="auto: the compiled engine where it can exist, else eager")
-    p.add_argument("--out", metavar="FILE.npz|FILE.png", required=True, help="write the map here")
+    p.add_argument("--out", metavar="FILE.npz|FILE.png", required=True,
+                   help="write the map here: the arrays (npz) or a figure (png: the map on true-value axes, a "
+                        "colour bar of the final f − f*, diverged cells red, a caption)")
 
 
 def npz_arrays(result: Sweep) -> dict[str, np.ndarray]:
@@ -60,7 +62,9 @@ def run(args: argparse.Namespace) -> int:
         bar.close()
     from optviz.core.image import sweep_picture
 
-    write_map(out, npz_arrays(result), lambda: sweep_picture(result))
+    log = tuple(bool(a is not None and check_axis(choice, a).log) for a in (x, y))  # as the sweep spaced them
+    write_map(out, npz_arrays(result), lambda: sweep_picture(result),
+              lambda figures: figures.sweep_figure(result, surface, log))
     cells = result.final_loss.size
     print(f"wrote {out} ({result.final_loss.shape[0]}×{result.final_loss.shape[1]} cells, {steps} steps, "
           f"{int(result.diverged.sum())} of {cells} diverged, engine {result.engine}, device {result.device}, "

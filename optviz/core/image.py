@@ -1,4 +1,6 @@
-"""Pictures of the maps as PNG, with numpy and zlib only (no Qt, no plotting library).
+"""Bare pictures of the maps as PNG, with numpy and zlib only (no Qt, no plotting library): what the map commands
+write where Qt cannot start (their figures, with titles, axes and legends, are drawn by ``optviz.ui.figures``), and
+the PNG encoder those figures' pixels go through.
 
 ``basins_picture``: one panel per optimizer, side by side; each minimum has a colour (its basin), darker where
 the start took longer to converge; not converged is grey, diverged black; minima are white dots.
