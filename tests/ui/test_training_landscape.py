@@ -14,7 +14,7 @@ from PySide6.QtCore import Qt  # noqa: E402
 from optviz.core.optimizers import OptimizerChoice  # noqa: E402
 from optviz.training.config import TrainConfig  # noqa: E402
 from optviz.training.trainer import Trainer  # noqa: E402
-from optviz.ui.training.landscape_view import LandscapeRun, LandscapeView, colorbar_ticks  # noqa: E402
+from optviz.ui.training.landscape_view import LandscapePanel, LandscapeRun, LandscapeView, colorbar_ticks  # noqa: E402
 from optviz.ui.training.lr_sweep_view import LrSweepView  # noqa: E402
 from optviz.ui.training.tab import TrainingTab  # noqa: E402
 
@@ -167,3 +167,25 @@ def test_tab_hooks_open_the_windows_and_start_a_run_at_the_clicked_lr(qtbot, tab
     runs = list(tab.model.runs)
     assert len(runs) == 2 and runs[1].config.optimizers[0].values["lr"] == pytest.approx(0.02)
     assert tab.panel.config().optimizers[0].values["lr"] == pytest.approx(0.02)
+
+
+def test_a_log_coloured_slice_reads_decades_on_its_colour_bar(qtbot) -> None:
+    """A slice whose loss spans 1.5 to 1270 is coloured on a log scale: its bar reads 10, 100, 1000 where the
+    colours of those losses are, not two round linear values crowded at the top."""
+    from optviz.training.landscape import Landscape
+
+    n = 21
+    a = np.linspace(-1, 1, n)
+    loss = 1.5 * 10.0 ** (2.93 * (a[None, :] ** 2 + a[:, None] ** 2) / 2)  # 1.5 … 1270
+    result = Landscape(loss, a, a, np.zeros((0, 2)), np.zeros(0), np.full(2, np.nan), "random", np.zeros(0),
+                       np.zeros(0), d1=np.zeros(1, np.float32), d2=np.zeros(1, np.float32))
+    panel = LandscapePanel("run", with_3d=False)
+    qtbot.addWidget(panel)
+    panel.show_landscape(result)
+    ticks = panel.colorbar.axis._tickLevels[0]
+    assert [label for _, label in ticks] == ["10", "100", "1000"]
+    positions = [p for p, _ in ticks]
+    assert positions == sorted(positions) and positions[0] > 0.1 and positions[-1] < 1.0
+    gaps = np.diff(positions)
+    assert gaps.min() > 0.5 * gaps.max()  # decades about evenly spaced, as on a log bar
+    assert panel.colorbar.getAxis("left").labelText == "loss (log scale)"
