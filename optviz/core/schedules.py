@@ -24,12 +24,13 @@ uses exactly the numbers torch would).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import numpy as np
-from optviz.core.lazy import torch
 
+from optviz.core.lazy import torch
 from optviz.core.params import ParamError, Spec, parse_named, quote, resolve
 
 Builder = Callable[[Any, Mapping[str, Any], int, int], Any]  # (torch optimizer, values, n, total) → lr scheduler
@@ -54,25 +55,25 @@ def _num(name: str, default: float, low: float, high: float, doc: str, **kw: Any
     return Spec(name, "float", default, low, high, label=f"{name} value", doc=doc, **kw)
 
 
-def _constant(optimizer: torch.optim.Optimizer, v: Mapping[str, Any], n: int, total: int) -> lr_scheduler.LRScheduler:
+def _constant(optimizer: torch.optim.Optimizer, v: Mapping[str, Any], n: int, total: int) -> torch.optim.lr_scheduler.LRScheduler:
     return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: 1.0)
 
 
-def _step(optimizer: torch.optim.Optimizer, v: Mapping[str, Any], n: int, total: int) -> lr_scheduler.LRScheduler:
+def _step(optimizer: torch.optim.Optimizer, v: Mapping[str, Any], n: int, total: int) -> torch.optim.lr_scheduler.LRScheduler:
     return torch.optim.lr_scheduler.StepLR(optimizer, step_size=max(1, round(v["step_size"] * n)), gamma=v["gamma"])
 
 
 def _exponential(optimizer: torch.optim.Optimizer, v: Mapping[str, Any], n: int,
-                 total: int) -> lr_scheduler.LRScheduler:
+                 total: int) -> torch.optim.lr_scheduler.LRScheduler:
     return torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=v["gamma"] ** (1.0 / n))
 
 
-def _time(optimizer: torch.optim.Optimizer, v: Mapping[str, Any], n: int, total: int) -> lr_scheduler.LRScheduler:
+def _time(optimizer: torch.optim.Optimizer, v: Mapping[str, Any], n: int, total: int) -> torch.optim.lr_scheduler.LRScheduler:
     k = v["k"]
     return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: 1.0 / (1.0 + k * s / n))
 
 
-def _cosine(optimizer: torch.optim.Optimizer, v: Mapping[str, Any], n: int, total: int) -> lr_scheduler.LRScheduler:
+def _cosine(optimizer: torch.optim.Optimizer, v: Mapping[str, Any], n: int, total: int) -> torch.optim.lr_scheduler.LRScheduler:
     return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, total), eta_min=v["eta_min"])
 
 
@@ -96,7 +97,7 @@ SCHEDULES: dict[str, ScheduleSpec] = {s.name: s for s in (NONE, STEP, EXPONENTIA
 
 
 def scheduler(optimizer: torch.optim.Optimizer, name: str, values: Mapping[str, Any], n_batches: int, total: int,
-              warm: int) -> lr_scheduler.LRScheduler | None:
+              warm: int) -> torch.optim.lr_scheduler.LRScheduler | None:
     """Schedule ``name`` stepped once per batch over ``total`` steps, after a linear warm-up of ``warm`` steps that
     rises as lr₀·(s+1)/(warm+1); None for a constant rate. (The training lab and the playground both build theirs
     here.)"""
@@ -134,7 +135,7 @@ class ScheduleChoice:
     def is_constant(self) -> bool:
         return self.name == "none" and self.warmup == 0
 
-    def build(self, optimizer: torch.optim.Optimizer, steps: int) -> lr_scheduler.LRScheduler | None:
+    def build(self, optimizer: torch.optim.Optimizer, steps: int) -> torch.optim.lr_scheduler.LRScheduler | None:
         """The torch scheduler for a run of ``steps`` steps (one "epoch" per step), or None for a constant rate."""
         return scheduler(optimizer, self.name, self.values, 1, max(1, steps), self.warmup)
 
