@@ -244,7 +244,7 @@ class SweepFigure(Figure):
             self.map.plot.setContentsMargins(0, 10, 0, 0)  # room for the top tick's label
             self.map.widget.setFixedHeight(SWEEP_PLOT_PX if result.y_name else STRIP_PX)
             cells = "×".join(str(n) for n in result.final_loss.shape)
-            self.caption = _label(caption_head(result, result.choice.label, known).removesuffix("; ")
+            self.caption = _label(caption_head(result, result.choice.label, known, log[0]).removesuffix("; ")
                                   + f". {cells} cells; {result.engine} engine, {result.device}, "
                                   f"{result.seconds:.2g} s.", grey=True)
             super().__init__(_column(self.title, self.map.widget, self.caption), width, [self.map.plot.getViewBox()])

@@ -152,3 +152,29 @@ def test_clipping_keeps_what_is_inside_and_marks_each_exit():
     assert list(clip.last_exit) == [-1, 0, 0, 0, 0, 4]
     assert clip.exit_angles[0] == pytest.approx(0.0) and np.isnan(clip.exit_angles[4])
     assert np.allclose(clip.exit_points[4], [0.5, 0.25])  # left from its last finite point, direction unknown
+
+
+@pytest.mark.parametrize("decades, plain", [((-4, -2), False), ((-3, -1), True), ((-2.01, -0.99), True),
+                                            ((2, 6), False)])
+def test_a_log_axis_writes_all_its_labels_in_one_style(qtbot, decades, plain):
+    """pyqtgraph labels a log axis's decades and the 2×, 5× between them in separate calls: the axis's range picks
+    one style for both, so 10⁻³ never sits beside 0.002 (and each label still reads its true value)."""
+    import pyqtgraph as pg
+
+    from optviz.ui.widgets.axes import TrueAxis
+
+    widget = pg.PlotWidget(axisItems={"bottom": TrueAxis("bottom")})
+    qtbot.addWidget(widget)
+    widget.resize(900, 300)
+    widget.show()
+    qtbot.waitExposed(widget)
+    plot = widget.getPlotItem()
+    plot.setLogMode(x=True, y=False)
+    plot.setXRange(*decades, padding=0)
+    plot.getAxis("bottom").setStyle(hideOverlappingLabels=15)
+    texts = [text for _, text in axis_texts(plot.getAxis("bottom"))]
+    assert len(texts) >= 4
+    powers = ["10" in t and ("⁻" in t or any(c in t for c in "⁰¹²³⁴⁵⁶⁷⁸⁹")) for t in texts]
+    assert all(not p for p in powers) if plain else all(powers), texts
+    low, high = 10.0 ** decades[0], 10.0 ** decades[1]
+    assert all(low * 0.999 <= parse_value(t) <= high * 1.001 for t in texts), texts

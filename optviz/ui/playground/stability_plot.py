@@ -13,9 +13,10 @@ from PySide6.QtCore import QRectF
 
 from optviz.core.sweep import Sweep
 from optviz.ui.playground.map_data import colour_levels
-from optviz.ui.widgets.axes import TrueAxis, decade_ticks
+from optviz.ui.widgets.axes import TrueAxis, decade_ticks, log_labels
 
 DIVERGED_RGBA = (220, 30, 30, 255)
+EDGE_LABEL_PX = 15  # how far a tick label may reach past the bottom axis's ends
 STRIP_PX = 240  # the height of an lr strip's plot (a strip stretched to the full height reads as a wall)
 
 
@@ -27,11 +28,14 @@ def xy_text(x: float, y: float) -> str:
     return f"({x:.3g}, {y:.3g})".replace("-", "−")
 
 
-def caption_head(s: Sweep, title: str, f_star_known: bool) -> str:
-    """What the map shows, up to what it says of the current values: ``Final f − f* after 300 steps of …; ``."""
+def caption_head(s: Sweep, title: str, f_star_known: bool, log_x: bool = True) -> str:
+    """What the map shows, up to what it says of the current values: ``Final f − f* after 300 steps of …; ``. The
+    x range is written as its axis writes it (``log_x``: a log axis)."""
     star = "f* the global minimum" if f_star_known else "f* the smallest final loss on the map"
+    ends = [float(s.x_values[0]), float(s.x_values[-1])]
+    ends_text = log_labels(ends) if log_x else [f"{v:.4g}".replace("-", "−") for v in ends]
     return (f"Final f − f* after {s.steps} steps of {title} from {xy_text(*s.start)} ({star}) over {s.x_name} "
-            f"{s.x_values[0]:g} … {s.x_values[-1]:g}; red: diverged ({int(s.diverged.sum())} of {s.diverged.size}); ")
+            f"{' … '.join(ends_text)}; red: diverged ({int(s.diverged.sum())} of {s.diverged.size}); ")
 
 
 class StabilityPlot:
@@ -47,6 +51,8 @@ class StabilityPlot:
         self.log = (True, False)  # the image lies in log10(lr) coordinates; the ticks read true lr
         plot.setLogMode(*self.log)
         plot.setLabel("bottom", axis_label("lr"))
+        # the range's end values lie half a cell inside the axis: their labels may overhang its ends a little
+        plot.getAxis("bottom").setStyle(hideOverlappingLabels=EDGE_LABEL_PX)
         self.image = pg.ImageItem(axisOrder="row-major")
         self.diverged_image = pg.ImageItem(axisOrder="row-major")
         plot.addItem(self.image)

@@ -29,7 +29,10 @@ class TrueAxis(pg.AxisItem):
             self.label.setX(0)  # pyqtgraph nudges it 5 px past the widget's edge, cutting the first letter
 
     def logTickStrings(self, values, scale, spacing):  # noqa: N802 — pyqtgraph's name
-        strings = log_labels([float(10.0 ** v) for v in values])
+        # pyqtgraph asks once per tick level (decades, then the 2×, 5× between them): the axis's whole range picks
+        # one style for all, so that 10⁻³ never sits beside 0.002
+        lo, hi = sorted(10.0 ** float(v) for v in self.range)
+        strings = log_labels([float(10.0 ** v) for v in values], plain=_plain(_round_in(lo, up=True), _round_in(hi)))
         if len(values) > 6:  # a decade's minor ticks: 1×, 2× and 5× keep their labels
             keep = [round(10.0 ** (v % 1.0), 6) in _MINOR_LABELS for v in values]
             strings = [s if k else "" for s, k in zip(strings, keep)]
@@ -53,12 +56,42 @@ def linear_tick(value: float, spacing: float) -> str:
     return f"{value:.{places}f}".replace("-", "−")
 
 
-def log_labels(values: list[float]) -> list[str]:
+def _plain(*values: float) -> bool:
+    return all(1e-3 <= abs(v) < 1e4 for v in values)
+
+
+def _round_in(value: float, up: bool = False) -> float:
+    """``value`` rounded to one significant digit towards the inside of a range (the first or last tick's value)."""
+    if not (math.isfinite(value) and value > 0):
+        return value
+    unit = 10.0 ** math.floor(math.log10(value))
+    return (math.ceil if up else math.floor)(value / unit * (1 - 1e-9 if up else 1 + 1e-9)) * unit
+
+
+def log_labels(values: list[float], plain: bool | None = None) -> list[str]:
     """Labels of a log axis's ticks: plain decimals (0.05, 0.1, 20) when every value reads well that way, else
-    powers of ten (10⁻⁶, 2×10¹⁸) for all of them, so that neighbouring labels are written alike."""
-    if all(1e-3 <= abs(v) < 1e4 for v in values):
+    powers of ten (10⁻⁶, 2×10¹⁸) for all of them, so that neighbouring labels are written alike. ``plain``: the
+    style decided for a whole axis (None: by ``values``)."""
+    if plain if plain is not None else _plain(*values):
         return [f"{v:.3g}" if abs(v) < 1e3 else f"{v:.0f}" for v in values]
-    return [format_value(v) for v in values]
+    return [_power(v) for v in values]
+
+
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def _power(value: float) -> str:
+    """``value`` as m×10ⁿ (10ⁿ for m = 1; 1 itself as 1), the style of a log axis's labels past 10⁻³ … 10⁴."""
+    if value == 0 or not math.isfinite(value):
+        return format_value(value)
+    exponent = math.floor(math.log10(abs(value)) + 1e-9)
+    mantissa = value / 10.0**exponent
+    power = f"10{str(exponent).translate(_SUPERSCRIPT)}"
+    if abs(abs(mantissa) - 1.0) <= 1e-9:
+        text = ("1" if exponent == 0 else power) if mantissa > 0 else "-" + ("1" if exponent == 0 else power)
+    else:
+        text = f"{mantissa:.3g}×{power}"
+    return text.replace("-", "−", 1) if text.startswith("-") else text
 
 
 def true_axes() -> dict[str, TrueAxis]:
