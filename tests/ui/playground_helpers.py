@@ -7,9 +7,11 @@ from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt
 from PySide6.QtGui import QImage, QMouseEvent, QPainter
 from PySide6.QtWidgets import QApplication
 
+from optviz.core.presets import default_session
 from optviz.ui.playground.tab import PlaygroundTab
 
 TIMEOUT_MS = 20_000
+MAPS_STEPS = 150  # the maps tests' run length
 
 
 def wait_computed(qtbot, tab: PlaygroundTab) -> None:
@@ -87,3 +89,51 @@ def parse_value(text: str) -> float:
     assert base.endswith("10"), text
     mantissa = base[:-2].rstrip("×").replace("−", "-")
     return float(mantissa or 1.0) * 10.0**exponent
+
+
+def maps_tab(qtbot, monkeypatch) -> PlaygroundTab:
+    """The maps tests' tab: the default session (Himmelblau) with SGD and Nesterov enabled, MAPS_STEPS steps, eager
+    engine (no compiler), the middle column wide. The caller shuts it down."""
+    monkeypatch.setenv("OPTVIZ_ENGINE", "eager")
+    base = default_session()
+    session = base.with_(steps=MAPS_STEPS, optimizers=tuple(
+        type(e)(e.choice, e.choice.name in ("sgd", "nesterov")) for e in base.optimizers))
+    widget = make_tab(qtbot, session, size=(1500, 850))
+    widget.main_splitter.setSizes([600, 600, 300])
+    return widget
+
+
+def show_basins(qtbot, tab: PlaygroundTab, resolution: int = 32):
+    """The basins view shown, with the maps of a ``resolution``² grid computed."""
+    view = tab.basins_view
+    view.set_resolution(resolution)
+    tab.show_middle(view)
+    qtbot.waitUntil(lambda: view.is_current() and not view.is_busy(), timeout=TIMEOUT_MS)
+    return view
+
+
+def show_stability(qtbot, tab: PlaygroundTab, entry: int, y_name: str, resolution: int = 16):
+    """The stability view shown, mapping optimizer ``entry`` over lr × ``y_name`` ("" a strip), computed."""
+    view = tab.stability_view
+    view.set_resolution(resolution)
+    view.set_entry(entry)
+    view.set_y_name(y_name)
+    tab.show_middle(view)
+    qtbot.waitUntil(lambda: view.is_current() and not view.is_busy(), timeout=TIMEOUT_MS)
+    return view
+
+
+def make_window(qtbot, tmp_path, size: tuple[int, int] = (1400, 900)):
+    """A main window of its own settings file (nothing remembered), at ``size``, shown, its paths computed."""
+    from PySide6.QtCore import QSettings
+
+    from optviz.ui.main_window import MainWindow
+
+    w = MainWindow(settings=QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat), remember=False,
+                   autoplay=False)
+    qtbot.addWidget(w)
+    w.resize(*size)
+    w.show()
+    qtbot.waitExposed(w)
+    wait_computed(qtbot, w.playground)
+    return w

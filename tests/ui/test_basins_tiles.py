@@ -5,7 +5,8 @@ tick strings) at several sizes of the view."""
 from __future__ import annotations
 
 import pytest
-from playground_helpers import TIMEOUT_MS, axis_texts, make_tab, parse_value
+from playground_helpers import axis_texts, make_tab, parse_value
+from playground_helpers import show_basins as show_map
 from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QApplication
 
@@ -37,10 +38,7 @@ def tab(qtbot, monkeypatch):
 
 
 def show_basins(qtbot, tab, resolution=32):
-    view = tab.basins_view
-    view.set_resolution(resolution)
-    tab.show_middle(view)
-    qtbot.waitUntil(lambda: view.is_current() and not view.is_busy(), timeout=TIMEOUT_MS)
+    view = show_map(qtbot, tab, resolution)
     settle(qtbot, view)
     return view
 

@@ -4,23 +4,16 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from playground_helpers import TIMEOUT_MS, wait_computed
-from PySide6.QtCore import QSettings, Qt
+from playground_helpers import TIMEOUT_MS, make_window, wait_computed
+from PySide6.QtCore import Qt
 
 from optviz.cli import main
 from optviz.core.lessons import get_lesson, lessons, matches
-from optviz.ui.main_window import MainWindow
 
 
 @pytest.fixture
 def window(qtbot, tmp_path):
-    w = MainWindow(settings=QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat), remember=False,
-                   autoplay=False)
-    qtbot.addWidget(w)
-    w.resize(1400, 900)
-    w.show()
-    qtbot.waitExposed(w)
-    wait_computed(qtbot, w.playground)
+    w = make_window(qtbot, tmp_path)
     yield w
     w.close()
 

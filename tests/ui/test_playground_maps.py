@@ -8,50 +8,27 @@ import re
 
 import numpy as np
 import pytest
-from playground_helpers import TIMEOUT_MS, axis_texts, make_tab, parse_value, send_mouse, wait_computed
+from playground_helpers import (MAPS_STEPS, TIMEOUT_MS, axis_texts, make_window, maps_tab, parse_value, send_mouse,
+                                show_basins, show_stability, wait_computed)
 from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
 
 import optviz.ui.playground.map_data as map_data
 from optviz.core.basins import basins, race
 from optviz.core.image import DIVERGED, NOT_CONVERGED
 from optviz.core.optimizers import REGISTRY, OptimizerChoice
-from optviz.core.presets import default_session
 from optviz.ui.playground.basins_view import stat_texts
 from optviz.ui.playground.map_data import basin_colour, basin_rgba, y_choices
 from optviz.ui.playground.stability_view import DIVERGED_RGBA, cell_value
 
-STEPS = 150
+STEPS = MAPS_STEPS
 
 
 @pytest.fixture
 def tab(qtbot, monkeypatch):
     """The default session (Himmelblau) with SGD and Nesterov enabled, 150 steps, eager engine (no compiler)."""
-    monkeypatch.setenv("OPTVIZ_ENGINE", "eager")
-    base = default_session()
-    session = base.with_(steps=STEPS, optimizers=tuple(
-        type(e)(e.choice, e.choice.name in ("sgd", "nesterov")) for e in base.optimizers))
-    widget = make_tab(qtbot, session, size=(1500, 850))
-    widget.main_splitter.setSizes([600, 600, 300])
+    widget = maps_tab(qtbot, monkeypatch)
     yield widget
     assert widget.shutdown()
-
-
-def show_basins(qtbot, tab, resolution=32):
-    view = tab.basins_view
-    view.set_resolution(resolution)
-    tab.show_middle(view)
-    qtbot.waitUntil(lambda: view.is_current() and not view.is_busy(), timeout=TIMEOUT_MS)
-    return view
-
-
-def show_stability(qtbot, tab, entry, y_name, resolution=16):
-    view = tab.stability_view
-    view.set_resolution(resolution)
-    view.set_entry(entry)
-    view.set_y_name(y_name)
-    tab.show_middle(view)
-    qtbot.waitUntil(lambda: view.is_current() and not view.is_busy(), timeout=TIMEOUT_MS)
-    return view
 
 
 def click(widget, pos: QPoint) -> None:
@@ -260,18 +237,8 @@ def test_the_map_follows_a_dragged_start(qtbot, tab):
 
 # -- FPS overlay -------------------------------------------------------------------------------------------------
 def test_view_menu_shows_fps_and_the_last_recompute(qtbot, tmp_path):
-    from PySide6.QtCore import QSettings
-
-    from optviz.ui.main_window import MainWindow
-
-    window = MainWindow(settings=QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat), remember=False,
-                        autoplay=False)
-    qtbot.addWidget(window)
-    window.resize(1300, 800)
-    window.show()
-    qtbot.waitExposed(window)
+    window = make_window(qtbot, tmp_path, (1300, 800))
     tab = window.playground
-    wait_computed(qtbot, tab)
     overlay = tab.fps_overlay
     assert not overlay.isVisible()
     action = next(a for a in window.menuBar().actions() if a.text() == "&View").menu().actions()

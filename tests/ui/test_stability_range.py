@@ -8,16 +8,17 @@ import math
 
 import numpy as np
 import pytest
-from playground_helpers import TIMEOUT_MS, axis_texts, make_tab, parse_value, wait_computed
-from PySide6.QtCore import QPoint, QRect, QSettings, Qt
+from playground_helpers import (MAPS_STEPS, TIMEOUT_MS, axis_texts, make_window, maps_tab, parse_value,
+                                wait_computed)
+from playground_helpers import show_stability as show_map
+from PySide6.QtCore import QPoint, QRect, Qt
 from test_spec_form import type_into, wheel
 
-from optviz.core.presets import default_session
 from optviz.core.session import BASINS_RESOLUTIONS, STABILITY_Y, MapSettings
 from optviz.ui.playground import basins_view
 from optviz.ui.playground.map_data import Y_RANGES
 
-STEPS = 150
+STEPS = MAPS_STEPS
 NESTEROV = 2  # lr 0.005, momentum 0.9 in the default session
 ADAM = 5
 
@@ -25,12 +26,7 @@ ADAM = 5
 @pytest.fixture
 def tab(qtbot, monkeypatch):
     """As in test_playground_maps.py: the default session with SGD and Nesterov enabled, 150 steps, eager."""
-    monkeypatch.setenv("OPTVIZ_ENGINE", "eager")
-    base = default_session()
-    session = base.with_(steps=STEPS, optimizers=tuple(
-        type(e)(e.choice, e.choice.name in ("sgd", "nesterov")) for e in base.optimizers))
-    widget = make_tab(qtbot, session, size=(1500, 850))
-    widget.main_splitter.setSizes([600, 600, 300])
+    widget = maps_tab(qtbot, monkeypatch)
     yield widget
     assert widget.shutdown()
 
@@ -40,13 +36,7 @@ def settled(view) -> bool:
 
 
 def show_stability(qtbot, tab, entry=NESTEROV, y_name="momentum", resolution=16):
-    view = tab.stability_view
-    view.set_resolution(resolution)
-    view.set_entry(entry)
-    view.set_y_name(y_name)
-    tab.show_middle(view)
-    qtbot.waitUntil(lambda: settled(view), timeout=TIMEOUT_MS)
-    return view
+    return show_map(qtbot, tab, entry, y_name, resolution)
 
 
 def bottom_ticks(view) -> list[float]:
@@ -168,19 +158,10 @@ def test_the_model_holds_the_settings_and_sets_the_widgets(qtbot, tab):
 
 
 def test_the_settings_survive_save_and_open(qtbot, tmp_path, monkeypatch):
-    from optviz.ui.main_window import MainWindow
-
     monkeypatch.setenv("OPTVIZ_ENGINE", "eager")
 
     def window():
-        w = MainWindow(settings=QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat), remember=False,
-                       autoplay=False)
-        qtbot.addWidget(w)
-        w.resize(1400, 900)
-        w.show()
-        qtbot.waitExposed(w)
-        wait_computed(qtbot, w.playground)
-        return w
+        return make_window(qtbot, tmp_path)
 
     first = window()
     view = first.playground.stability_view
