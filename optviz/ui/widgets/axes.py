@@ -61,11 +61,13 @@ def _plain(*values: float) -> bool:
 
 
 def _round_in(value: float, up: bool = False) -> float:
-    """``value`` rounded to one significant digit towards the inside of a range (the first or last tick's value)."""
+    """The first labelled tick (1, 2 or 5 × 10ⁿ) at or above ``value`` (``up``), or the last at or below it."""
     if not (math.isfinite(value) and value > 0):
         return value
-    unit = 10.0 ** math.floor(math.log10(value))
-    return (math.ceil if up else math.floor)(value / unit * (1 - 1e-9 if up else 1 + 1e-9)) * unit
+    e = math.floor(math.log10(value))
+    ticks = [m * 10.0**k for k in (e - 1, e, e + 1) for m in _MINOR_LABELS]
+    fudge = value * 1e-9
+    return min(t for t in ticks if t >= value - fudge) if up else max(t for t in ticks if t <= value + fudge)
 
 
 def log_labels(values: list[float], plain: bool | None = None) -> list[str]:
