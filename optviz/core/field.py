@@ -33,7 +33,7 @@ SPREAD = 0.65  # wanted 5th–95th percentile span of the colour indices (0.6 is
 LOG_DECADES = 8  # a log picture starts this many decades below its maximum (the minimum, 0, has no log)
 WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0)  # of the rank in the colour index, the first that spreads the colours wins
 MIN_TICK_GAP = 0.06  # colour-bar ticks at least this far apart, in index units
-_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
 @dataclass(frozen=True)
@@ -174,14 +174,14 @@ def format_value(value: float) -> str:
         return "0"
     exponent = math.floor(math.log10(abs(value)) + 1e-9)
     if abs(value - 10.0**exponent) <= 1e-9 * abs(value) and not 0 <= exponent <= 3:
-        return f"10{str(exponent).translate(_SUPERSCRIPT)}"
+        return f"10{str(exponent).translate(SUPERSCRIPT)}"
     if -4 <= exponent <= 5:
         text = f"{value:.3g}"
         if "e" in text:  # 1e+03 → 1000
             text = f"{float(text):f}".rstrip("0").rstrip(".")
         return text.replace("-", "−")
     mantissa = value / 10.0**exponent
-    return f"{mantissa:.3g}×10{str(exponent).translate(_SUPERSCRIPT)}".replace("-", "−", 1)
+    return f"{mantissa:.3g}×10{str(exponent).translate(SUPERSCRIPT)}".replace("-", "−", 1)
 
 
 def contour_segments(z: np.ndarray, xs: np.ndarray, ys: np.ndarray,

@@ -38,7 +38,8 @@ from optviz.ui.playground.basins_tiles import (CHROME_PX, EDGE_PX, GAP_PX, Basin
                                                grid_height, grid_rect, legend_html)
 from optviz.ui.playground.colors import entry_colors
 from optviz.ui.playground.map_data import stability_colour
-from optviz.ui.playground.stability_plot import STRIP_PX, StabilityPlot, caption_head, xy_text
+from optviz.ui.playground.stability_plot import STRIP_PX, StabilityPlot, caption_head
+from optviz.ui.widgets.axes import xy_text
 
 WIDTH = 900  # a figure's width, unless its basin panels need more
 MARGIN = 16  # around a figure's contents

@@ -21,7 +21,8 @@ from optviz.core.image import basins_picture
 from optviz.core.optimizers import OptimizerChoice
 from optviz.core.surfaces import get_surface
 from optviz.ui import figures
-from optviz.ui.playground.basins_tiles import grid_rect, xy_text
+from optviz.ui.playground.basins_tiles import grid_rect
+from optviz.ui.widgets.axes import xy_text
 from optviz.ui.playground.map_data import basin_rgba
 from optviz.ui.playground.stability_plot import DIVERGED_RGBA
 

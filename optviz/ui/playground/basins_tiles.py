@@ -21,7 +21,7 @@ from PySide6.QtWidgets import QApplication
 
 from optviz.core.basins import RADIUS, TOL, BasinMap, Basins
 from optviz.ui.playground.map_data import basin_colour, basin_rgba
-from optviz.ui.widgets.axes import TrueAxis
+from optviz.ui.widgets.axes import TrueAxis, xy_text
 
 AXIS_PX = 30  # the axes' room, kept on inner panels (without labels) so that every panel has one size
 TITLE_PX = 30  # the row pyqtgraph gives a plot's title
@@ -38,10 +38,6 @@ def criterion_text(resolution: int, steps: int, tol: float = TOL.default, radius
     return (f"Every start of the {resolution}×{resolution} grid over the view box runs the same {steps} steps. "
             f"A start ends in a minimum when its gradient norm stays below {tol:g} to the last step and "
             f"its last point lies within {100 * radius:g}% of the view box's diagonal of that minimum.")
-
-
-def xy_text(x: float, y: float) -> str:
-    return f"({x:.3g}, {y:.3g})".replace("-", "−")
 
 
 def map_size(width: float, height: float, n: int, cols: int, aspect: float) -> tuple[int, int, float]:

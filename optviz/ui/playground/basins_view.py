@@ -18,12 +18,13 @@ from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLab
 
 from optviz.core.basins import RaceStats
 from optviz.core.session import BASINS_RESOLUTIONS
-from optviz.ui.playground.basins_tiles import BasinTiles, Tile, criterion_text, grid_rect, legend_html, xy_text
+from optviz.ui.playground.basins_tiles import BasinTiles, Tile, criterion_text, grid_rect, legend_html
 from optviz.ui.playground.colors import entry_colors, entry_title
 from optviz.ui.playground.map_data import BasinsResult, basin_rgba, basins_key, compute_basins
 from optviz.ui.playground.map_jobs import MapControls, MapRunner
 from optviz.ui.playground.model import PlaygroundModel
 from optviz.ui.playground.optimizer_section import color_icon
+from optviz.ui.widgets.axes import xy_text
 from optviz.ui.widgets.wheel import ComboBox
 
 RESOLUTIONS = BASINS_RESOLUTIONS  # what the grid menu offers (session files take the same)

@@ -13,7 +13,7 @@ from PySide6.QtCore import QRectF
 
 from optviz.core.sweep import Sweep
 from optviz.ui.playground.map_data import colour_levels
-from optviz.ui.widgets.axes import TrueAxis, decade_ticks, log_labels
+from optviz.ui.widgets.axes import TrueAxis, decade_ticks, log_labels, xy_text
 
 DIVERGED_RGBA = (220, 30, 30, 255)
 EDGE_LABEL_PX = 15  # how far a tick label may reach past the bottom axis's ends
@@ -22,10 +22,6 @@ STRIP_PX = 240  # the height of an lr strip's plot (a strip stretched to the ful
 
 def axis_label(name: str) -> str:
     return "lr (learning rate)" if name == "lr" else name
-
-
-def xy_text(x: float, y: float) -> str:
-    return f"({x:.3g}, {y:.3g})".replace("-", "−")
 
 
 def caption_head(s: Sweep, title: str, f_star_known: bool, log_x: bool = True) -> str:

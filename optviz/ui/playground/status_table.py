@@ -15,6 +15,7 @@ from optviz.core.surfaces import Point
 from optviz.ui.playground.colors import entry_colors, entry_title
 from optviz.ui.playground.compute import shown_field, shown_result, surface_key
 from optviz.ui.playground.model import PlaygroundModel
+from optviz.ui.widgets.axes import xy_text
 
 NEAR = 0.01  # a path within this fraction of the view box's larger side of a critical point is "at" it
 _KIND_WORDS = {"global": "global minimum", "local": "local minimum", "saddle": "saddle point"}
@@ -30,10 +31,6 @@ def status_text(paths: Paths, row: int, start: int, step: int) -> str:
     return "still moving"
 
 
-def _xy(x: float, y: float) -> str:
-    return f"({x:.3g}, {y:.3g})".replace("-", "−")
-
-
 def place_text(paths: Paths, row: int, start: int, step: int, points: tuple[Point, ...],
                view: tuple[tuple[float, float], tuple[float, float]]) -> str:
     """Where the path is at ``step``: 'at local minimum (−2.81, 3.13)' when a listed critical point is within
@@ -46,12 +43,12 @@ def place_text(paths: Paths, row: int, start: int, step: int, points: tuple[Poin
     if not (math.isfinite(x) and math.isfinite(y)):
         return "left the view"
     if not (x0 <= x <= x1 and y0 <= y <= y1):
-        return f"outside the view at {_xy(x, y)}"
+        return f"outside the view at {xy_text(x, y)}"
     tolerance = NEAR * max(x1 - x0, y1 - y0)
     near = min(points, key=lambda p: math.hypot(p.x - x, p.y - y), default=None)
     if near is not None and math.hypot(near.x - x, near.y - y) <= tolerance:
-        return f"at {_KIND_WORDS[near.kind]} {_xy(near.x, near.y)}"
-    return f"at {_xy(x, y)}"
+        return f"at {_KIND_WORDS[near.kind]} {xy_text(near.x, near.y)}"
+    return f"at {xy_text(x, y)}"
 
 
 def loss_text(paths: Paths, row: int, start: int, step: int) -> str:
@@ -134,7 +131,7 @@ class StatusTable(QWidget):
         step = min(model.step, result.paths.steps)
         x, y = result.session.starts[start]
         preview = f" (preview: first {result.paths.steps} of {result.session.steps} steps)" if result.preview else ""
-        self.caption.set_full_text(f"Start {start + 1} at {_xy(x, y)}, step {step} of {result.paths.steps}{preview}")
+        self.caption.set_full_text(f"Start {start + 1} at {xy_text(x, y)}, step {step} of {result.paths.steps}{preview}")
         field = shown_field(model)
         points = ()
         if field is not None and field.key == surface_key(result.session):

@@ -11,7 +11,7 @@ import math
 
 import pyqtgraph as pg
 
-from optviz.core.field import format_value
+from optviz.core.field import SUPERSCRIPT, format_value
 
 _MINOR_LABELS = (1.0, 2.0, 5.0)  # within a decade of minor ticks, only these keep a label (the others crowd)
 
@@ -70,6 +70,11 @@ def _round_in(value: float, up: bool = False) -> float:
     return min(t for t in ticks if t >= value - fudge) if up else max(t for t in ticks if t <= value + fudge)
 
 
+def xy_text(x: float, y: float) -> str:
+    """A point as the tables and captions write it: ``(3.58, −1.85)``."""
+    return f"({x:.3g}, {y:.3g})".replace("-", "−")
+
+
 def log_labels(values: list[float], plain: bool | None = None) -> list[str]:
     """Labels of a log axis's ticks: plain decimals (0.05, 0.1, 20) when every value reads well that way, else
     powers of ten (10⁻⁶, 2×10¹⁸) for all of them, so that neighbouring labels are written alike. ``plain``: the
@@ -79,16 +84,13 @@ def log_labels(values: list[float], plain: bool | None = None) -> list[str]:
     return [_power(v) for v in values]
 
 
-_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
-
-
 def _power(value: float) -> str:
     """``value`` as m×10ⁿ (10ⁿ for m = 1; 1 itself as 1), the style of a log axis's labels past 10⁻³ … 10⁴."""
     if value == 0 or not math.isfinite(value):
         return format_value(value)
     exponent = math.floor(math.log10(abs(value)) + 1e-9)
     mantissa = value / 10.0**exponent
-    power = f"10{str(exponent).translate(_SUPERSCRIPT)}"
+    power = f"10{str(exponent).translate(SUPERSCRIPT)}"
     if abs(abs(mantissa) - 1.0) <= 1e-9:
         text = ("1" if exponent == 0 else power) if mantissa > 0 else "-" + ("1" if exponent == 0 else power)
     else:
