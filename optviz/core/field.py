@@ -137,9 +137,11 @@ def _ticks(index, ordered: np.ndarray, kind: str) -> tuple[tuple[float, str], ..
     """Ticks at round values of f, spread over the bar: "decades" (log pictures), "steps" of 1, 2 or 5 × 10ⁿ
     (linear pictures), or the values at 9 evenly spaced "indices" rounded to two significant digits."""
     lo, hi = float(ordered[0]), float(ordered[-1])
-    if kind == "decades":
+    if kind == "decades":  # where fewer than 3 decades lie in range, 2× and 5× too (after the decades)
         top = math.floor(math.log10(max(hi, 1e-300)))
         candidates = [10.0**k for k in range(top - LOG_DECADES - 1, top + 1)]
+        if sum(lo <= v <= hi for v in candidates) < 3:
+            candidates += [float(f"{m * v:.12g}") for m in (2, 5) for v in candidates]
     elif kind == "steps":
         raw = (hi - lo) / 6 if hi > lo else 1.0
         unit = 10.0 ** math.floor(math.log10(raw))
@@ -150,12 +152,13 @@ def _ticks(index, ordered: np.ndarray, kind: str) -> tuple[tuple[float, str], ..
         candidates = [_round(float(np.interp(t, at, ordered))) for t in np.linspace(0.0, 1.0, 9)]
         candidates += [_round(lo, up=True), _round(hi, up=False)]
     out: list[tuple[float, str]] = []
-    for value in sorted(set(candidates)):
+    # In order of preference: ascending, but on a log bar every decade before the 2× and 5× values.
+    for value in dict.fromkeys(candidates) if kind == "decades" else sorted(set(candidates)):
         position = float(index(np.array([value]))[0])
         inside = lo <= value <= hi and (position > 0.0 or kind == "steps")
         if inside and all(abs(position - p) >= MIN_TICK_GAP for p, _ in out):
             out.append((position, format_value(value)))
-    return tuple(out)
+    return tuple(sorted(out))
 
 
 def _round(value: float, up: bool | None = None) -> float:

@@ -179,3 +179,34 @@ def test_a_log_axis_writes_all_its_labels_in_one_style(qtbot, decades, plain):
     low, high = 10.0 ** decades[0], 10.0 ** decades[1]  # (a map's range reaches half a cell past its ends: the
     # unlabelled 9×10⁻⁴ below 10⁻³ does not make the labels powers)
     assert all(low * 0.999 <= parse_value(t) <= high * 1.001 for t in texts), texts
+
+
+@pytest.mark.parametrize("orientation", ["left", "bottom"])
+@pytest.mark.parametrize("low, high, expected", [(1.15, 2.6, ["1.5", "2", "2.5"]), (0.6, 3.2, ["1", "2", "3"]),
+                                                 (0.38, 3.4, ["0.5", "1", "2"]), (0.011, 0.019,
+                                                 ["0.012", "0.014", "0.016", "0.018"])])
+def test_a_log_axis_under_a_decade_reads_at_least_three_values(qtbot, orientation, low, high, expected):
+    """pyqtgraph ticks a log axis at 1…9 × 10ⁿ only, so a loss of 1.2 … 2.5 (an lr sweep's copies late in
+    training) read one label, "2". Each drawn label sits where its value is on the log scale."""
+    import pyqtgraph as pg
+
+    from optviz.ui.widgets.axes import true_axes
+
+    widget = pg.PlotWidget(axisItems=true_axes())
+    qtbot.addWidget(widget)
+    widget.resize(500, 420)
+    widget.show()
+    qtbot.waitExposed(widget)
+    plot = widget.getPlotItem()
+    plot.setLogMode(True, True)
+    (plot.setYRange if orientation == "left" else plot.setXRange)(np.log10(low), np.log10(high), padding=0)
+    qtbot.wait(20)  # the axes' widths settle with the new labels
+    axis = plot.getAxis(orientation)
+    drawn = axis_texts(axis)
+    assert [text for _, text in drawn] == expected
+    view = plot.getViewBox()
+    for rect, text in drawn:  # the label's centre is at log10 of its value, in the view's coordinates
+        centre = view.mapSceneToView(rect.center())
+        at = centre.y() if orientation == "left" else centre.x()
+        span = np.log10(high) - np.log10(low)
+        assert at == pytest.approx(np.log10(parse_value(text)), abs=0.02 * span), text

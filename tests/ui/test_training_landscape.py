@@ -14,7 +14,8 @@ from PySide6.QtCore import Qt  # noqa: E402
 from optviz.core.optimizers import OptimizerChoice  # noqa: E402
 from optviz.training.config import TrainConfig  # noqa: E402
 from optviz.training.trainer import Trainer  # noqa: E402
-from optviz.ui.training.landscape_view import LandscapePanel, LandscapeRun, LandscapeView, colorbar_ticks  # noqa: E402
+from optviz.ui.training.landscape_view import (LandscapePanel, LandscapeRun, LandscapeView, _Grid,  # noqa: E402
+                                              colorbar_ticks, sample)
 from optviz.ui.training.lr_sweep_view import LrSweepView  # noqa: E402
 from optviz.ui.training.tab import TrainingTab  # noqa: E402
 
@@ -189,3 +190,26 @@ def test_a_log_coloured_slice_reads_decades_on_its_colour_bar(qtbot) -> None:
     gaps = np.diff(positions)
     assert gaps.min() > 0.5 * gaps.max()  # decades about evenly spaced, as on a log bar
     assert panel.colorbar.getAxis("left").labelText == "loss (log scale)"
+
+
+def test_a_log_slice_of_two_decades_reads_round_values_all_along_its_bar(qtbot) -> None:
+    """Loss 2.16 … 335 (only 10 and 100 inside): the bar read "100, 200, 300" crowded in its top quarter and
+    nothing below; it reads 5, 10, 20, 50, 100, 200 where those losses' colours are."""
+    from optviz.training.landscape import Landscape
+
+    n = 41
+    a = np.linspace(-1, 1, n)
+    loss = 2.16 * (335 / 2.16) ** ((a[None, :] ** 2 + a[:, None] ** 2) / 2)
+    result = Landscape(loss, a, a, np.zeros((0, 2)), np.zeros(0), np.full(2, np.nan), "random", np.zeros(0),
+                       np.zeros(0), d1=np.zeros(1, np.float32), d2=np.zeros(1, np.float32))
+    panel = LandscapePanel("run", with_3d=False)
+    qtbot.addWidget(panel)
+    panel.show_landscape(result)
+    ticks = panel.colorbar.axis._tickLevels[0]
+    assert [label for _, label in ticks] == ["5", "10", "20", "50", "100", "200"]
+    # each label sits where the picture's colour map puts its loss (the picture's own index of that value)
+    field = sample(_Grid(result))
+    for position, label in ticks:
+        value = float(label)
+        near = np.abs(field.z - value) <= 0.02 * value
+        assert near.any() and np.median(field.colour[near]) == pytest.approx(position, abs=0.03)

@@ -132,8 +132,8 @@ class LandscapePanel(QWidget):
         (x0, x1), (y0, y1) = field.xs[[0, -1]], field.ys[[0, -1]]
         self.image.setImage(field.colour, autoLevels=False)
         self.image.setRect(QRectF(x0, y0, x1 - x0, y1 - y0))
-        decades = field.scale.startswith("log") and len(field.ticks) >= 3  # 10, 100, 1000 on a log picture
-        self.colorbar.axis.setTicks([list(field.ticks) if decades else colorbar_ticks(field.colour, field.z)])
+        log = field.log and len(field.ticks) >= 2  # 10, 100, 1000 (or 5, 10, 20, 50) on a log picture
+        self.colorbar.axis.setTicks([list(field.ticks) if log else colorbar_ticks(field.colour, field.z)])
         self.colorbar.getAxis("left").setLabel("loss (log scale)" if field.scale.startswith("log") else "loss")
         self.colorbar.setLevels((0.0, 1.0))
         self.contours.setData(*field.contours)

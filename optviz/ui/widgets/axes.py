@@ -28,6 +28,15 @@ class TrueAxis(pg.AxisItem):
         if self.orientation == "left" and self.label is not None and self.label.x() < 0:
             self.label.setX(0)  # pyqtgraph nudges it 5 px past the widget's edge, cutting the first letter
 
+    def logTickValues(self, minVal, maxVal, size, stdTicks):  # noqa: N802, N803 — pyqtgraph's names
+        # pyqtgraph puts a log axis's ticks at 1…9 × 10ⁿ only: a range like 1.2 … 2.5 got one label ("2"). Where
+        # fewer than three labelled ticks (1, 2, 5 × 10ⁿ) fall in range, round linear steps of the true value.
+        ticks = super().logTickValues(minVal, maxVal, size, stdTicks)
+        labelled = [v for _, level in ticks for v in level if round(10.0 ** (v % 1.0), 6) in _MINOR_LABELS]
+        if len(labelled) >= 3 or not (math.isfinite(minVal) and math.isfinite(maxVal)) or maxVal <= minVal:
+            return ticks
+        return [(None, [math.log10(v) for v in narrow_log_ticks(10.0 ** minVal, 10.0 ** maxVal)])]
+
     def logTickStrings(self, values, scale, spacing):  # noqa: N802 — pyqtgraph's name
         # pyqtgraph asks once per tick level (decades, then the 2×, 5× between them): the axis's whole range picks
         # one style for all, so that 10⁻³ never sits beside 0.002
@@ -68,6 +77,17 @@ def _round_in(value: float, up: bool = False) -> float:
     ticks = [m * 10.0**k for k in (e - 1, e, e + 1) for m in _MINOR_LABELS]
     fudge = value * 1e-9
     return min(t for t in ticks if t >= value - fudge) if up else max(t for t in ticks if t <= value + fudge)
+
+
+def narrow_log_ticks(lo: float, hi: float) -> list[float]:
+    """Three to six round values (1, 2 or 5 × 10ⁿ apart) inside [lo, hi], for a log axis under a decade or so."""
+    span = hi - lo
+    for step in sorted((m * 10.0 ** e for e in range(math.floor(math.log10(span)) - 2, math.floor(math.log10(span)) + 1)
+                        for m in (1, 2, 5)), reverse=True):
+        first, last = math.ceil(lo / step - 1e-9), math.floor(hi / step + 1e-9)
+        if last - first + 1 >= 3:
+            return [float(f"{k * step:.12g}") for k in range(first, last + 1)]
+    return [lo, hi]
 
 
 def xy_text(x: float, y: float) -> str:
