@@ -109,10 +109,11 @@ def figure_png(figure: Callable[[Any], Any], picture: Callable[[], np.ndarray]) 
 
 def race_lines(result: Basins) -> list[str]:
     """The race as a table of text: a header, then one line per optimizer (stdout, and the figure's table)."""
-    lines = [f"{'optimizer':<16} {'global':>7} {'any min':>8} {'diverged':>9} {'median steps':>13} {'p90 steps':>10}"]
+    widths = (10, 11, 12, 14, 11)  # two spaces before each column's header
+    heads = ("global %", "any min %", "diverged %", "median steps", "p90 steps")
+    lines = [f"{'optimizer':<16}" + "".join(f"{h:>{w}}" for h, w in zip(heads, widths))]
     for r in race(result):
-        lines.append(f"{r.label:<16} {r.global_share:>7.1%} {r.any_share:>8.1%} {r.diverged_share:>9.1%} "
-                     f"{r.median_steps:>13.0f} {r.p90_steps:>10.0f}")
+        lines.append(f"{r.label:<16}" + "".join(f"{t:>{w}}" for t, w in zip(r.texts(), widths)))
     return lines
 
 

@@ -19,6 +19,8 @@ itself, noiseless at its constant lr. An optimizer with weight decay (AdamW's de
 
 from __future__ import annotations
 
+import math
+
 import time
 from dataclasses import dataclass
 from typing import Sequence
@@ -74,6 +76,25 @@ class RaceStats:
     diverged_share: float
     median_steps: float  # over the starts that end in a minimum (NaN if none)
     p90_steps: float
+
+    def texts(self) -> list[str]:
+        """Global, any, diverged (in percent), median and p90 steps, as the tables write them."""
+        return [share_text(self.global_share), share_text(self.any_share), share_text(self.diverged_share),
+                steps_text(self.median_steps), steps_text(self.p90_steps)]
+
+
+def share_text(share: float) -> str:
+    """A share of the grid's starts in percent: 0 and 100 only when exact (3 diverged of 65,536 read "<0.1",
+    not 0.0)."""
+    if math.isnan(share):
+        return "—"
+    if share in (0.0, 1.0):
+        return f"{100 * share:.0f}"
+    return "<0.1" if share < 0.001 else ">99.9" if share > 0.999 else f"{100 * share:.1f}"
+
+
+def steps_text(steps: float) -> str:
+    return "—" if math.isnan(steps) else f"{steps:.0f}"
 
 
 def grid(surface: Surface, resolution: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

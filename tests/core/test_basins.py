@@ -220,3 +220,12 @@ def test_cli_bad_input_is_one_line_and_status_2(tmp_path, capsys, args, message)
 def test_cli_refuses_other_suffixes(tmp_path, capsys):
     assert main(["basins", "--surface", "booth", "--optimizer", "sgd", "--out", str(tmp_path / "x.csv")]) == 2
     assert ".npz or .png" in capsys.readouterr().err
+
+
+def test_shares_read_0_and_100_only_when_exact():
+    """3 diverged starts of 65,536 read "<0.1", not "0.0"; 99.95% reaching the global minimum reads ">99.9", not
+    "100.0" (the race table said every start of Momentum's grid made it when some did not)."""
+    from optviz.core.basins import share_text
+
+    assert [share_text(v) for v in (0.0, 3 / 65536, 0.281, 0.9995, 1.0, float("nan"))] == \
+        ["0", "<0.1", "28.1", ">99.9", "100", "—"]

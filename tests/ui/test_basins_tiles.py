@@ -191,3 +191,22 @@ def test_resizing_refits_without_rebuilding_and_only_on_a_change(qtbot, tab):
     QApplication.sendEvent(view.graphics, QResizeEvent(size, size))  # the same size again: nothing to redo
     settle(qtbot, view)
     assert len(resized) == 6
+
+
+def test_the_race_table_shows_every_column_in_the_default_window(qtbot, tmp_path):
+    """At 1400×900 the race table's six columns fit its width: the median and p90 steps were cut off behind a
+    horizontal scroll bar."""
+    from playground_helpers import make_window
+
+    window = make_window(qtbot, tmp_path)
+    view = show_map(qtbot, window.playground)
+    table = view.table
+    qtbot.waitUntil(lambda: table.rowCount() == 6)
+    header = table.horizontalHeader()
+    assert header.length() <= table.viewport().width(), [table.columnWidth(c) for c in range(table.columnCount())]
+    assert not table.horizontalScrollBar().isVisible()
+    for column in range(table.columnCount()):  # each header's text fits its column
+        text = table.horizontalHeaderItem(column).text()
+        widest = max(header.fontMetrics().horizontalAdvance(line) for line in text.split("\n"))
+        assert widest <= table.columnWidth(column), text
+    assert window.playground.shutdown()

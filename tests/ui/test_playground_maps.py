@@ -16,7 +16,6 @@ import optviz.ui.playground.map_data as map_data
 from optviz.core.basins import basins, race
 from optviz.core.image import DIVERGED, NOT_CONVERGED
 from optviz.core.optimizers import REGISTRY, OptimizerChoice
-from optviz.ui.playground.basins_view import stat_texts
 from optviz.ui.playground.map_data import basin_colour, basin_rgba, y_choices
 from optviz.ui.playground.stability_view import DIVERGED_RGBA, cell_value
 
@@ -76,7 +75,7 @@ def test_basin_pixels_show_the_core_labels_and_the_race_table_the_core_race(qtbo
     assert [p.entry for p in result.panels] == [0, 2] and len(view.plots) == 2
     for panel, m in zip(result.panels, core.maps):
         assert np.array_equal(panel.map.labels, m.labels) and np.array_equal(panel.map.steps, m.steps)
-    assert view.row_texts() == [[t, *stat_texts(s)] for t, s in zip(("SGD", "Nesterov"), race(core))]
+    assert view.row_texts() == [[t, *s.texts()] for t, s in zip(("SGD", "Nesterov"), race(core))]
     assert f"same {STEPS} steps" in view.caption.text() and "32×32" in view.caption.text()
     # What is on screen: the pixel of grid start (xs[j], ys[i]) has its label's colour.
     b = result.basins
