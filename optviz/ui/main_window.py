@@ -160,8 +160,9 @@ class MainWindow(QMainWindow):
         p = result.paths
         n_paths = p.positions.shape[0] * p.positions.shape[1]
         took = f"{p.seconds * 1e3:.1f} ms" if p.seconds < 1 else f"{p.seconds:.2f} s"
-        self.device_label.setText(f"Device: {p.device}   {n_paths} paths × {p.steps} steps in {took} "
-                                  f"({p.engine} engine; {engine.status(self.playground.model.surface)})")
+        state = engine.status(self.playground.model.surface)  # "fast engine ready" says nothing new after "fast"
+        how = f"{p.engine} engine" + ("" if p.engine == "fast" and state.endswith("ready") else f"; {state}")
+        self.device_label.setText(f"Device: {p.device}   {n_paths} paths × {p.steps} steps in {took} ({how})")
 
     def _on_tabs_current_changed(self, index: int) -> None:
         self.device_label.setVisible(index == TABS.index("playground"))  # it describes the playground's paths
