@@ -92,6 +92,22 @@ def test_rule_shows_adams_formulas_with_torch_optims_numbers_of_the_cursor_step(
     assert f"{num(b1)}·{vec(state['exp_avg'])} + " in rule.text() and "step t = 8" in rule.plain_text()
 
 
+def test_at_the_last_step_the_rule_shows_the_update_that_led_there(qtbot, playground):
+    """The animation ends on the last step, where no update follows: the panel said only that. It shows the last
+    update, x₂₉₉ → x₃₀₀, with torch.optim's numbers."""
+    model, rule = playground.model, playground.inside_panel.rule
+    last = model.last_step
+    _inspect(qtbot, playground, ADAM, last)
+    state, g = _torch_state(model.entries[ADAM].choice, model.starts[0], last)
+    text = rule.plain_text()
+    assert f"the last update, step t = {last}" in text and f"x{last - 1} → x{last}" in text, text
+    html = rule.text()
+    for value in (g, state["exp_avg"], state["exp_avg_sq"]):
+        assert vec(value) in html
+    row = model.result.entries.index(ADAM)
+    assert vec(model.result.paths.positions[row, 0, last]) in html  # where it lands: the path's last point
+
+
 @pytest.mark.parametrize("entry, key", [(ADAGRAD, "sum"), (RMSPROP, "square_avg"), (MOMENTUM, "momentum_buffer")])
 def test_rule_divides_by_the_root_of_accumulated_squares_with_torchs_state(qtbot, playground, entry, key):
     model, rule = playground.model, playground.inside_panel.rule

@@ -40,16 +40,19 @@ class RulePanel(QLabel):
             self.lines = []
             self.setText(f"<span style='color:#888888'>{html.escape(why)}</span>")
             return
-        if k >= inside.steps:
+        last = k >= inside.steps  # no update follows the last point: show the one that led to it
+        if last and inside.steps < 1:
             self.lines = []
-            self.setText(f"<b>{html.escape(inside.title)}</b>: step {k} is the last; no update follows it.")
+            self.setText(f"<b>{html.escape(inside.title)}</b>: no steps were taken.")
             return
+        k = min(k, inside.steps - 1)
         self.lines = rule_lines(inside, k)
         rows = "".join(f"<div style='margin-top:3px'>{formula}</div>" + (
             f"<div style='margin-left:14px; color:{NUMBERS_COLOR}'>= {numbers}</div>" if numbers else "")
             for formula, numbers in self.lines)
         self.setText(f"<b style='color:{inside.color.name()}'>{html.escape(inside.title)}</b>, start "
-                     f"{inside.start + 1}, step t = {k + 1} (x<sub>{k}</sub> → x<sub>{k + 1}</sub>){rows}")
+                     f"{inside.start + 1}, {'the last update, ' if last else ''}step t = {k + 1} "
+                     f"(x<sub>{k}</sub> → x<sub>{k + 1}</sub>){rows}")
 
     def plain_text(self) -> str:
         """The lines as plain text (tests and copying)."""
