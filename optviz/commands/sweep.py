@@ -13,7 +13,7 @@ from optviz.core.basins import STEPS
 from optviz.core.devices import DEVICE
 from optviz.core.files import check_output
 from optviz.core.surfaces import SURFACES
-from optviz.core.sweep import RESOLUTION, Sweep, check_axis, parse_axis, sweep
+from optviz.core.sweep import RESOLUTION, Sweep, parse_axis, sweep
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -62,9 +62,8 @@ def run(args: argparse.Namespace) -> int:
         bar.close()
     from optviz.core.image import sweep_picture
 
-    log = tuple(bool(a is not None and check_axis(choice, a).log) for a in (x, y))  # as the sweep spaced them
     write_map(out, npz_arrays(result), lambda: sweep_picture(result),
-              lambda figures: figures.sweep_figure(result, surface, log))
+              lambda figures: figures.sweep_figure(result, surface))
     cells = result.final_loss.size
     print(f"wrote {out} ({result.final_loss.shape[0]}×{result.final_loss.shape[1]} cells, {steps} steps, "
           f"{int(result.diverged.sum())} of {cells} diverged, engine {result.engine}, device {result.device}, "

@@ -87,6 +87,8 @@ class Sweep:
     engine: str
     device: str
     seconds: float
+    x_log: bool = False  # the values are geometric steps (a log axis draws them evenly)
+    y_log: bool = False
 
 
 def sweep(surface: Surface, choice: OptimizerChoice, start: tuple[float, float], x: Axis, y: Axis | None = None,
@@ -118,4 +120,5 @@ def sweep(surface: Surface, choice: OptimizerChoice, start: tuple[float, float],
     diverged = (run.diverged >= 0).reshape(ny, resolution)
     final = np.where(diverged, np.nan, run.last[:, 0].reshape(ny, resolution))
     return Sweep(final, diverged, xv, yv, x.name, y.name if y is not None else "", choice,
-                 (float(start[0]), float(start[1])), steps, used_engine, used_device, time.perf_counter() - t0)
+                 (float(start[0]), float(start[1])), steps, used_engine, used_device, time.perf_counter() - t0,
+                 bool(x.log), bool(y is not None and y.log))

@@ -233,7 +233,7 @@ def basins_figure(result: Basins, surface: Surface, race: Sequence[str] = (), wi
 class SweepFigure(Figure):
     """The stability map: heatmap on true-value axes, the colour bar "final f − f*", red diverged cells."""
 
-    def __init__(self, result: Sweep, surface: Surface, log: tuple[bool, bool], width: int = WIDTH) -> None:
+    def __init__(self, result: Sweep, surface: Surface, width: int = WIDTH) -> None:
         f_star, known, colour = stability_colour(result, surface)
         swept = (result.x_name, result.y_name)
         over = " × ".join(name for name in swept if name)
@@ -241,21 +241,20 @@ class SweepFigure(Figure):
             self.title = _label(f"Stability of {choice_title(result.choice, swept)}: final f − f* over {over} "
                                 f"from {xy_text(*result.start)} on {surface_title(surface)}", size=13, bold=True)
             self.map = StabilityPlot()
-            self.map.show(result, colour, log)
+            self.map.show(result, colour)
             self.map.plot.setContentsMargins(0, 10, 0, 0)  # room for the top tick's label
             self.map.widget.setFixedHeight(SWEEP_PLOT_PX if result.y_name else STRIP_PX)
             cells = "×".join(str(n) for n in result.final_loss.shape)
-            self.caption = _label(caption_head(result, result.choice.label, known, log[0]).removesuffix("; ")
+            self.caption = _label(caption_head(result, result.choice.label, known).removesuffix("; ")
                                   + f". {cells} cells; {result.engine} engine, {result.device}, "
                                   f"{result.seconds:.2g} s.", grey=True)
             super().__init__(_column(self.title, self.map.widget, self.caption), width, [self.map.plot.getViewBox()])
         self.f_star = f_star
 
 
-def sweep_figure(result: Sweep, surface: Surface, log: tuple[bool, bool] = (True, False),
-                 width: int = WIDTH) -> SweepFigure:
-    """The sweep ``result`` (on ``surface``), its x and y axes on a log scale where ``log`` says."""
-    return SweepFigure(result, surface, log, width)
+def sweep_figure(result: Sweep, surface: Surface, width: int = WIDTH) -> SweepFigure:
+    """The sweep ``result`` (on ``surface``), each axis on a log scale where the sweep spaced it so."""
+    return SweepFigure(result, surface, width)
 
 
 # -- landscape -------------------------------------------------------------------------------------------------

@@ -24,12 +24,12 @@ def axis_label(name: str) -> str:
     return "lr (learning rate)" if name == "lr" else name
 
 
-def caption_head(s: Sweep, title: str, f_star_known: bool, log_x: bool = True) -> str:
+def caption_head(s: Sweep, title: str, f_star_known: bool) -> str:
     """What the map shows, up to what it says of the current values: ``Final f − f* after 300 steps of …; ``. The
-    x range is written as its axis writes it (``log_x``: a log axis)."""
+    x range is written as its axis writes it."""
     star = "f* the global minimum" if f_star_known else "f* the smallest final loss on the map"
     ends = [float(s.x_values[0]), float(s.x_values[-1])]
-    ends_text = log_labels(ends) if log_x else [f"{v:.4g}".replace("-", "−") for v in ends]
+    ends_text = log_labels(ends) if s.x_log else [f"{v:.4g}".replace("-", "−") for v in ends]
     return (f"Final f − f* after {s.steps} steps of {title} from {xy_text(*s.start)} ({star}) over {s.x_name} "
             f"{' … '.join(ends_text)}; red: diverged ({int(s.diverged.sum())} of {s.diverged.size}); ")
 
@@ -63,15 +63,16 @@ class StabilityPlot:
         self.colorbar.getAxis("left").setLabel("final f − f*")
         self.sweep: Sweep | None = None
 
-    def show(self, s: Sweep | None, colour: np.ndarray | None = None, log: tuple[bool, bool] = (True, False)) -> None:
-        """Draw sweep ``s`` coloured by ``colour`` (log10 of final f − f*, NaN where diverged), its axes on a log
-        scale where ``log`` says (x, y); None: nothing."""
+    def show(self, s: Sweep | None, colour: np.ndarray | None = None) -> None:
+        """Draw sweep ``s`` coloured by ``colour`` (log10 of final f − f*, NaN where diverged), each axis on a log
+        scale where the sweep spaced its values so; None: nothing."""
         self.sweep = s
         for item in (self.image, self.diverged_image):
             item.setVisible(s is not None)
         if s is None:
             self.current.setData([])
             return
+        log = (s.x_log, s.y_log)
         if log != self.log:
             self.log = log
             self.plot.setLogMode(*log)
