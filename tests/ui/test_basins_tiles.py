@@ -181,11 +181,29 @@ def test_resizing_refits_without_rebuilding_and_only_on_a_change(qtbot, tab):
     resized = []
     for plot in plots:
         plot.setMinimumSize = lambda *size, _f=plot.setMinimumSize: resized.append(size) or _f(*size)
-    top, bottom = view.splitter.sizes()
-    view.splitter.setSizes([top + 30, bottom - 30])  # a little taller: the same columns, larger maps
+
+    def predicted(dw: float, dh: float) -> tuple[int, float]:  # (best columns, map height) after a move
+        w, h = view.graphics.width() + dw, view.graphics.height() + dh
+        sides = {c: view.fitted_geometry(w, h, c)[0] for c in range(1, 7)}
+        best = max(sides, key=sides.get)
+        return best, sides[best]
+
+    # a move of a splitter (the plots column wider, or the maps taller) that keeps the columns, ± a few pixels,
+    # and changes the maps' size
+    dw, dh = next((dw, dh) for dw, dh in ((0, 30), (0, -30), (30, 0), (-30, 0), (0, 15), (15, 0))
+                  if all(predicted(dw + e, dh + e)[0] == cols for e in (-3, 3))
+                  and abs(predicted(dw, dh)[1] - predicted(0, 0)[1]) >= 3)
+    expected = predicted(dw, dh)[1]
+    if dh:
+        top, bottom = view.splitter.sizes()
+        view.splitter.setSizes([top + dh, bottom - dh])
+    else:
+        left, middle, right = tab.main_splitter.sizes()
+        tab.main_splitter.setSizes([left - dw, middle + dw, right])
     settle(qtbot, view)
     assert view._columns == cols and all(a is b for a, b in zip(view.plots, plots)) and len(view.plots) == 6
-    assert map_side(view) > side and len(resized) == 6  # each panel resized once
+    assert map_side(view) == pytest.approx(expected, abs=1.0) and abs(map_side(view) - side) >= 2
+    assert len(resized) == 6  # each panel resized once
     assert tile_problems(view) == []
     size = view.graphics.size()
     QApplication.sendEvent(view.graphics, QResizeEvent(size, size))  # the same size again: nothing to redo

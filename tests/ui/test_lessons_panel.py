@@ -63,6 +63,25 @@ def test_opening_a_lesson_loads_it_restarts_the_animation_and_shows_the_panel(qt
     wait_computed(qtbot, window.playground)
 
 
+def test_the_lesson_dock_takes_its_width_from_the_surface_not_the_plots_column(qtbot, window):
+    """The dock's 280 px came out of the surface and the plots column 3:2, and the plots column, at 270 px, cut
+    the rule's numbers and the status table's f behind a scroll bar. The surface gives the width now."""
+    tab = window.playground
+    qtbot.waitUntil(lambda: tab.main_splitter.sizes()[0] > 0, timeout=TIMEOUT_MS)
+    before = tab.main_splitter.sizes()
+    lesson_action(window, "adagrad").trigger()
+    qtbot.waitUntil(lambda: window.lessons.dock.isVisible() and tab.main_splitter.sizes() != before,
+                    timeout=TIMEOUT_MS)
+    wait_computed(qtbot, tab)
+    after = tab.main_splitter.sizes()
+    assert after[1:] == before[1:] and after[0] < before[0] - 200, (before, after)
+    page = tab.middle_tabs.currentWidget()  # the Loss page's scroll area: nothing of it hidden sideways
+    assert not page.horizontalScrollBar().isVisible()
+    bar, fit = tab.animation_bar, tab.fit_button  # the bar under the narrower surface still shows all it holds
+    assert bar.step_label.fontMetrics().horizontalAdvance(bar.step_label.text()) <= bar.step_label.width()
+    assert fit.geometry().right() <= fit.parentWidget().width()
+
+
 def test_a_try_next_button_applies_its_edit_with_one_click(qtbot, window):
     window.open_lesson("rosenbrock")
     panel = window.lessons.dock.panel

@@ -127,3 +127,19 @@ def test_nice_scale_is_one_while_readable_and_one_two_five_otherwise():
     assert nice_scale(7000.0) == 0.01
     assert nice_scale(0.0) == 1.0 and nice_scale(float("nan")) == 1.0
     assert format_scale(20.0) == "×20" and format_scale(0.005) == "×0.005"
+
+
+def test_the_caption_wraps_inside_a_narrow_surface_view(qtbot, playground):
+    """With a lesson dock open the surface view is narrow: the caption's longest line ("−lr·∇f, the plain gradient
+    step (cut: 37.4× longer)") ran under the colour bar, cut off. It wraps inside the view instead."""
+    overlay, _, _ = _look(qtbot, playground, ADAM, 0)
+    view = playground.surface_view.getPlotItem().getViewBox()
+    playground.main_splitter.setSizes([420, 600, 300])
+    qtbot.waitUntil(lambda: view.width() < 340, timeout=TIMEOUT_MS)
+    playground.model.set_step(1)  # a caption written at this width
+    qtbot.waitUntil(lambda: "step 1 → 2" in overlay.caption.textItem.toPlainText(), timeout=TIMEOUT_MS)
+    box, caption = view.sceneBoundingRect(), overlay.caption.sceneBoundingRect()
+    assert caption.left() >= box.left() and caption.right() <= box.right() + 0.5, (caption, box)
+    assert caption.height() > 4 * overlay.caption.textItem.document().firstBlock().layout().lineAt(0).height()
+    playground.main_splitter.setSizes([900, 300, 300])  # wide again: one line per item, no wrapping
+    qtbot.waitUntil(lambda: view.width() > 450 and overlay.caption.textItem.textWidth() < 0, timeout=TIMEOUT_MS)

@@ -105,9 +105,8 @@ class AnimationBar(QWidget):
         self._pause_icon = style.standardIcon(QStyle.StandardPixmap.SP_MediaPause)
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setToolTip("Timeline: drag to any step")
-        self.slider.setMinimumWidth(60)
-        self.step_label = QLabel()
-        self.step_label.setMinimumWidth(self.step_label.fontMetrics().horizontalAdvance("step 5000 / 5000") + 8)
+        self.slider.setMinimumWidth(24)  # it stretches; its minimum and the bar's set the surface's narrowest width
+        self.step_label = QLabel()  # as wide as its widest text for the run (it does not jitter while playing)
         self.speed_combo = QComboBox()
         for speed in SPEEDS:
             self.speed_combo.addItem(f"{speed}/s", speed)
@@ -143,6 +142,8 @@ class AnimationBar(QWidget):
         self.slider.setRange(0, self._model.last_step)
         self.slider.setPageStep(max(1, self._model.last_step // 20))
         self.slider.blockSignals(False)
+        last = self._model.last_step
+        self.step_label.setMinimumWidth(self.step_label.fontMetrics().horizontalAdvance(f"step {last} / {last}") + 8)
         self._on_model_step_changed(self._model.step)
 
     def _on_model_step_changed(self, step: int) -> None:

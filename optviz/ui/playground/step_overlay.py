@@ -25,6 +25,7 @@ TARGET_PX, LOW_PX, HIGH_PX = 70.0, 25.0, 250.0  # the main arrow's length: k = 1
 ELLIPSE_PX = 45.0  # the ellipse's larger half-axis
 CUT_PX = 160.0  # a longer arrow is drawn this long and called "cut"
 Z_OVERLAY = Z_HEADS + 2  # above the paths' heads and the markers
+CAPTION_MARGIN = 6  # px between the caption and the view's edges
 ARROWS = {  # name: colour, dashed, what it is (the caption's words)
     "gradient": ("#ff5a36", False, "−lr·∇f, the plain gradient step"),
     "update": ("#ffffff", False, "the update x<sub>t</sub> − x<sub>t−1</sub>"),
@@ -101,7 +102,7 @@ class StepOverlay(QObject):
             plot.addItem(item, ignoreBounds=True)
         self.caption = pg.TextItem(anchor=(0, 0), fill=pg.mkBrush(0, 0, 0, 170))
         self.caption.setParentItem(plot.getViewBox())  # fixed in the corner, whatever the zoom
-        self.caption.setPos(6, 6)
+        self.caption.setPos(CAPTION_MARGIN, CAPTION_MARGIN)
         self.caption.setZValue(50)
         self.scale = 1.0  # k of the arrows
         self.ellipse_scale = 1.0  # k_e of the ellipse
@@ -111,6 +112,7 @@ class StepOverlay(QObject):
                        model.inspected_changed, model.surface_changed):
             signal.connect(self.refresh)
         plot.getViewBox().sigRangeChanged.connect(self.refresh)
+        plot.getViewBox().sigResized.connect(self.refresh)  # the caption wraps to the view's width
         self.refresh()
 
     def set_visible(self, visible: bool) -> None:
@@ -196,7 +198,11 @@ class StepOverlay(QObject):
             circle = ", dotted: lr" if self.lr_circle.isVisible() else ""
             lines.append(f"{swatch(ELLIPSE_COLOR)} step size per coordinate {format_scale(self.ellipse_scale)}"
                          f"{circle}")
+        self.caption.setTextWidth(-1)  # its natural width, then wrapped where the view is narrower
         self.caption.setHtml("<div style='color:#ffffff; font-size:9pt'>" + "<br>".join(lines) + "</div>")
+        room = self._plot.getViewBox().width() - 2 * CAPTION_MARGIN
+        if 0 < room < self.caption.textItem.boundingRect().width():
+            self.caption.setTextWidth(room)
         self.caption.setVisible(True)
 
     def drawn(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:

@@ -47,8 +47,10 @@ class PlaygroundTab(QWidget):
         self.stability_view = StabilityView(self.model)
         self.view3d = View3D(self.model)
         self.fps_overlay = FpsOverlay(self.surface_view, self.model)
-        self.fit_button = QPushButton("Fit to surface")
-        self.fit_button.setToolTip("Show the whole surface again (after zooming or panning)")
+        self.fit_button = QPushButton("Fit")  # short: the bar under the surface sets the surface's narrowest width
+        self.fit_button.setToolTip("Fit to surface: show the whole surface again after zooming or panning "
+                                   "(View → Fit to surface, Ctrl+0)")
+        self.fit_button.setMaximumWidth(self.fit_button.fontMetrics().horizontalAdvance("Fit") + 28)
         self.fit_button.clicked.connect(self._on_fit_button_clicked)
         self._build_layout()
         QShortcut(QKeySequence(Qt.Key.Key_Space), self, self.animator.toggle,
@@ -84,8 +86,10 @@ class PlaygroundTab(QWidget):
         self.middle_tabs.addTab(scrollable(self.view3d), "3D")  # issue #13: the surface and paths in 3D, beside the 2D view
         self.main_splitter.addWidget(self.middle_tabs)
         self.main_splitter.addWidget(self.side_panel)
-        self.main_splitter.setStretchFactor(0, 3)
-        self.main_splitter.setStretchFactor(1, 2)
+        # The surface takes what the window gains or loses (a lesson dock opening takes 280 px): the plots column
+        # keeps the width its tables and formulas need until the surface is down to its minimum (its bar's).
+        self.main_splitter.setStretchFactor(0, 1)
+        self.main_splitter.setStretchFactor(1, 0)
         self.main_splitter.setStretchFactor(2, 0)
         self.main_splitter.setSizes([720, 380, 300])
         layout = QVBoxLayout(self)
