@@ -35,10 +35,18 @@ def derivatives(surface: Surface, points: torch.Tensor) -> tuple[torch.Tensor, t
     p = points.detach().requires_grad_(True)
     with torch.enable_grad():
         values = surface(p)
-        (g,) = torch.autograd.grad(values.sum(), p, create_graph=True)
-        (hx,) = torch.autograd.grad(g[:, 0].sum(), p, retain_graph=True)
-        (hy,) = torch.autograd.grad(g[:, 1].sum(), p)
+        g = _grad(values.sum(), p, create_graph=True)  # a plane's gradient is constant, a constant's is 0:
+        hx = _grad(g[:, 0].sum(), p, retain_graph=True)  # neither has a graph to differentiate
+        hy = _grad(g[:, 1].sum(), p)
     return values.detach(), g.detach(), torch.stack((hx, hy), dim=1)
+
+
+def _grad(output: torch.Tensor, inputs: torch.Tensor, **kwargs) -> torch.Tensor:
+    """d output / d inputs; zeros where ``output`` does not depend on ``inputs`` (x + y's Hessian, 1's gradient)."""
+    if not output.requires_grad:
+        return torch.zeros_like(inputs)
+    (out,) = torch.autograd.grad(output, inputs, allow_unused=True, materialize_grads=True, **kwargs)
+    return out
 
 
 def _starts(surface: Surface, extra: Sequence[tuple[float, float]]) -> torch.Tensor:
@@ -82,6 +90,11 @@ def classify(surface: Surface, points: torch.Tensor) -> tuple[torch.Tensor, torc
     return ok, eig, values
 
 
+def _tiny(eig: torch.Tensor) -> torch.Tensor:
+    """Eigenvalues at or below this count as 0 (a flat direction)."""
+    return 1e-9 * eig.abs().amax(dim=-1).clamp_min(1.0)
+
+
 def _inside(surface: Surface, p: torch.Tensor) -> torch.Tensor:
     (x0, x1), (y0, y1) = surface.view
     return (p[:, 0] >= x0) & (p[:, 0] <= x1) & (p[:, 1] >= y0) & (p[:, 1] <= y1)
@@ -112,15 +125,17 @@ def search(surface: Surface, seeds: Sequence[tuple[float, float]] = ()
     from optviz.core.surfaces import Point
 
     ends = newton(surface, _starts(surface, seeds))
-    ok, _, _ = classify(surface, ends)
+    ok, eig, _ = classify(surface, ends)
     from_seed = torch.arange(len(ends)) < len(seeds)  # the literature's points count wherever they moved
-    ends = ends[ok & (_inside(surface, ends) | from_seed)]
+    # A flat direction (eigenvalue 0) makes neither a minimum nor a saddle below, only a line or plane of critical
+    # points (y², a constant): dropped here, where a constant's thousands of ends would each have to be compared.
+    ends = ends[ok & (_inside(surface, ends) | from_seed) & (eig[:, 0].abs() > _tiny(eig))]
     if len(ends) == 0:
         return (), ()
     (x0, x1), (y0, y1) = surface.view
     points = newton(surface, _unique(ends, 1e-7 * max(x1 - x0, y1 - y0)), iterations=3)  # polish the rounded rows
     ok, eig, values = classify(surface, points)
-    tiny = 1e-9 * eig.abs().amax(dim=-1).clamp_min(1.0)
+    tiny = _tiny(eig)
     is_min = ok & (eig[:, 0] > tiny)
     is_saddle = ok & (eig[:, 0] < -tiny) & (eig[:, 1] > tiny)
     best = float(values[is_min].min()) if bool(is_min.any()) else 0.0

@@ -152,6 +152,8 @@ class MainWindow(QMainWindow):
     # -- status bar -------------------------------------------------------------------------------------------
     def _on_model_result_changed(self) -> None:
         result = self.playground.model.result
+        if self.statusBar().currentMessage().startswith("Could not compute the paths"):
+            self.statusBar().clearMessage()  # they are computed now
         if result is None:
             self.device_label.setText("Device: —")
             return
@@ -168,7 +170,7 @@ class MainWindow(QMainWindow):
         self.device_label.setVisible(index == TABS.index("playground"))  # it describes the playground's paths
 
     def _on_model_compute_failed(self, message: str) -> None:
-        self.statusBar().showMessage(f"Could not compute the paths: {message}", 10_000)
+        self.statusBar().showMessage(message, 10_000)
 
     # -- persistence ------------------------------------------------------------------------------------------
     def _remembered_session(self) -> Session | None:

@@ -93,3 +93,21 @@ def test_literature_points_are_all_found():
         listed = [(p.x, p.y) for p in s.minima + s.saddles]
         for p in s.known_minima + s.known_saddles:
             assert any(math.dist((p.x, p.y), q) < 1e-8 for q in listed), (s.name, p)
+
+
+@pytest.mark.parametrize("formula", ["x + y", "0*x", "1", "y**2"])
+def test_planes_constants_and_valleys_have_no_isolated_critical_points(formula):
+    """A plane has none; a constant or y² has whole lines of them, none a strict minimum or a saddle. The search
+    raised torch's "does not require grad" on the first two and took minutes comparing a constant's 1,600 ends."""
+    from optviz.core.critical import derivatives
+    from optviz.core.custom import formula_surface
+
+    surface = formula_surface(formula)
+    points = torch.tensor([[0.5, -1.0], [2.0, 1.5]], dtype=torch.float64)
+    values, g, h = derivatives(surface, points)
+    expected_g = {"x + y": [1.0, 1.0], "0*x": [0.0, 0.0], "1": [0.0, 0.0], "y**2": None}[formula]
+    if expected_g is not None:
+        assert g.tolist() == [expected_g, expected_g] and h.abs().max() == 0
+    else:
+        assert g[:, 1].tolist() == [-2.0, 3.0] and h[0].tolist() == [[0.0, 0.0], [0.0, 2.0]]
+    assert surface.minima == () and surface.saddles == ()

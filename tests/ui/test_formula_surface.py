@@ -95,3 +95,32 @@ def test_a_session_with_a_formula_opens_in_the_box(qtbot):
         wait_computed(qtbot, tab)
     finally:
         assert tab.shutdown()
+
+
+@pytest.mark.parametrize("formula", ["x + y", "0*x", "1"])
+def test_a_plane_or_a_constant_is_drawn_without_an_error(qtbot, playground, formula):
+    """A plane is a learner's first formula: the minima search raised torch's "element 0 of tensors does not
+    require grad", blamed on the paths, and the loss plot said "computing…" for good. It has no minima, says so by
+    marking none, and the paths are drawn."""
+    panel, model = playground.side_panel, playground.model
+    _choose_custom(qtbot, playground)
+    errors = []
+    model.compute_failed.connect(errors.append)
+    edit = panel.formula_box.formula_edit
+    edit.setText(formula)
+    edit.editingFinished.emit()
+    assert model.session.formula == formula and not panel.formula_box.error.isVisible()
+    wait_computed(qtbot, playground)
+    qtbot.waitUntil(lambda: model.field is not None and model.field.minima is not None, timeout=20_000)
+    assert errors == [] and model.field.minima == () and playground.last_error == ""
+    assert playground.surface_view.markers.points().size == 0
+    assert model.result is not None and model.result.session.formula == formula
+
+
+def test_an_empty_formula_points_to_the_hint_once(qtbot, playground):
+    panel = playground.side_panel
+    _choose_custom(qtbot, playground)
+    box = panel.formula_box
+    box.formula_edit.setText("  ")
+    box.formula_edit.editingFinished.emit()
+    assert box.error.text() == "empty formula (see below)"

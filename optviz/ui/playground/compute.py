@@ -99,8 +99,9 @@ class PlaygroundComputer(QObject):
         self._paths.finished.connect(self._on_paths_finished)
         self._field.finished.connect(self._on_field_finished)
         self._critical.finished.connect(self._on_critical_finished)
-        for runner in self._runners():
-            runner.failed.connect(self._on_runner_failed)
+        for runner, what in zip(self._runners(), ("compute the paths", "draw the surface", "find the minima")):
+            runner.failed.connect(lambda message, what=what: self._model.compute_failed.emit(
+                f"Could not {what}: {message}"))
             runner.idle.connect(self._on_runner_idle)
         model.inputs_changed.connect(self._on_model_inputs_changed)
         model.surface_changed.connect(self._on_model_surface_changed)
@@ -145,8 +146,6 @@ class PlaygroundComputer(QObject):
             self._seconds_per_step = paths.seconds / (paths.steps + 1)
         self._model.set_result(result)
 
-    def _on_runner_failed(self, message: str) -> None:
-        self._model.compute_failed.emit(message)
 
     def _on_field_finished(self, field: Field) -> None:
         if self._points is not None and self._points[0] == field.key:

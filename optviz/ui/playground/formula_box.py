@@ -67,7 +67,8 @@ class FormulaBox(QWidget):
         except FormulaError as exc:
             text = str(exc)
             if ALLOWED_FUNCTIONS in text:  # the list is in the hint right below
-                text = text.split(" (allowed:")[0] + " (allowed: see below)"
+                head, found, _ = text.partition(" (allowed:")
+                text = head + " (allowed: see below)" if found else text.split(" (")[0] + " (see below)"
             return self._show_error(text, [self.formula_edit])
         except ParamError as exc:
             return self._show_error(str(exc), self.view_edits)

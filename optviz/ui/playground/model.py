@@ -61,7 +61,7 @@ class PlaygroundModel(QObject):
     inspected_changed = Signal(int)  # the optimizer entry whose steps are looked inside (overlays, internals)
     fan_changed = Signal(int)  # how many seeds of each noisy optimizer are drawn as a fan (0: none)
     maps_changed = Signal()  # the map views' settings (``maps``): basins grid, stability axis, cells, lr range
-    compute_failed = Signal(str)
+    compute_failed = Signal(str)  # "Could not compute the paths: …" (or draw the surface, find the minima)
 
     def __init__(self, session: Session | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
