@@ -31,7 +31,7 @@ def add_parser(sub: Any) -> None:
                     "not finite or above 10× the first step's.")
     p.add_argument("--optimizer", metavar="NAME[:k=v,…]", required=True,
                    type=_typed("optimizer", lambda text: training_choice(parse_optimizer(text))),
-                   help="the optimizer and its other hyperparameters (its lr is swept), e.g. sgd:momentum=0.9")
+                   help="the optimizer and its other hyperparameters (its lr is swept), e.g. momentum:momentum=0.9")
     p.add_argument("--lr", metavar="LOW:HIGH", required=True, help="the learning-rate range, e.g. 1e-4:1")
     p.add_argument("--copies", metavar="N", default=str(COPIES.default),
                    help=f"{COPIES.doc} ({COPIES.allowed()}; default {COPIES.default})")

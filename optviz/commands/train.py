@@ -64,7 +64,7 @@ def add_parser(sub: Any) -> None:
             _add_setting(p, name, spec)
     p.add_argument("--optimizer", action="append", metavar="NAME[:k=v,…]",
                    type=_typed("optimizer", lambda text: training_choice(parse_optimizer(text))),
-                   help="e.g. adam or sgd:lr=0.1,momentum=0.9; repeat for a race (default adam); weight decay is "
+                   help="e.g. adam or momentum:lr=0.1,momentum=0.9; repeat for a race (default adam); weight decay is "
                         "--weight-decay, for every optimizer")
     p.add_argument("--save", metavar="FILE", help="save a checkpoint (weights, optimizer, config, metrics)")
     p.add_argument("--csv", metavar="FILE", help="write the per-step metrics as CSV")

@@ -120,6 +120,8 @@ def test_lr_sweep_window_plots_every_copy_and_a_click_asks_for_a_run(qtbot):
     assert len(view.points.data) + len(view.crosses.data) == 4 and len(view.crosses.data) == len(diverged)
     # the points sit at log10(lr), log10(loss) (the plot is log-log)
     now = view.current_losses()
+    kept = ~view.result.diverged  # the plot at the end shows the sweep's final losses (the CLI's, the caption's)
+    np.testing.assert_allclose(now[kept], view.result.final_train_loss[kept], rtol=1e-6)
     for spot in view.points.data:
         k = spot["data"]
         assert spot["x"] == pytest.approx(np.log10(view.lrs[k])) and spot["y"] == pytest.approx(np.log10(now[k]))

@@ -19,13 +19,14 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QV
 from optviz.core.params import ParamError
 from optviz.training.config import TrainConfig
 from optviz.training.jobs import JobEnded, TrainingJob
-from optviz.training.lr_sweep import COPIES, LrSweep, SweepStarted, SweepStep, check_lrs, lr_grid, sweep_lr
+from optviz.training.lr_sweep import (COPIES, FINAL_WINDOW, LrSweep, SweepStarted, SweepStep, check_lrs, lr_grid,
+                                      sweep_lr)
 from optviz.ui.training.job_window import JobWindow
 from optviz.ui.widgets.axes import true_axes
 from optviz.ui.widgets.spec_form import SpecForm
 
 POLL_MS = 160
-SMOOTH = 20  # steps averaged for the loss-vs-lr curve
+SMOOTH = FINAL_WINDOW  # steps averaged for the loss-vs-lr curve: at the end it is the sweep's final loss
 _CMAP = pg.colormap.get("viridis")
 
 
