@@ -50,6 +50,14 @@ def run_gui(args: Namespace) -> int:
     session = None
     try:
         size = parse_size(getattr(args, "size", None) or "1400x900")
+        if screenshot:
+            from optviz.core.files import OutputError, check_output
+
+            try:
+                check_output(screenshot, (".png",))  # a PNG is what it writes: x.gif would hold PNG data
+            except OutputError as exc:
+                print(f"optviz: error: {exc}", file=sys.stderr)
+                return 1
         if getattr(args, "session", None):
             from optviz.core.session import load_session
 

@@ -33,3 +33,14 @@ def test_bad_session_file_exits_2(tmp_path):
     bad.write_text("{")
     proc = run_cli("--screenshot", str(tmp_path / "x.png"), "--session", str(bad), cwd=tmp_path)
     assert proc.returncode == 2 and "is not valid JSON" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_a_screenshot_is_a_png_file_in_a_folder_that_exists(tmp_path):
+    """`--screenshot x.gif` wrote PNG data into x.gif and exited 0."""
+    proc = run_cli("--screenshot", str(tmp_path / "x.gif"), cwd=tmp_path)
+    assert proc.returncode == 2 and not (tmp_path / "x.gif").exists()
+    assert proc.stderr.strip().splitlines()[-1] == \
+        f"optviz: error: Invalid output file '{tmp_path / 'x.gif'}' (allowed: a file name ending in .png)"
+    proc = run_cli("--screenshot", str(tmp_path / "none" / "x.png"), cwd=tmp_path)
+    assert proc.returncode == 1 and "folder" in proc.stderr and "does not exist" in proc.stderr
+    assert "Traceback" not in proc.stderr
