@@ -171,6 +171,13 @@ def _round(value: float, up: bool | None = None) -> float:
     return float(f"{rounded * unit:.12g}")
 
 
+def scale_label(scale: str, name: str = "f") -> str:
+    """A colour bar's title for a Field's ``scale``: "f (log scale)", "loss (log scale, equalised)", "f"."""
+    words = ("log scale" if scale.startswith("log") else "", "equalised" if "rank" in scale else "")
+    inside = ", ".join(w for w in words if w)
+    return f"{name} ({inside})" if inside else name
+
+
 def format_value(value: float) -> str:
     """A true value for a tick or a table: 3 significant digits, powers of ten as 10ⁿ, a real minus sign."""
     if value == 0:

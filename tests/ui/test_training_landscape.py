@@ -215,3 +215,19 @@ def test_a_log_slice_of_two_decades_reads_round_values_all_along_its_bar(qtbot) 
         value = float(label)
         near = np.abs(field.z - value) <= 0.02 * value
         assert near.any() and np.median(field.colour[near]) == pytest.approx(position, abs=0.03)
+
+
+def test_an_equalised_slice_says_so_on_its_colour_bar(qtbot) -> None:
+    """A slice that is flat but for one spike is coloured partly by area (equalised): its bar's ticks are not
+    evenly spaced, and its title says so, as the playground's does ("loss" alone read as a linear bar)."""
+    from optviz.training.landscape import Landscape
+
+    a = np.linspace(-1, 1, 41)
+    loss = 2.0 + 0.05 * a[None, :] + 40.0 * np.exp(-(a[None, :] ** 2 + a[:, None] ** 2) / 0.01)
+    result = Landscape(loss, a, a, np.zeros((0, 2)), np.zeros(0), np.full(2, np.nan), "random", np.zeros(0),
+                       np.zeros(0), d1=np.zeros(1, np.float32), d2=np.zeros(1, np.float32))
+    panel = LandscapePanel("run", with_3d=False)
+    qtbot.addWidget(panel)
+    panel.show_landscape(result)
+    assert "rank" in sample(_Grid(result)).scale
+    assert panel.colorbar.getAxis("left").labelText.endswith("equalised)")

@@ -17,7 +17,7 @@ from PySide6.QtCore import QPointF, QRectF, QSizeF, Qt
 from PySide6.QtGui import QFont, QFontMetrics
 from PySide6.QtWidgets import QApplication, QWidget
 
-from optviz.core.field import Field
+from optviz.core.field import Field, scale_label
 from optviz.core.surfaces import Point
 from optviz.ui.playground.compute import shown_field, shown_result, surface_key
 from optviz.ui.playground.model import PlaygroundModel
@@ -38,7 +38,6 @@ _MARKER_STYLE = {  # symbol, size, pen, brush: small enough that 121 minima and 
     "saddle": ("x", 8, pg.mkPen("#000000", width=0.5), pg.mkBrush("#ff66cc")),
 }
 _KIND_WORDS = {"global": "global minimum", "local": "local minimum", "saddle": "saddle point"}
-_SCALE_WORDS = {"log": "f (log scale)", "linear": "f", "rank": "f (equalised)"}
 _SCALE_TIP = ("Colours: {scale}. Where most of the surface would be one colour, colours are partly spread by area "
               "(histogram equalisation) so that its features show; the ticks always show true values of f.")
 
@@ -56,14 +55,6 @@ def marker_spots(points: tuple[Point, ...]) -> list[dict]:
         spots.append({"pos": (point.x, point.y), "symbol": symbol, "size": size, "pen": pen, "brush": brush,
                       "data": {"kind": point.kind, "value": point.value}})
     return spots
-
-
-def colorbar_label(scale: str) -> str:
-    if scale.startswith("log +"):
-        return "f (log scale, equalised)"
-    if scale.startswith("linear +"):
-        return "f (equalised)"
-    return _SCALE_WORDS[scale]
 
 
 class _Legend(pg.LegendItem):
@@ -176,7 +167,7 @@ class SurfaceView(pg.PlotWidget):
         axis = self.colorbar.axis
         axis.setLogMode(False)  # the indices are already transformed; the ticks carry the true values
         axis.setTicks([list(field.ticks)])
-        self.colorbar.getAxis("left").setLabel(colorbar_label(field.scale))
+        self.colorbar.getAxis("left").setLabel(scale_label(field.scale))
         self.colorbar.setToolTip(_SCALE_TIP.format(scale=field.scale))
         self.colorbar.setLevels(field.levels)
         self.contours.setData(*field.contours)

@@ -19,7 +19,7 @@ import torch
 from PySide6.QtCore import QRectF, QTimer
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QTabWidget, QVBoxLayout, QWidget
 
-from optviz.core.field import format_value, sample
+from optviz.core.field import format_value, sample, scale_label
 from optviz.training import landscape as ls
 from optviz.training.jobs import JobEnded, TrainingJob
 from optviz.training.results import TrainResult
@@ -134,7 +134,7 @@ class LandscapePanel(QWidget):
         self.image.setRect(QRectF(x0, y0, x1 - x0, y1 - y0))
         log = field.log and len(field.ticks) >= 2  # 10, 100, 1000 (or 5, 10, 20, 50) on a log picture
         self.colorbar.axis.setTicks([list(field.ticks) if log else colorbar_ticks(field.colour, field.z)])
-        self.colorbar.getAxis("left").setLabel("loss (log scale)" if field.scale.startswith("log") else "loss")
+        self.colorbar.getAxis("left").setLabel(scale_label(field.scale, "loss"))  # "equalised": ticks not even
         self.colorbar.setLevels((0.0, 1.0))
         self.contours.setData(*field.contours)
         path = result.path
