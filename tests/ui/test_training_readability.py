@@ -191,7 +191,8 @@ def test_gradient_colour_bar_and_cross_validation_axes_read_true_values(qtbot, t
     np.testing.assert_allclose(heights, [100 * f.fold_result.val_accuracy for f in folds])
     ticks = [parse_value(text) for _, text in axis_texts(axis)]
     (y0, y1) = view.chart.getPlotItem().getViewBox().viewRange()[1]
-    assert all(0 <= v <= 100 for v in ticks) and y0 <= min(heights) and y1 >= max(heights)
+    assert all(0 <= v <= 100 for v in ticks) and y1 >= max(heights)
+    assert -5 <= y0 <= 0  # bars start at 0 (from 38% their lengths made 48% and 51% look twice apart)
     assert max(ticks) - min(ticks) >= 10  # percent, not fractions of one
     assert "%" in view.mean_line.label.toPlainText()
 

@@ -120,8 +120,7 @@ class CrossValView(QWidget):
             self.band.setRegion((mean - std, mean + std))
         if len(folds):
             self.chart.getAxis("bottom").setTicks([[(v, str(int(v))) for v in x]])
-            low = float(np.min(heights)) if len(heights) else 0.0
-            self.chart.setYRange(max(0.0, low - 10.0), 100.0)
+            self.chart.setYRange(0.0, 100.0)  # bars from 0: their lengths compare the accuracies
             self.chart.setXRange(0.4, len(folds) + 0.6)
 
     def _set_row(self, row: int, *cells: str) -> None:
