@@ -117,3 +117,20 @@ def test_rule_divides_by_the_root_of_accumulated_squares_with_torchs_state(qtbot
     assert vec(state[key]) in html and vec(g) in html
     if entry != MOMENTUM:
         assert "√" in rule.plain_text() and "g²" in rule.plain_text()
+
+
+def test_after_a_divergence_the_rule_says_so_instead_of_nan_numbers(qtbot, playground):
+    """SGD at lr 0.5 leaves Himmelblau within a few steps: the panel wrote ∇f(nan, nan) = (nan, nan)."""
+    from playground_helpers import wait_computed
+
+    model, rule = playground.model, playground.inside_panel.rule
+    model.set_hyper(SGD, {**model.entries[SGD].choice.values, "lr": 0.5})
+    wait_computed(qtbot, playground)
+    row = model.result.entries.index(SGD)
+    path = model.result.paths.positions[row, 0]
+    first_bad = int(np.flatnonzero(~np.isfinite(path).all(axis=1))[0])
+    _inspect(qtbot, playground, SGD, model.last_step)
+    text = rule.plain_text()
+    assert f"diverged at step {first_bad}" in text and "nan" not in text.lower(), text
+    _inspect(qtbot, playground, SGD, first_bad - 1)  # the step that led out still shows its numbers
+    assert f"step t = {first_bad}" in rule.plain_text() and "diverged" not in rule.plain_text()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 
+import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QWidget
 
@@ -46,6 +47,13 @@ class RulePanel(QLabel):
             self.setText(f"<b>{html.escape(inside.title)}</b>: no steps were taken.")
             return
         k = min(k, inside.steps - 1)
+        bad = np.flatnonzero(~np.isfinite(inside.positions[: k + 1]).all(axis=1))
+        if len(bad):  # nothing after a divergence is drawn or written: no NaN formulas either
+            self.lines = []
+            self.setText(f"<b style='color:{inside.color.name()}'>{html.escape(inside.title)}</b>, start "
+                         f"{inside.start + 1}: diverged at step {bad[0]}; there is no update to show after it "
+                         f"(move the cursor before step {bad[0]} to see the steps that led there).")
+            return
         self.lines = rule_lines(inside, k)
         rows = "".join(f"<div style='margin-top:3px'>{formula}</div>" + (
             f"<div style='margin-left:14px; color:{NUMBERS_COLOR}'>= {numbers}</div>" if numbers else "")
