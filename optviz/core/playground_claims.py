@@ -75,6 +75,9 @@ def claim_himmelblau() -> Claim:
     for n in ("sgd", "momentum", "nesterov", "adagrad", "adam"):
         m.number(f"{REGISTRY[n].title} ends at", _at(p, idx[n]))
     m.number("RMSProp's loss at step 300", float(p.losses[idx["rmsprop"], 0, -1]))
+    low = np.flatnonzero(p.losses[idx["rmsprop"], 0] < 1e-10)  # f* = 0: at the minimum, to rounding
+    first = m.number("RMSProp: first step with f − f* < 1e-10", int(low[0]) if len(low) else -1)
+    last = m.number("RMSProp: last step with f − f* < 1e-10", int(low[-1]) if len(low) else -1)
     m.check("SGD, Momentum, Nesterov, Adagrad and Adam end within 1e-3 of a minimum",
             all(np.hypot(at[n].x - ends[n][0], at[n].y - ends[n][1]) < 1e-3
                 for n in ("sgd", "adagrad", "adam", "momentum", "nesterov")))
@@ -83,6 +86,8 @@ def claim_himmelblau() -> Claim:
             len({at["sgd"], at["nesterov"], at["momentum"]}) == 3)
     m.check("RMSProp is still moving with a loss above 0.1",
             p.status(idx["rmsprop"], 0) == "running" and p.losses[idx["rmsprop"], 0, -1] > 0.1)
+    m.check("RMSProp reaches the minimum before step 100 and leaves it before step 250", 0 <= first < 100 and
+            first < last < 250 and nearest_minimum(surface, p.positions[idx["rmsprop"], 0, first]) == at["sgd"])
     return m.claim()
 
 
@@ -138,6 +143,10 @@ def claim_quadratic() -> Claim:
     idx, p, _ = run(QUADRATIC)
     n = {name: m.number(f"{REGISTRY[name].title}: steps to f − f* < 1e-6", steps_to(p.losses[i, 0], TOLERANCE))
          for name, i in idx.items()}
+    table = {name: m.number(f"{REGISTRY[name].title}: the status table's converged step (‖∇f‖ < 1e-6)",
+                            int(p.converged_step[i, 0])) for name, i in idx.items()}
+    m.check("The status table's converged steps are each later than the steps to f − f* < 1e-6",
+            all(table[k] > n[k] >= 0 for k in idx))
     m.check("SGD (lr 0.019, just under 2/κ) needs at least 300 steps", n["sgd"] >= 300)
     m.check("Momentum, Adagrad and Adam each need less than half of SGD's steps",
             all(0 <= n[k] < n["sgd"] / 2 for k in ("momentum", "adagrad", "adam")))
@@ -289,10 +298,17 @@ def claim_wells() -> Claim:
         m.number(f"seed {seed}: SGD settles at · Momentum settles at",
                  f"({at['sgd'].x:.2f}, {at['sgd'].y:.2f}) {at['sgd'].kind} · "
                  f"({at['momentum'].x:.2f}, {at['momentum'].y:.2f}) {at['momentum'].kind}")
-        sgd_local.append(at["sgd"].kind == "local" and at["sgd"].value > -0.7)
-        momentum_global.append(at["momentum"].kind == "global")
-    m.check(f"With noise σ = {WELLS_NOISE:g}, SGD settles in the shallow well (f = −0.685), seeds 0–4", all(sgd_local))
-    m.check("Momentum with the same lr and noise reaches the global well (f = −1.732), seeds 0–4", all(momentum_global))
+        gap = p.losses[:, 0, -50:] - min(point.value for point in surface.minima)  # what the loss plot shows
+        m.number(f"seed {seed}: SGD's · Momentum's f − f* over the last 50 steps",
+                 f"{gap[idx['sgd']].min():.3g} … {gap[idx['sgd']].max():.3g} · "
+                 f"{gap[idx['momentum']].min():.3g} … {gap[idx['momentum']].max():.3g}")
+        sgd_local.append(at["sgd"].kind == "local" and at["sgd"].value > -0.7
+                         and bool(np.all(np.abs(gap[idx["sgd"]] - 1.05) < 0.1)))
+        momentum_global.append(at["momentum"].kind == "global" and bool(np.all(gap[idx["momentum"]] < 0.1)))
+    m.check(f"With noise σ = {WELLS_NOISE:g}, SGD settles in the shallow well (f = −0.685, f − f* within 0.1 of "
+            "1.05 for its last 50 steps), seeds 0–4", all(sgd_local))
+    m.check("Momentum with the same lr and noise reaches the global well (f = −1.732, f − f* below 0.1 for its last "
+            "50 steps), seeds 0–4", all(momentum_global))
     return m.claim()
 
 

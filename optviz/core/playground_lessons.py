@@ -21,13 +21,15 @@ PLAYGROUND_LESSONS: dict[str, Lesson] = {lesson.name: lesson for lesson in (
         "himmelblau", 1, "Six optimizers, three minima", "playground", HIMMELBLAU,
         "Himmelblau's function has four minima, all of value 0. From one start, (1.5, −4), six optimizers end in "
         "three different ones: SGD, Adagrad and Adam settle in the nearest, (3.58, −1.85); Nesterov curves round "
-        "to (3, 2); Momentum keeps its speed over a ridge and ends at (−2.81, 3.13). RMSProp does not settle at all: "
-        "its step is lr·g/√(mean of g²), about lr whatever the size of the gradient, so near a minimum it keeps "
-        "jumping (loss 1.76 after 300 steps). Where you end depends on the optimizer and its settings, not only on "
-        "where you start.",
+        "to (3, 2); Momentum keeps its speed over a ridge and ends at (−2.81, 3.13). RMSProp reaches (3.58, −1.85) "
+        "by step 71 but does not stay: its step is lr·g/√(mean of g²), and once g is as small as it gets, the mean "
+        "of g² goes on forgetting the larger gradients before, so the step grows back to about lr and throws it out "
+        "after step 188 (loss 1.76 after 300 steps). Where you end depends on the optimizer and its settings, not "
+        "only on where you start.",
         ("The ends of the paths: red (SGD), purple (Adagrad) and brown (Adam) meet at the star at the bottom right, "
          "green (Nesterov) stops at the top right one, blue (Momentum) crosses to the top left.",
-         "The loss plot: every curve drops to the bottom except orange (RMSProp), which stays up and jagged.",
+         "The loss plot: orange (RMSProp) drops to the bottom with the others, then jumps back up near step 190 "
+         "and stays up, jagged.",
          "The status table: the minimum each path ended in."),
         (Edit("Lower Momentum's lr to 0.002", "Momentum no longer crosses the ridge: it stops at (3, 2), with "
               "Nesterov", optimizers={"momentum": {"lr": 0.002}}),
@@ -45,7 +47,9 @@ PLAYGROUND_LESSONS: dict[str, Lesson] = {lesson.name: lesson for lesson in (
         "one. Checked for noise seeds 0–4.",
         ("The red path (SGD) ends in the small well at the top left; the blue one (Momentum) passes over it and "
          "ends at the star.",
-         "The loss plot: SGD's curve flattens at −0.69, Momentum's goes on down to −1.73."),
+         "The loss plot (f − f*, measured from the deep well's −1.73): SGD's curve flattens near 1.05, where the "
+         "shallow well's −0.69 is; Momentum's goes on down and jitters below 0.1 (the noise never lets it stop: "
+         "the status table says \"still moving\")."),
         (Edit("Raise the noise to σ = 0.3", "now the noise decides: with seeds 1, 4 and 6 Momentum ends in a "
               "shallow well too (change the seed to see)",
               optimizers={"sgd": {"noise": 0.3}, "momentum": {"noise": 0.3}}),
@@ -79,7 +83,8 @@ PLAYGROUND_LESSONS: dict[str, Lesson] = {lesson.name: lesson for lesson in (
         ("The loss plot: the curves pass 1e-6 in the order Adagrad, Momentum, Adam, SGD, RMSProp.",
          "The red path (SGD) zig-zags across the steep y direction (each step multiplies y by 1 − 0.019·100 = "
          "−0.9) while it crawls along x.",
-         "The status table: the step at which each converged."),
+         "The status table: its \"converged at step …\" is when the gradient norm stays below 10⁻⁶, a stricter "
+         "test than f < 1e-6 (f shrinks with the square of the gradient), so every one of its steps is later."),
         (Edit("Raise SGD's lr to 0.021 (above 2/κ)", "SGD diverges: the steep direction grows by 1.1 each step",
               optimizers={"sgd": {"lr": 0.021}}),),
         claim_quadratic),

@@ -115,6 +115,8 @@ def test_the_lessons_claim_holds(claims, name):
 
 @pytest.mark.parametrize("name,label,fragment", [
     ("himmelblau", "Momentum ends at", "(−2.81, 3.13)"),
+    ("himmelblau", "RMSProp: first step with f − f* < 1e-10", "by step 71"),
+    ("himmelblau", "RMSProp: last step with f − f* < 1e-10", "after step 188"),
     ("rosenbrock", "Momentum: crossings of the valley floor y = x²", "45 times"),
     ("rosenbrock", "Nesterov: crossings of the valley floor", "5 times"),
     ("rosenbrock", "Momentum: largest |y − x²| after its first crossing", "up to 1.42"),
