@@ -96,6 +96,18 @@ COSINE = ScheduleSpec(
 SCHEDULES: dict[str, ScheduleSpec] = {s.name: s for s in (NONE, STEP, EXPONENTIAL, TIME, COSINE)}
 
 
+def run_defaults(name: str, steps: int) -> dict[str, float]:
+    """Parameters of schedule ``name`` for a playground run of ``steps`` steps, one "epoch" each: the registry's
+    defaults are per epoch of a training run (γ = 0.5 every epoch), which would halve the lr at every step and
+    freeze a path within a few dozen. Here the lr falls over the run: by 8× in three drops (step), 100× (exponential),
+    10× (1/t); the cosine's defaults already span the run."""
+    n = max(1, int(steps))
+    values = {"step": {"step_size": float(max(1, round(n / 4))), "gamma": 0.5},
+              "exponential": {"gamma": float(f"{0.01 ** (1.0 / n):.4g}")},
+              "time": {"k": float(f"{9.0 / n:.3g}")}}.get(name, {})
+    return SCHEDULES[name].resolve(values)
+
+
 def scheduler(optimizer: torch.optim.Optimizer, name: str, values: Mapping[str, Any], n_batches: int, total: int,
               warm: int) -> torch.optim.lr_scheduler.LRScheduler | None:
     """Schedule ``name`` stepped once per batch over ``total`` steps, after a linear warm-up of ``warm`` steps that

@@ -109,3 +109,20 @@ def test_a_noisy_optimizer_draws_k_seeds_faintly_with_their_mean_path(qtbot, pla
     assert mean.opts["pen"].style() == Qt.PenStyle.DashLine and cloud.opts["pen"].color().alpha() < 100
     panel.run_form.editor("fan").setValue(0)
     qtbot.waitUntil(lambda: fans.result.seeds == 0 and not fans.items, timeout=TIMEOUT_MS)
+
+
+@pytest.mark.parametrize("name, last", [("step", 1 / 8), ("exponential", 1 / 100), ("time", 1 / 10)])
+def test_a_schedule_picked_in_the_playground_spreads_its_decay_over_the_run(qtbot, playground, name, last):
+    """The registry's defaults are per epoch of training (γ = 0.5 every epoch); one playground step is an epoch, so
+    they halved SGD's lr at every step, 10⁻⁹³ by step 300, a frozen path "still moving". A schedule picked here
+    starts with values for this run's length: the lr falls to about 1/8, 1/100 or 1/10 of lr₀ at the end."""
+    model, section = playground.model, playground.side_panel.sections[SGD]
+    section.set_expanded(True)
+    schedule = section.run_settings.editor("schedule")
+    schedule.setCurrentIndex(schedule.findData(name))
+    qtbot.waitUntil(lambda: model.entries[SGD].choice.schedule.name == name, timeout=TIMEOUT_MS)
+    wait_computed(qtbot, playground)
+    lr = model.result.paths.internals.lr[model.result.entries.index(SGD)]
+    assert lr[-1] / lr[0] == pytest.approx(last, rel=0.1)
+    shown = {p: section.run_settings.editor(p).value() for p in model.entries[SGD].choice.schedule.values}
+    assert shown == pytest.approx(dict(model.entries[SGD].choice.schedule.values))  # the boxes show what runs

@@ -54,7 +54,7 @@ class OptimizerSection(QWidget):
         self.summary.setStyleSheet("color: palette(mid);")
         self.panel = HyperPanel(entry.choice.spec, entry.choice.values)
         self.panel.setVisible(False)
-        self.run_settings = RunSettingsForm(entry.choice)
+        self.run_settings = RunSettingsForm(entry.choice, lambda: model.session.steps)
         self.run_settings.setToolTip("Not torch.optim's: Gaussian noise added to every gradient, and a schedule of lr")
         self.run_settings.setVisible(False)
         self.run_settings.changed.connect(self._on_run_settings_changed)

@@ -3,14 +3,14 @@ learning-rate schedule (the training lab's schedule registry, one "epoch" per st
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from optviz.core.optimizers import NOISE, SEED, OptimizerChoice
 from optviz.core.params import Spec
-from optviz.core.schedules import SCHEDULES, WARMUP, ScheduleChoice
+from optviz.core.schedules import SCHEDULES, WARMUP, ScheduleChoice, run_defaults
 from optviz.ui.widgets.schedule_rows import ScheduleRows
 from optviz.ui.widgets.spec_form import SpecForm
 
@@ -24,8 +24,10 @@ class RunSettingsForm(QWidget):
 
     changed = Signal(dict)  # {"noise": float, "seed": int, "schedule": ScheduleChoice}
 
-    def __init__(self, choice: OptimizerChoice, parent: QWidget | None = None) -> None:
+    def __init__(self, choice: OptimizerChoice, steps: Callable[[], int] = lambda: 300,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self._steps = steps  # the run's length: a newly chosen schedule's values spread its decay over it
         self.form = SpecForm((NOISE, SEED, SCHEDULE, WARMUP), titles=TITLES, owner="the run")
         self._rows = ScheduleRows(self.form)
         layout = QVBoxLayout(self)
@@ -51,5 +53,5 @@ class RunSettingsForm(QWidget):
         return {"noise": values["noise"], "seed": values["seed"], "schedule": schedule}
 
     def _on_form_changed(self, values: dict) -> None:
-        self._rows.follow(values)
+        self._rows.follow(values, lambda name: run_defaults(name, self._steps()))
         self.changed.emit(self.settings())

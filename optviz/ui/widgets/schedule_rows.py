@@ -23,10 +23,12 @@ class ScheduleRows:
         self.names = tuple(p.name for p in params)
         self.shown = name
 
-    def follow(self, form_values: Mapping[str, Any]) -> None:
-        """After a form change: another schedule gets its own parameters, at their defaults."""
-        if form_values["schedule"] != self.shown:
-            self.show(form_values["schedule"], {})
+    def follow(self, form_values: Mapping[str, Any], defaults=None) -> None:
+        """After a form change: another schedule gets its own parameters, at ``defaults(name)`` (a function giving
+        a schedule's starting values; None: the registry's)."""
+        name = form_values["schedule"]
+        if name != self.shown:
+            self.show(name, defaults(name) if defaults is not None else {})
 
     def values(self, form_values: Mapping[str, Any]) -> dict[str, Any]:
         return {name: form_values[name] for name in self.names}
