@@ -143,3 +143,20 @@ def test_the_caption_wraps_inside_a_narrow_surface_view(qtbot, playground):
     assert caption.height() > 4 * overlay.caption.textItem.document().firstBlock().layout().lineAt(0).height()
     playground.main_splitter.setSizes([900, 300, 300])  # wide again: one line per item, no wrapping
     qtbot.waitUntil(lambda: view.width() > 450 and overlay.caption.textItem.textWidth() < 0, timeout=TIMEOUT_MS)
+
+
+def test_a_converged_step_is_not_magnified_into_arrows(qtbot, playground):
+    """SGD sits in its minimum of Himmelblau by step 100: its steps are rounding noise, ~10⁻¹⁷, which the overlay
+    scaled "×2×10¹⁶" into a long arrow pointing anywhere. Below 10⁻¹⁰ of the view no arrow is drawn, and the
+    caption says why."""
+    model = playground.model
+    model.set_inspected(0)  # SGD
+    model.set_step(model.last_step - 1)
+    overlay = playground.surface_view.step_overlay
+    row = model.result.entries.index(0)
+    assert np.linalg.norm(model.result.paths.internals.update[row, 0, model.last_step - 1]) < 1e-12
+    qtbot.waitUntil(lambda: "no arrows" in overlay.caption.textItem.toPlainText(), timeout=TIMEOUT_MS)
+    assert overlay.drawn() == {} and "below 10⁻¹⁰ of the view" in overlay.caption.textItem.toPlainText()
+    model.set_step(5)  # a real step: arrows again
+    qtbot.waitUntil(lambda: bool(overlay.drawn()), timeout=TIMEOUT_MS)
+    assert "arrows ×" in overlay.caption.textItem.toPlainText()

@@ -17,6 +17,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QColor
 
+from optviz.core.field import format_value
 from optviz.ui.playground.inside import Inside, inspect
 from optviz.ui.playground.model import PlaygroundModel
 from optviz.ui.playground.path_items import Z_HEADS
@@ -26,6 +27,7 @@ ELLIPSE_PX = 45.0  # the ellipse's larger half-axis
 CUT_PX = 160.0  # a longer arrow is drawn this long and called "cut"
 Z_OVERLAY = Z_HEADS + 2  # above the paths' heads and the markers
 CAPTION_MARGIN = 6  # px between the caption and the view's edges
+TINY = 1e-10  # a vector shorter than this part of the view's diagonal is rounding noise: not magnified into an arrow
 ARROWS = {  # name: colour, dashed, what it is (the caption's words)
     "gradient": ("#ff5a36", False, "−lr·∇f, the plain gradient step"),
     "update": ("#ffffff", False, "the update x<sub>t</sub> − x<sub>t−1</sub>"),
@@ -108,6 +110,7 @@ class StepOverlay(QObject):
         self.ellipse_scale = 1.0  # k_e of the ellipse
         self.half_axes: tuple[float, float] | None = None  # of the ellipse drawn, in data units
         self.cut: dict[str, float] = {}  # arrow name → how many times longer it is than drawn
+        self.too_small = False  # every vector of the step below TINY: none drawn
         for signal in (model.step_changed, model.result_changed, model.field_changed, model.selection_changed,
                        model.inspected_changed, model.surface_changed):
             signal.connect(self.refresh)
@@ -144,11 +147,16 @@ class StepOverlay(QObject):
         if inside.has_velocity():
             vectors["velocity"] = -lr * inside.at("momentum", k)
 
+        (x0, x1), (y0, y1) = self._plot.getViewBox().viewRange()
+        floor = TINY * math.hypot(x1 - x0, y1 - y0)
+        vectors = {n: v for n, v in vectors.items() if not (np.all(np.isfinite(v)) and math.hypot(*v) < floor)}
+        self.too_small = not vectors  # a converged path's steps: ×10¹⁶ would draw its rounding errors
+
         def px(v: np.ndarray) -> float:
             return float(math.hypot(v[0] / pixel[0], v[1] / pixel[1])) if np.all(np.isfinite(v)) else 0.0
 
-        main = max(px(vectors["update"]), px(vectors.get("velocity", np.zeros(2))))
-        self.scale = nice_scale(main if main > 0 else px(vectors["gradient"]))
+        main = max(px(vectors.get("update", np.zeros(2))), px(vectors.get("velocity", np.zeros(2))))
+        self.scale = nice_scale(main if main > 0 else px(vectors.get("gradient", np.zeros(2))))
         self.cut = {}
         for name, arrow in self.arrows.items():
             v = vectors.get(name)
@@ -188,8 +196,10 @@ class StepOverlay(QObject):
         def swatch(color: str, dashed: bool = False) -> str:
             return f"<span style='color:{color}; font-weight:bold'>{'┅┅' if dashed else '━━'}</span>"
 
+        arrows = (f"no arrows: its step is below {format_value(TINY)} of the view" if self.too_small
+                  else f"arrows {format_scale(self.scale)}")
         lines = [f"<b style='color:{inside.color.name()}'>{inside.title}</b>, start {inside.start + 1}: "
-                 f"step {k} → {k + 1}, arrows {format_scale(self.scale)}"]
+                 f"step {k} → {k + 1}, {arrows}"]
         for name, (color, dashed, words) in ARROWS.items():
             if self.arrows[name].shaft.isVisible():
                 cut = f" (cut: {self.cut[name]:.3g}× longer)" if name in self.cut else ""
