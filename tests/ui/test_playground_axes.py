@@ -210,3 +210,15 @@ def test_a_log_axis_under_a_decade_reads_at_least_three_values(qtbot, orientatio
         at = centre.y() if orientation == "left" else centre.x()
         span = np.log10(high) - np.log10(low)
         assert at == pytest.approx(np.log10(parse_value(text)), abs=0.02 * span), text
+
+
+@pytest.mark.parametrize("steps", [1, 3])
+def test_step_axes_are_ticked_at_whole_steps(qtbot, steps):
+    """A 1-step run's loss plot was ticked 0, 0.2, 0.4, 0.6, 0.8: there is no step 0.2."""
+    from playground_helpers import make_tab
+
+    tab = make_tab(qtbot, default_session().with_(steps=steps))
+    for plot in (tab.loss_plot, tab.inside_panel.plot):
+        texts = [text for _, text in axis_texts(plot.getPlotItem().getAxis("bottom"))]
+        assert texts and all(float(t) == int(float(t)) and 0 <= float(t) <= steps for t in texts), texts
+    assert tab.shutdown()

@@ -71,7 +71,7 @@ class InternalsPlot(pg.PlotWidget):
     """One quantity of the inspected path over the steps; the cursor follows (and scrubs) the model's step."""
 
     def __init__(self, model: PlaygroundModel, parent: QWidget | None = None) -> None:
-        super().__init__(parent, axisItems=true_axes())
+        super().__init__(parent, axisItems=true_axes(steps=True))
         self._model = model
         self.quantity = "step"
         self.inside: Inside | None = None

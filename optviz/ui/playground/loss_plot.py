@@ -78,7 +78,7 @@ class LossPlot(pg.PlotWidget):
     """Loss-vs-step curves of the model's Result, cursor on the model's step."""
 
     def __init__(self, model: PlaygroundModel, parent: QWidget | None = None) -> None:
-        super().__init__(parent, axisItems=true_axes())
+        super().__init__(parent, axisItems=true_axes(steps=True))
         self._model = model
         self._values: np.ndarray | None = None
         self._shown: tuple | None = None  # (id of the result, field key) last drawn

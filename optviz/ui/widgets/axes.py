@@ -118,9 +118,17 @@ def _power(value: float) -> str:
     return text.replace("-", "−", 1) if text.startswith("-") else text
 
 
-def true_axes() -> dict[str, TrueAxis]:
-    """``axisItems`` for a PlotItem: true-value left and bottom axes."""
-    return {"left": TrueAxis("left"), "bottom": TrueAxis("bottom")}
+class StepAxis(TrueAxis):
+    """An axis of step numbers: ticks at whole steps only (a 1-step run was ticked 0, 0.2, 0.4, …)."""
+
+    def tickSpacing(self, minVal, maxVal, size):  # noqa: N802, N803 — pyqtgraph's names
+        levels = [(spacing, offset) for spacing, offset in super().tickSpacing(minVal, maxVal, size) if spacing >= 1]
+        return levels or [(1.0, 0.0)]
+
+
+def true_axes(steps: bool = False) -> dict[str, TrueAxis]:
+    """``axisItems`` for a PlotItem: true-value left and bottom axes (``steps``: the bottom one counts steps)."""
+    return {"left": TrueAxis("left"), "bottom": StepAxis("bottom") if steps else TrueAxis("bottom")}
 
 
 def decade_ticks(lo: float, hi: float) -> list[list[tuple[float, str]]]:
