@@ -29,14 +29,12 @@ from PySide6.QtWidgets import QApplication, QHBoxLayout, QLabel, QLayout, QVBoxL
 from optviz.core.basins import Basins
 from optviz.core.image import png_bytes
 from optviz.core.optimizers import OptimizerChoice
-from optviz.core.session import OptimizerEntry
 from optviz.core.surfaces import Surface
 from optviz.core.sweep import Sweep
 from optviz.ui.app import _needs_offscreen
 from optviz.ui.export import image_array
 from optviz.ui.playground.basins_tiles import (CHROME_PX, EDGE_PX, GAP_PX, BasinTiles, Tile, criterion_text,
                                                grid_height, grid_rect, legend_html)
-from optviz.ui.playground.colors import entry_colors
 from optviz.ui.playground.map_data import stability_colour
 from optviz.ui.playground.stability_plot import STRIP_PX, StabilityPlot, caption_head
 from optviz.ui.widgets.axes import xy_text
@@ -212,8 +210,7 @@ class BasinsFigure(Figure):
             self.graphics = pg.GraphicsLayoutWidget()
             self.graphics.setFixedSize(inner, grid_height(map_h, -(-n // cols)))
             self.tiles = BasinTiles(self.graphics, title_size="11pt")
-            colours = entry_colors(tuple(OptimizerEntry(m.choice) for m in result.maps))
-            self.tiles.show(result, [Tile(choice_title(m.choice), c, m) for m, c in zip(result.maps, colours)])
+            self.tiles.show(result, [Tile(choice_title(m.choice), m) for m in result.maps])
             self.tiles.fit(size=(self.graphics.width(), self.graphics.height()), columns=cols)
             self.legend = _label(legend_html(result))
             self.caption = _label(criterion_text(len(result.xs), result.budget, result.tol, result.radius)

@@ -229,3 +229,4 @@ def test_shares_read_0_and_100_only_when_exact():
 
     assert [share_text(v) for v in (0.0, 3 / 65536, 0.281, 0.9995, 1.0, float("nan"))] == \
         ["0", "<0.1", "28.1", ">99.9", "100", "—"]
+

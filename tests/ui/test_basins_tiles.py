@@ -4,6 +4,7 @@ tick strings) at several sizes of the view."""
 
 from __future__ import annotations
 
+import pyqtgraph as pg
 import pytest
 from playground_helpers import axis_texts, make_tab, parse_value
 from playground_helpers import show_basins as show_map
@@ -223,6 +224,8 @@ def test_the_race_table_shows_every_column_in_the_default_window(qtbot, tmp_path
     header = table.horizontalHeader()
     assert header.length() <= table.viewport().width(), [table.columnWidth(c) for c in range(table.columnCount())]
     assert not table.horizontalScrollBar().isVisible()
+    # the maps' titles are not in their optimizers' colours, which are the minima's too (SGD red over a red basin)
+    assert {pg.mkColor(p.titleLabel.opts["color"]).name() for p in view.plots} == {"#222222"}
     for column in range(table.columnCount()):  # each header's text fits its column
         text = table.horizontalHeaderItem(column).text()
         widest = max(header.fontMetrics().horizontalAdvance(line) for line in text.split("\n"))

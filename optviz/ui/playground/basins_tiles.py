@@ -16,7 +16,7 @@ from typing import Sequence
 
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
-from PySide6.QtGui import QColor, QFontMetricsF
+from PySide6.QtGui import QFontMetricsF
 from PySide6.QtWidgets import QApplication
 
 from optviz.core.basins import RADIUS, TOL, BasinMap, Basins
@@ -128,10 +128,10 @@ def legend_html(b: Basins, hint: str = "") -> str:
 
 @dataclass(frozen=True)
 class Tile:
-    """What one panel shows: its title in its optimizer's colour, and the map (None: "not available", why)."""
+    """What one panel shows: its title, and the map (None: "not available", why). The title is not in the
+    optimizer's colour: the map's pixels are in the minima's colours, and red over a map of reds read as "SGD"."""
 
     title: str
-    color: QColor | None
     map: BasinMap | None
     error: str = ""
 
@@ -214,8 +214,7 @@ class BasinTiles:
             row, col = divmod(i, cols)
             plot = self._add_plot(row, col, left_values=col == 0, bottom_values=i + cols >= n)
             title = tile.title if tile.map is not None else tile.title + " — not available"
-            plot.setTitle(title, color=tile.color.name() if tile.color is not None else "#000000",
-                          size=self.title_size)
+            plot.setTitle(title, color="#222222", size=self.title_size)
             let_title_overhang(plot.titleLabel)
             image = pg.ImageItem(axisOrder="row-major")
             if tile.map is not None:

@@ -15,7 +15,6 @@ from PySide6.QtCore import QEvent, QRectF, Qt
 from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QSplitter, QTableWidget,
                                QTableWidgetItem, QVBoxLayout, QWidget)
 
-from optviz.core.basins import RaceStats
 from optviz.core.session import BASINS_RESOLUTIONS
 from optviz.ui.playground.basins_tiles import BasinTiles, Tile, criterion_text, grid_rect, legend_html
 from optviz.ui.playground.colors import entry_colors, entry_title
@@ -222,13 +221,11 @@ class BasinsView(MapControls, QWidget):
         self._update_state()
 
     def _tiles(self) -> list[Tile]:
-        """One tile per panel of the result: its entry's title and colour (as in the side panel)."""
+        """One tile per panel of the result: its entry's title (as in the side panel)."""
         if self.result is None:
             return []
         entries = self._model.entries
-        colors = entry_colors(entries)
-        return [Tile(entry_title(entries[p.entry]) if p.entry < len(entries) else "?",
-                     colors[p.entry] if p.entry < len(colors) else None, p.map, p.error)
+        return [Tile(entry_title(entries[p.entry]) if p.entry < len(entries) else "?", p.map, p.error)
                 for p in self.result.panels]
 
     def _fill_table(self) -> None:
