@@ -182,12 +182,12 @@ def training_choice(choice: OptimizerChoice) -> OptimizerChoice:
         value = changed.get(name, 0.0)
         if value:
             raise ConfigError(f"Invalid {name} value of optimizer {choice.label}: {fmt(value)} (allowed: 0; a "
-                              f"training has one weight decay for every optimizer: set {name}, --weight-decay on "
-                              "the command line)")
+                              f"training has one weight decay for every optimizer: the Weight decay setting, "
+                              "--weight-decay on the command line)")
     if not choice.plain:
         raise ConfigError(f"Invalid optimizer {choice.label}: gradient noise and per-optimizer schedules are "
-                          "playground settings (allowed: noise 0 and no schedule; a training's schedule is set "
-                          "with schedule, --schedule on the command line)")
+                          "playground settings (allowed: noise 0 and no schedule; a training's schedule is its "
+                          "Schedule setting, --schedule on the command line)")
     return choice
 
 

@@ -268,15 +268,15 @@ def _refuse_empty_splits(config: TrainConfig, ds: Dataset, kfold: int = 0) -> No
     hints = []
     need = _least_int(lambda m: fits(split_sizes(n, n_test, m, vf, tf)), 1, total)
     if need is not None:
-        hints.append(f"--subset ≥ {need}")
+        hints.append(f"a subset of at least {need}")
     if not sizes[1] and not kfold:
         least = _least_fraction(lambda f: split_sizes(n, n_test, config.subset, f, tf)[1] >= 1, 0.999 - tf)
         if least is not None and least + tf < 1 and fits(split_sizes(n, n_test, config.subset, least, tf)):
-            hints.append(f"--val-fraction ≥ {least:g}")
+            hints.append(f"a validation fraction of at least {least:g}")
     if not sizes[2]:
         least = _least_fraction(lambda f: split_sizes(n, n_test, config.subset, vf, f)[2] >= 1, 0.999 - vf)
         if least is not None and vf + least < 1 and fits(split_sizes(n, n_test, config.subset, vf, least)):
-            hints.append(f"--test-fraction ≥ {least:g}")
+            hints.append(f"a test fraction of at least {least:g}")
     if kfold:
         parts = "test split" if not sizes[2] else f"folds of {kfold}-fold cross-validation"
         got = f"{sizes[0] + sizes[1]} samples to fold and {sizes[2]} to test"

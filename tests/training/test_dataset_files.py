@@ -349,17 +349,17 @@ def _empty_split(config: TrainConfig, dataset: Dataset | None = None, folds: boo
 def test_an_empty_validation_split_is_refused_with_the_sizes_needed() -> None:
     message = _empty_split(TrainConfig(subset=5))
     assert "4 training, 0 validation and 1 test samples" in message
-    assert "--subset ≥ 6" in message and "--val-fraction ≥ 0.11" in message
+    assert "a subset of at least 6" in message and "a validation fraction of at least 0.11" in message
     prepare(TrainConfig(subset=6))
     prepare(TrainConfig(subset=5, val_fraction=0.11))
-    assert "--val-fraction ≥ 0.0011" in _empty_split(TrainConfig(subset=500, val_fraction=0.0))  # 500 × 0.0011
+    assert "a validation fraction of at least 0.0011" in _empty_split(TrainConfig(subset=500, val_fraction=0.0))  # 500 × 0.0011
 
 
 def test_an_empty_test_split_is_refused_with_the_sizes_needed(idx_dir: Path) -> None:
     message = _empty_split(TrainConfig(subset=400, test_fraction=0.0))
-    assert "0 test samples" in message and "--test-fraction ≥ 0.0013" in message
+    assert "0 test samples" in message and "a test fraction of at least 0.0013" in message
     message = _empty_split(TrainConfig(dataset="mnist", data_dir=str(idx_dir), subset=20, test_fraction=0.01))
-    assert "--subset ≥ 51" in message and "--test-fraction ≥ 0.026" in message  # round(0.51) = 1, round(0.52) = 1
+    assert "a subset of at least 51" in message and "a test fraction of at least 0.026" in message  # round(0.51) = 1, round(0.52) = 1
     prepare(TrainConfig(dataset="mnist", data_dir=str(idx_dir), subset=51, test_fraction=0.01))
     prepare(TrainConfig(dataset="mnist", data_dir=str(idx_dir), subset=20, test_fraction=0.026))
 
@@ -373,7 +373,7 @@ def test_a_dataset_whose_own_test_split_is_empty() -> None:
 def test_cross_validation_refuses_an_empty_test_split_or_too_few_samples_to_fold() -> None:
     assert "The test split" in _empty_split(TrainConfig(subset=10, kfold=3, test_fraction=0.0), folds=True)
     message = _empty_split(TrainConfig(subset=10, kfold=3, test_fraction=0.8), folds=True)
-    assert "folds of 3-fold cross-validation" in message and "--subset ≥ 13" in message
+    assert "folds of 3-fold cross-validation" in message and "a subset of at least 13" in message
     assert len(list(kfold_splits(TrainConfig(subset=13, kfold=3, test_fraction=0.8)))) == 3
 
 
