@@ -231,3 +231,17 @@ def test_an_equalised_slice_says_so_on_its_colour_bar(qtbot) -> None:
     panel.show_landscape(result)
     assert "rank" in sample(_Grid(result)).scale
     assert panel.colorbar.getAxis("left").labelText.endswith("equalised)")
+
+
+def test_a_random_plane_says_why_the_path_is_short() -> None:
+    """On random directions the projected path holds ~0% of its variance: the start dot sat on the end star,
+    and a reader took it for where training started on this map."""
+    from optviz.training.landscape import Landscape
+    from optviz.ui.training.landscape_view import describe
+
+    a = np.linspace(-1, 1, 5)
+    loss = 1.0 + a[None, :] ** 2 + a[:, None] ** 2
+    for explained, short in (([0.004, 0.001], True), ([0.7, 0.2], False)):
+        result = Landscape(loss, a, a, np.zeros((2, 2)), np.zeros(0), np.array(explained), "random", np.zeros(0),
+                           np.zeros(0), d1=np.zeros(1, np.float32), d2=np.zeros(1, np.float32))
+        assert ("start near its end" in describe(result)) == short

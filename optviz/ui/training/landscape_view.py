@@ -220,6 +220,8 @@ def describe(result: ls.Landscape) -> str:
     if not np.isnan(result.explained).all():
         e = 100 * result.explained
         words += f": {e[0]:.1f}% + {e[1]:.1f}% of the path's variance"
+        if e.sum() < 5:  # random directions are nearly orthogonal to the path: its shadow is short
+            words += " (the path runs almost across this plane: drawn, it is short, its start near its end)"
     finite = result.loss[np.isfinite(result.loss)]
     if finite.size:
         words += f" · loss {format_value(float(finite.min()))} to {format_value(float(finite.max()))}"
