@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import math
 import os
 import threading
@@ -136,8 +138,13 @@ def test_a_failing_trainer_is_reported_and_ends_the_job(qtbot, tab):
     record = run_fake(qtbot, tab, fake_runner([2.0, 1.0], [2.1, 1.2], fail="the data loader crashed"))
     assert record.status == "failed" and record.error == "the data loader crashed"
     assert "the data loader crashed" in tab.panel.problems.text()
-    assert tab.progress.format() == "failed: the data loader crashed"
+    # the bar points to the reason (a long one wrapped and was cut in the bar)
+    assert tab.progress.format() == "failed: the reason is in red under the settings"
     assert not tab.job.alive
+    tab.panel.set_config(dataclasses.replace(tab.panel.config(), val_fraction=0.6, test_fraction=0.5))
+    assert not tab.start()  # refused: the fractions leave nothing to train on
+    assert tab.progress.format() == "not started: the reason is in red under the settings"  # not the old failure
+    assert "the data loader crashed" not in tab.panel.problems.text() and tab.panel.problems.text()
 
 
 def test_progress_text_while_running(qtbot, tab):

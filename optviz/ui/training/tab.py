@@ -25,6 +25,8 @@ from optviz.ui.training.runs import RunsView
 
 __all__ = ["REFRESH_HZ", "TrainingTab"]
 
+PROBLEM_BELOW = "the reason is in red under the settings"
+
 
 class TrainingTab(QWidget):
     """Configure, run and compare trainings."""
@@ -146,6 +148,8 @@ class TrainingTab(QWidget):
             self.model.start(config, self.runner_factory(config) if self.runner_factory else None)
         except ValueError as exc:
             self.panel.show_problems(found or [str(exc)])
+            self.progress.setValue(0)  # not an older job's words
+            self.progress.setFormat(f"not started: {PROBLEM_BELOW}")
             self.runs_finished.emit()  # nothing started, so nothing is left to wait for
             return False
         self.panel.show_problems([])
@@ -191,7 +195,8 @@ class TrainingTab(QWidget):
     def _on_model_progressed(self) -> None:
         fraction, text = self.model.progress()
         self.progress.setValue(int(1000 * fraction))
-        self.progress.setFormat(text)
+        # the reason is written in full, in red, under the settings: a long one wrapped and cut in the bar
+        self.progress.setFormat(f"failed: {PROBLEM_BELOW}" if text.startswith("failed: ") else text)
 
     def _on_model_crossval_finished(self, _result) -> None:
         self.pictures.setCurrentWidget(self.crossval)
