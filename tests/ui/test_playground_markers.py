@@ -3,6 +3,7 @@ where each path ended, and critical points never computed on the GUI thread."""
 
 from __future__ import annotations
 
+import math
 import re
 import threading
 
@@ -65,6 +66,29 @@ def test_the_status_says_at_which_minimum_each_path_ended(qtbot, playground):
     assert rows["RMSProp"][0] == "still moving"
     model.set_step(0)
     assert playground.status_table.row_texts()[0][1] == "still moving\nat (1.5, −4)"
+
+
+def test_a_path_jittering_round_a_minimum_is_near_it_not_at_it(qtbot):
+    """Rastrigin: RMSProp ends 0.07 from (0, 0) with f = 0.98, and the table said "at global minimum (0, 0)"
+    beside that f. Within 10⁻⁴ of the view it is at a minimum, within 1% near it."""
+    from playground_helpers import make_tab
+
+    from optviz.core.presets import default_session
+    from optviz.ui.playground.status_table import place_text
+
+    tab = make_tab(qtbot, default_session().with_(surface="rastrigin", starts=((0.3, -0.2),)))
+    model = tab.model
+    qtbot.waitUntil(lambda: model.field is not None and model.field.minima is not None, timeout=20_000)
+    paths, points, view = model.result.paths, model.field.minima, model.surface.view
+    texts = [place_text(paths, row, 0, paths.steps, points, view) for row in range(paths.positions.shape[0])]
+    assert any(t.startswith("near local minimum") for t in texts), texts  # RMSProp, f = 2.97 beside 1.99
+    for row in range(paths.positions.shape[0]):
+        x, y = paths.positions[row, 0, -1]
+        nearest = min(points, key=lambda p: math.hypot(p.x - x, p.y - y))
+        d = math.hypot(nearest.x - x, nearest.y - y) / (view[0][1] - view[0][0])
+        text = place_text(paths, row, 0, paths.steps, points, view)
+        assert text.startswith("at " if d <= 1e-4 else "near " if d <= 0.01 else "at ("), (text, d)
+    assert tab.shutdown()
 
 
 def test_the_view_menu_hides_the_saddle_points(qtbot, tmp_path):

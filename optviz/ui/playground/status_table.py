@@ -17,7 +17,8 @@ from optviz.ui.playground.compute import shown_field, shown_result, surface_key
 from optviz.ui.playground.model import PlaygroundModel
 from optviz.ui.widgets.axes import xy_text
 
-NEAR = 0.01  # a path within this fraction of the view box's larger side of a critical point is "at" it
+NEAR = 0.01  # a path within this fraction of the view box's larger side of a critical point is "near" it
+AT = 1e-4  # … and within this fraction "at" it (Rastrigin's RMSProp jittering 0.07 from (0, 0), f = 0.98, is near)
 _KIND_WORDS = {"global": "global minimum", "local": "local minimum", "saddle": "saddle point"}
 
 
@@ -33,8 +34,8 @@ def status_text(paths: Paths, row: int, start: int, step: int) -> str:
 
 def place_text(paths: Paths, row: int, start: int, step: int, points: tuple[Point, ...],
                view: tuple[tuple[float, float], tuple[float, float]]) -> str:
-    """Where the path is at ``step``: 'at local minimum (−2.81, 3.13)' when a listed critical point is within
-    NEAR, else 'at (x, y)'; 'left the view' once it diverged."""
+    """Where the path is at ``step``: 'at local minimum (−2.81, 3.13)' when a listed critical point is within AT,
+    'near local minimum (…)' within NEAR, else 'at (x, y)'; 'left the view' once it diverged."""
     (x0, x1), (y0, y1) = view
     d = int(paths.diverged_step[row, start])
     if 0 <= d <= step:
@@ -44,10 +45,11 @@ def place_text(paths: Paths, row: int, start: int, step: int, points: tuple[Poin
         return "left the view"
     if not (x0 <= x <= x1 and y0 <= y <= y1):
         return f"outside the view at {xy_text(x, y)}"
-    tolerance = NEAR * max(x1 - x0, y1 - y0)
+    span = max(x1 - x0, y1 - y0)
     near = min(points, key=lambda p: math.hypot(p.x - x, p.y - y), default=None)
-    if near is not None and math.hypot(near.x - x, near.y - y) <= tolerance:
-        return f"at {_KIND_WORDS[near.kind]} {xy_text(near.x, near.y)}"
+    distance = math.hypot(near.x - x, near.y - y) if near is not None else math.inf
+    if distance <= NEAR * span:
+        return f"{'at' if distance <= AT * span else 'near'} {_KIND_WORDS[near.kind]} {xy_text(near.x, near.y)}"
     return f"at {xy_text(x, y)}"
 
 
