@@ -172,16 +172,21 @@ def test_tab_hooks_open_the_windows_and_start_a_run_at_the_clicked_lr(qtbot, tab
     assert tab.panel.config().optimizers[0].values["lr"] == pytest.approx(0.02)
 
 
+def a_slice(loss: np.ndarray, a: np.ndarray, explained=(np.nan, np.nan), path=np.zeros((0, 2))):
+    """A Landscape of ``loss`` over α = β = ``a`` on random directions, for the panel's drawing alone."""
+    from optviz.training.landscape import Landscape
+
+    return Landscape(loss, a, a, path, np.zeros(0), np.array(explained, dtype=float), "random", np.zeros(0),
+                     np.zeros(0), d1=np.zeros(1, np.float32), d2=np.zeros(1, np.float32))
+
+
 def test_a_log_coloured_slice_reads_decades_on_its_colour_bar(qtbot) -> None:
     """A slice whose loss spans 1.5 to 1270 is coloured on a log scale: its bar reads 10, 100, 1000 where the
     colours of those losses are, not two round linear values crowded at the top."""
-    from optviz.training.landscape import Landscape
-
     n = 21
     a = np.linspace(-1, 1, n)
     loss = 1.5 * 10.0 ** (2.93 * (a[None, :] ** 2 + a[:, None] ** 2) / 2)  # 1.5 … 1270
-    result = Landscape(loss, a, a, np.zeros((0, 2)), np.zeros(0), np.full(2, np.nan), "random", np.zeros(0),
-                       np.zeros(0), d1=np.zeros(1, np.float32), d2=np.zeros(1, np.float32))
+    result = a_slice(loss, a)
     panel = LandscapePanel("run", with_3d=False)
     qtbot.addWidget(panel)
     panel.show_landscape(result)
@@ -197,13 +202,10 @@ def test_a_log_coloured_slice_reads_decades_on_its_colour_bar(qtbot) -> None:
 def test_a_log_slice_of_two_decades_reads_round_values_all_along_its_bar(qtbot) -> None:
     """Loss 2.16 … 335 (only 10 and 100 inside): the bar read "100, 200, 300" crowded in its top quarter and
     nothing below; it reads 5, 10, 20, 50, 100, 200 where those losses' colours are."""
-    from optviz.training.landscape import Landscape
-
     n = 41
     a = np.linspace(-1, 1, n)
     loss = 2.16 * (335 / 2.16) ** ((a[None, :] ** 2 + a[:, None] ** 2) / 2)
-    result = Landscape(loss, a, a, np.zeros((0, 2)), np.zeros(0), np.full(2, np.nan), "random", np.zeros(0),
-                       np.zeros(0), d1=np.zeros(1, np.float32), d2=np.zeros(1, np.float32))
+    result = a_slice(loss, a)
     panel = LandscapePanel("run", with_3d=False)
     qtbot.addWidget(panel)
     panel.show_landscape(result)
@@ -220,12 +222,9 @@ def test_a_log_slice_of_two_decades_reads_round_values_all_along_its_bar(qtbot) 
 def test_an_equalised_slice_says_so_on_its_colour_bar(qtbot) -> None:
     """A slice that is flat but for one spike is coloured partly by area (equalised): its bar's ticks are not
     evenly spaced, and its title says so, as the playground's does ("loss" alone read as a linear bar)."""
-    from optviz.training.landscape import Landscape
-
     a = np.linspace(-1, 1, 41)
     loss = 2.0 + 0.05 * a[None, :] + 40.0 * np.exp(-(a[None, :] ** 2 + a[:, None] ** 2) / 0.01)
-    result = Landscape(loss, a, a, np.zeros((0, 2)), np.zeros(0), np.full(2, np.nan), "random", np.zeros(0),
-                       np.zeros(0), d1=np.zeros(1, np.float32), d2=np.zeros(1, np.float32))
+    result = a_slice(loss, a)
     panel = LandscapePanel("run", with_3d=False)
     qtbot.addWidget(panel)
     panel.show_landscape(result)
@@ -236,12 +235,10 @@ def test_an_equalised_slice_says_so_on_its_colour_bar(qtbot) -> None:
 def test_a_random_plane_says_why_the_path_is_short() -> None:
     """On random directions the projected path holds ~0% of its variance: the start dot sat on the end star,
     and a reader took it for where training started on this map."""
-    from optviz.training.landscape import Landscape
     from optviz.ui.training.landscape_view import describe
 
     a = np.linspace(-1, 1, 5)
     loss = 1.0 + a[None, :] ** 2 + a[:, None] ** 2
     for explained, short in (([0.004, 0.001], True), ([0.7, 0.2], False)):
-        result = Landscape(loss, a, a, np.zeros((2, 2)), np.zeros(0), np.array(explained), "random", np.zeros(0),
-                           np.zeros(0), d1=np.zeros(1, np.float32), d2=np.zeros(1, np.float32))
+        result = a_slice(loss, a, explained=explained, path=np.zeros((2, 2)))
         assert ("start near its end" in describe(result)) == short
