@@ -55,7 +55,9 @@ class TrainConfig:
                                     step=500, title="Subset", doc="use only this many samples (quick runs)"))
     val_fraction: float = field(Spec("val_fraction", "float", 0.1, 0.0, 1.0, high_open=True, step=0.05,
                                      title="Validation",
-                                     doc="fraction of the training samples held out to validate after each epoch"))
+                                     doc="fraction held out to validate after each epoch: of all the samples, as "
+                                         "the test fraction, for a dataset without a test split of its own; of "
+                                         "its training samples for one with"))
     test_fraction: float = field(Spec("test_fraction", "float", 0.2, 0.0, 1.0, high_open=True, step=0.05,
                                       title="Test", doc="fraction held out for the test set (for datasets without "
                                                         "a test split of their own, or with a subset)"))
