@@ -16,6 +16,7 @@ import io
 import math
 import pickle
 import pickletools
+import warnings
 
 import numpy as np
 
@@ -149,7 +150,7 @@ def _scan(data: bytes, max_ops: int) -> None:
                 problem = f"pickle memo index {arg} out of range"
             if problem:
                 break
-    except ValueError as exc:
+    except (ValueError, Warning) as exc:  # a Warning: an invalid escape in a text opcode (see load_plain)
         problem = f"not a readable pickle ({exc})"
     if problem:
         raise PickleRefused(problem)
@@ -159,8 +160,10 @@ def load_plain(data: bytes, *, max_ops: int, max_bytes: int) -> object:
     """The object pickled in ``data`` (dicts, lists, tuples, sets, str, bytes, numbers, plain numpy arrays and
     scalars); PickleRefused says why not. At most ``max_ops`` opcodes; the arrays and strings built from reused
     data add up to at most ``max_bytes``."""
-    _scan(data, max_ops)
-    try:
-        return _Unpickler(data, max_bytes).load()
-    except Exception as exc:  # noqa: BLE001 — any failure of a pickle's own making is a refusal
-        raise PickleRefused(f"not a readable pickle ({type(exc).__name__}: {exc})") from None
+    with warnings.catch_warnings():  # "invalid escape sequence" in a damaged text opcode: refused, whatever the
+        warnings.simplefilter("error")  # process's warning filters (it was an error under pytest, a pass elsewhere)
+        _scan(data, max_ops)
+        try:
+            return _Unpickler(data, max_bytes).load()
+        except Exception as exc:  # noqa: BLE001 — any failure of a pickle's own making is a refusal
+            raise PickleRefused(f"not a readable pickle ({type(exc).__name__}: {exc})") from None
