@@ -81,8 +81,8 @@ def run(args: argparse.Namespace) -> int:
     finally:
         bar.close()
     name = f"{checkpoint.config.model} · {checkpoint.runs[run_index]['label']}"
-    words = "PCA" if slice_.directions == "pca" else "random filter-normalised"
-    title = f"Loss landscape of {name} on {checkpoint.config.dataset} (run {run_index}): {words} directions"
+    title = (f"Loss landscape of {name} on {checkpoint.config.dataset} (run {run_index}): "
+             f"{ls.DIRECTION_WORDS[slice_.directions]}")
     write_map(out, slice_.arrays(), lambda: picture(slice_),
               lambda figures: figures.landscape_figure([(name, slice_)], title))
     share = "" if np.isnan(slice_.explained).all() else \

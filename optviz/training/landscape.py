@@ -43,6 +43,7 @@ RANGE = Spec("range", "float", None, 0.0, 1000.0, low_open=True, optional=True, 
                  "extent for PCA)")
 DIRECTIONS = Spec("directions", "choice", "random", choices=("random", "pca"), title="Directions",
                   doc="random (filter-normalised) or pca (of the saved weight trajectory)")
+DIRECTION_WORDS = {"random": "random filter-normalised directions", "pca": "PCA directions"}  # captions, titles
 SEED = Spec("seed", "int", 0, 0, 2**31 - 1, title="Seed", doc="seeds the random directions")
 LINE_POINTS = 61  # t = 0 and t = 1 fall on points 10 and 50
 LINE_T = (-0.25, 1.25)  # the 1-D line runs a little past both ends

@@ -216,7 +216,7 @@ def colorbar_ticks(colour: np.ndarray, z: np.ndarray, count: int = 6) -> list[tu
 
 def describe(result: ls.Landscape) -> str:
     """``PCA directions: 91.2% + 5.1% of the path's variance · loss 0.21 to 4.7 · probe 1000``."""
-    words = "PCA directions" if result.directions == "pca" else "random filter-normalised directions"
+    words = ls.DIRECTION_WORDS[result.directions]
     if not np.isnan(result.explained).all():
         e = 100 * result.explained
         words += f": {e[0]:.1f}% + {e[1]:.1f}% of the path's variance"
