@@ -20,7 +20,6 @@ itself, noiseless at its constant lr. An optimizer with weight decay (AdamW's de
 from __future__ import annotations
 
 import math
-
 import time
 from dataclasses import dataclass
 from typing import Sequence
