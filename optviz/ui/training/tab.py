@@ -195,8 +195,9 @@ class TrainingTab(QWidget):
     def _on_model_progressed(self) -> None:
         fraction, text = self.model.progress()
         self.progress.setValue(int(1000 * fraction))
-        # the reason is written in full, in red, under the settings: a long one wrapped and cut in the bar
-        self.progress.setFormat(f"failed: {PROBLEM_BELOW}" if text.startswith("failed: ") else text)
+        job = self.model.job  # a failure's reason is written in full, in red, under the settings: a long one
+        failed = job is not None and job.ended and bool(job.error)  # wrapped and was cut in the bar
+        self.progress.setFormat(f"failed: {PROBLEM_BELOW}" if failed else text)
 
     def _on_model_crossval_finished(self, _result) -> None:
         self.pictures.setCurrentWidget(self.crossval)
