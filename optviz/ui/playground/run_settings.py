@@ -24,8 +24,7 @@ class RunSettingsForm(QWidget):
 
     changed = Signal(dict)  # {"noise": float, "seed": int, "schedule": ScheduleChoice}
 
-    def __init__(self, choice: OptimizerChoice, steps: Callable[[], int] = lambda: 300,
-                 parent: QWidget | None = None) -> None:
+    def __init__(self, choice: OptimizerChoice, steps: Callable[[], int], parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._steps = steps  # the run's length: a newly chosen schedule's values spread its decay over it
         self.form = SpecForm((NOISE, SEED, SCHEDULE, WARMUP), titles=TITLES, owner="the run")
