@@ -5,6 +5,10 @@ The minima are white (global) and grey (local) points on the surface. The 3D tra
 (clipped to the view box, NaN breaks and all) with z = f(x, y) + lift: :meth:`View3D.trails` gives them per row
 and start, the same arrays the GL items get. Work is done only while
 the view is visible: a change while hidden is drawn when it is shown again.
+
+Around the picture, as in the 2D view: a legend of the drawn rows (the same titles and colours as the 2D legend),
+the colour bar with the 2D view's ticks and title (``Field.ticks``, ``scale_label``: log or equalised alike), the
+box's x, y and f values, and a note on the height scale and the paths' lift.
 """
 
 from __future__ import annotations
@@ -14,12 +18,14 @@ import torch
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from optviz.core.clip import clip_paths
-from optviz.ui.playground.colors import entry_colors
+from optviz.core.field import scale_label
+from optviz.ui.playground.colors import entry_colors, entry_title
 from optviz.ui.playground.compute import shown_field, shown_result
 from optviz.ui.playground.model import PlaygroundModel
 from optviz.ui.widgets.surface3d import Surface3D
 
 MINIMUM_COLORS = {"global": "#ffffff", "local": "#bbbbbb"}  # as the 2D view's stars and dots
+CAPTION = "Dots on the surface: its minima (white: global, grey: local)."
 
 
 class View3D(QWidget):
@@ -55,7 +61,7 @@ class View3D(QWidget):
     # -- building and refreshing ----------------------------------------------------------------------------
     def ensure_built(self) -> Surface3D:
         if self.surface3d is None:
-            self.surface3d = Surface3D()
+            self.surface3d = Surface3D(lifted=True, caption=CAPTION)
             self._layout.addWidget(self.surface3d)
             self._refresh()
         return self.surface3d
@@ -90,6 +96,7 @@ class View3D(QWidget):
             field = shown_field(self._model)
             if field is not None and (field.key, field.minima is None) != self._grid_key:
                 self.surface3d.set_grid(field.xs, field.ys, field.z, field.colour)
+                self.surface3d.set_colorbar(field.ticks, scale_label(field.scale))
                 self._grid_key = (field.key, field.minima is None)
                 minima = field.minima or ()
                 lift = self.surface3d.lift
@@ -105,12 +112,14 @@ class View3D(QWidget):
         self._rows = []
         result = shown_result(self._model) if shown_field(self._model) is not None else None
         if result is None or self.surface3d is None:
-            return
+            return  # no result for a moment (a new surface): the legend stays, as the 2D view's
         surface = result.session.make_surface()
         clipped = getattr(result, "clipped", None)
         if clipped is None:
             clipped = tuple(tuple(clip_paths(paths, surface.view)) for paths in result.paths.positions)
-        colors = entry_colors(result.session.optimizers)
+        entries = result.session.optimizers
+        colors = entry_colors(entries)
+        self.surface3d.set_legend([(entry_title(entries[i]), colors[i]) for i in result.entries])
         lift = self.surface3d.lift
         for i, row in zip(result.entries, clipped):
             self._rows.append((colors[i], [(c, np.column_stack((c.points, _heights(surface, c.points) + lift)))

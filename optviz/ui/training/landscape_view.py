@@ -164,7 +164,7 @@ class LandscapePanel(QWidget):
         if self.surface3d is None:
             from optviz.ui.widgets.surface3d import Surface3D
 
-            self.surface3d = Surface3D()
+            self.surface3d = Surface3D(names=("α", "β", "loss"))
             self.view3d_page.layout().addWidget(self.surface3d)
             self._fill_3d()
         return self.surface3d
@@ -174,6 +174,9 @@ class LandscapePanel(QWidget):
             return
         field = sample(_Grid(self.landscape))
         self.surface3d.set_grid(field.xs, field.ys, field.z, field.colour)
+        self.surface3d.set_colorbar(map_ticks(field), scale_label(field.scale, "loss"))
+        self.surface3d.set_legend([("the run's path", "#ffffff"), ("initial weights", "#2ecc40", "●"),
+                                   ("final weights", "#ff4136", "●")])
         path = self.landscape.path
         if len(path):
             z = bilinear(self.landscape, path)  # the path's height is the surface's there, interpolated
@@ -195,6 +198,12 @@ def bilinear(result: ls.Landscape, points: np.ndarray) -> np.ndarray:
          + ty * ((1 - tx) * loss[y0 + 1, x0] + tx * loss[y0 + 1, x0 + 1]))
     outside = (points[:, 0] < a[0]) | (points[:, 0] > a[-1]) | (points[:, 1] < b[0]) | (points[:, 1] > b[-1])
     return np.where(outside, np.nan, z)
+
+
+def map_ticks(field) -> list[tuple[float, str]]:
+    """The colour bar's ticks of a slice's Field: its decades on a log picture, else round values
+    (:func:`colorbar_ticks`); what the map's colour bar shows."""
+    return list(field.ticks) if field.log and len(field.ticks) >= 2 else colorbar_ticks(field.colour, field.z)
 
 
 def colorbar_ticks(colour: np.ndarray, z: np.ndarray, count: int = 6) -> list[tuple[float, str]]:
