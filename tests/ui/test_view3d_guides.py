@@ -227,3 +227,31 @@ def test_the_guides_are_drawn_with_opengl_under_xvfb(tmp_path):
     if proc.stdout.startswith("nogl:"):
         pytest.skip(proc.stdout.strip())
     assert proc.stdout.strip().endswith("ok"), proc.stdout + proc.stderr
+
+
+def test_the_landscape_3d_view_reads_as_its_map(qtbot):
+    """A slice's 3D tab: the map's colour bar ticks and title, its path and end points in the legend, α, β and
+    loss on the box."""
+    from optviz.training.landscape import Landscape
+    from optviz.ui.training.landscape_view import LandscapePanel
+
+    a = np.linspace(-1, 1, 21)
+    loss = 1.5 * 10.0 ** (2.93 * (a[None, :] ** 2 + a[:, None] ** 2) / 2)  # 1.5 … 1280: a log picture
+    path = np.c_[np.linspace(0.8, 0, 5), np.linspace(0.5, 0, 5)]
+    result = Landscape(loss, a, a, path, np.arange(5), np.array([0.9, 0.05]), "pca", np.zeros(0), np.zeros(0),
+                       d1=np.zeros(1, np.float32), d2=np.zeros(1, np.float32))
+    panel = LandscapePanel("run")
+    qtbot.addWidget(panel)
+    panel.show_landscape(result)
+    s3 = panel.ensure_3d()
+    assert s3.colorbar.axis._tickLevels == panel.colorbar.axis._tickLevels
+    assert [label for _, label in s3.colorbar.axis._tickLevels[0]] == ["10", "100", "1000"]
+    assert s3.colorbar.axis.labelText == panel.colorbar.getAxis("left").labelText == "loss (log scale)"
+    assert [(n, c.name()) for n, c, _ in s3.legend_entries] == [
+        ("the run's path", "#ffffff"), ("initial weights", "#2ecc40"), ("final weights", "#ff4136")]
+    assert [t.text for t in s3.guides[1] if t.title] == ["α", "β", "loss"]
+    z = s3.grid[2]  # the slice drawn 4× finer, bilinearly: its lowest point is near, not at, the minimum
+    assert float(z.min()) == pytest.approx(1.5, rel=0.01) and float(z.max()) == pytest.approx(loss.max())
+    lo, hi = format_value(float(z.min())), format_value(float(z.max()))
+    assert s3.note.text() == (f"Height: loss from {lo} to {hi}, drawn 0.7 × the box's width "
+                              "(not to scale with α and β).")
