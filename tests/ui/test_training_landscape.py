@@ -10,6 +10,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from PySide6.QtCore import Qt  # noqa: E402
+from tick_labels import label_problems  # noqa: E402
 
 from optviz.core.optimizers import OptimizerChoice  # noqa: E402
 from optviz.training.config import TrainConfig  # noqa: E402
@@ -78,6 +79,30 @@ def test_side_by_side_slices_draw_the_path_and_true_ticks(qtbot, pair):
     view.shutdown()
 
 
+@pytest.mark.parametrize("directions", ["random", "pca"])
+def test_the_window_draws_each_map_square_with_whole_tick_labels(qtbot, pair, directions):
+    """At 1400×900, both directions in one unit: each map's view box is square (a round basin looks round) and no
+    tick label is cut or drawn over another (the map's top label was cut in half)."""
+    view = LandscapeView(pair)
+    qtbot.addWidget(view)
+    view.resize(1400, 900)
+    view.show()
+    qtbot.waitExposed(view)
+    view.form.set_values({"resolution": 3, "probe": 20, "directions": directions})
+    assert view.compute()
+    qtbot.waitUntil(lambda: not view.busy(), timeout=TIMEOUT_MS)
+    for panel in view.panels:
+        vb = panel.plot.getPlotItem().getViewBox()
+        qtbot.waitUntil(lambda vb=vb: abs(vb.width() - vb.height()) <= 2, timeout=10_000)
+        px_x, px_y = vb.viewPixelSize()
+        assert panel.equal_aspect and px_x == pytest.approx(px_y, rel=0.01)
+        (x0, x1), (y0, y1) = vb.viewRange()
+        a = panel.landscape.alphas
+        assert (x0, x1) == pytest.approx((a[0], a[-1]), rel=0.02) and (y0, y1) == pytest.approx((a[0], a[-1]), rel=0.02)
+    assert label_problems(view) == []
+    view.shutdown()
+
+
 def test_cancel_and_pca_refused_without_a_trajectory(qtbot, pair):
     import dataclasses
 
@@ -129,6 +154,7 @@ def test_lr_sweep_window_plots_every_copy_and_a_click_asks_for_a_run(qtbot):
         view.request_run(1)
     assert got.args == [pytest.approx(1e-2)]  # copy 1 of 1e-3, 1e-2, 1e-1, 1
     assert view.progress.format().startswith("done: 5 steps")
+    assert view.by_lr.getPlotItem().getAxis("left").labelText == "loss (mean of the last 5 steps)"  # not "50"
     view.form.set_values({"lr_low": 1.0, "lr_high": 0.1})
     assert not view.start() and "LOW below HIGH" in view.progress.format()
     view.shutdown()

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (QHBoxLayout, QHeaderView, QLabel, QTableWidget, Q
 
 from optviz.training.events import CrossValFinished, FoldFinished
 from optviz.ui.widgets.axes import true_axes
+from optviz.ui.training.margins import room_for_end_labels
 from optviz.ui.training.model import TrainingModel
 
 
@@ -42,6 +43,7 @@ class CrossValView(QWidget):
         self.chart.setLabel("left", "validation accuracy (%)")
         self.chart.setLabel("bottom", "fold")
         self.chart.setMouseEnabled(x=False, y=True)
+        room_for_end_labels(self.chart.getPlotItem())  # no title above: the top label, 100, was cut in half
         self.bars = pg.BarGraphItem(x=[], height=[], width=0.6, brush="#377eb8")
         self.chart.addItem(self.bars)
         self.band = pg.LinearRegionItem(orientation="horizontal", movable=False, brush=(255, 212, 0, 50),
@@ -64,6 +66,7 @@ class CrossValView(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.summary)
         layout.addLayout(row, 1)
+        self._redraw()  # the axes in % before any fold (they read 0 to 1.0 under "(%)")
         model.run_added.connect(self._on_model_run_added)
         model.fold_finished.connect(self._on_model_fold_finished)
         model.crossval_finished.connect(self._on_model_crossval_finished)
@@ -118,10 +121,9 @@ class CrossValView(QWidget):
             self.mean_line.setValue(mean)
             self.mean_line.label.setFormat(f"mean {mean:.1f}% ± {std:.1f}")
             self.band.setRegion((mean - std, mean + std))
-        if len(folds):
-            self.chart.getAxis("bottom").setTicks([[(v, str(int(v))) for v in x]])
-            self.chart.setYRange(0.0, 100.0)  # bars from 0: their lengths compare the accuracies
-            self.chart.setXRange(0.4, len(folds) + 0.6)
+        self.chart.getAxis("bottom").setTicks([[(v, str(int(v))) for v in x]])
+        self.chart.setYRange(0.0, 100.0)  # bars from 0: their lengths compare the accuracies
+        self.chart.setXRange(0.4, max(len(folds), 1) + 0.6)
 
     def _set_row(self, row: int, *cells: str) -> None:
         for col, text in enumerate(cells):

@@ -1,8 +1,9 @@
 """Gradient flow: per-layer gradient norms over the steps, as one heatmap per selected run on a shared log scale.
 
 Rows are the model's conv and linear layers, input at the top; columns are steps, each run on its own x range (its
-planned steps). With a shared colour scale, PlainNet-20's input layers fade to the dark end while ResNet-20's stay
-as bright as its output layers. Each heatmap keeps at least ``MIN_HEATMAP_PX`` of height (the stack scrolls);
+planned steps), step k's column centred on k (where the loss plot draws step k's loss), the axis from 0. With a
+shared colour scale, PlainNet-20's input layers fade to the dark end while ResNet-20's stay as bright as its output
+layers. Each heatmap keeps at least ``MIN_HEATMAP_PX`` of height (the stack scrolls);
 the layers whose names don't fit are named by the tooltip, with the norm under the cursor.
 """
 
@@ -20,6 +21,7 @@ from PySide6.QtWidgets import QApplication, QHBoxLayout, QLabel, QScrollArea, QV
 from optviz.core.field import format_value
 from optviz.training.records import RunRecord
 from optviz.ui.widgets.axes import TrueAxis, decade_ticks
+from optviz.ui.training.margins import room_for_end_labels
 from optviz.ui.training.model import TrainingModel
 
 MAX_COLUMNS = 600  # steps are averaged (in log space) into at most this many columns
@@ -121,6 +123,7 @@ class GradientFlowView(QWidget):
         for i, r in enumerate(records):
             plot = self.graphics.addPlot(row=i, col=0, axisItems={"left": TrueAxis("left"),
                                                                   "bottom": TrueAxis("bottom")})
+            room_for_end_labels(plot, top=False)  # the first tick, 0, was hidden: the axis read from 50
             plot.invertY(True)
             plot.setMouseEnabled(x=True, y=False)
             plot.getViewBox().setMinimumHeight(MIN_HEATMAP_PX)
@@ -146,16 +149,15 @@ class GradientFlowView(QWidget):
         extents = tuple(r.extent(self.unit) for r in self._records)
         relabelled = False
         for r, (plot, item), logs, extent in zip(self._records, self._plots, images, extents):
-            if extent and self._extent != (extents, self.unit):
-                plot.setXRange(0, extent, padding=0.01)  # the run's whole planned length: a steady axis
+            step = self._step_width(r)
+            if extent and self._extent != (extents, self.unit):  # the run's whole planned length: a steady axis
+                plot.setXRange(0, extent + step / 2, padding=0.01)
             relabelled |= self._label(plot, r)
             if logs is None:
                 item.clear()
                 continue
-            n_steps = len(r.metrics)
-            span = n_steps / max(r.started.n_batches, 1) if self.unit == "epochs" else n_steps
             item.setImage(logs, autoLevels=False, levels=levels)
-            item.setRect(QRectF(0.0, 0.0, span, logs.shape[1]))
+            item.setRect(QRectF(step / 2, 0.0, len(r.metrics) * step, logs.shape[1]))
             plot.setYRange(0, logs.shape[1], padding=0)
         self._extent = (extents, self.unit)
         if relabelled:
@@ -180,6 +182,10 @@ class GradientFlowView(QWidget):
         for plot, _ in self._plots:
             if plot.getAxis("left").width() != width + 14:
                 plot.getAxis("left").setWidth(width + 14)
+
+    def _step_width(self, r: RunRecord) -> float:
+        """One step on the x axis: 1, or a fraction of an epoch."""
+        return 1.0 / max(r.started.n_batches, 1) if self.unit == "epochs" else 1.0
 
     @staticmethod
     def layer_names(r: RunRecord) -> tuple[str, ...]:
@@ -223,10 +229,10 @@ class GradientFlowView(QWidget):
         text = f"{r.name}\nlayer {row + 1}/{len(names)}: {names[row]}"
         steps = r.metrics.steps
         if len(steps):
-            x = x * max(r.started.n_batches, 1) if self.unit == "epochs" else x
-            step = math.floor(x) + 1  # column j of the image spans [j, j + 1): the j + 1-th step
+            x = x / self._step_width(r)
+            step = math.floor(x + 0.5)  # step k's column spans [k − ½, k + ½)
             i = int(np.clip(np.searchsorted(steps, step), 0, len(steps) - 1))
-            if 0 <= x < steps[-1]:
+            if 0.5 <= x < steps[-1] + 0.5:
                 text += f"\nstep {int(steps[i])}: ‖gradient‖ = {format_value(float(r.metrics.grad_norms[i, row]))}"
         return text
 

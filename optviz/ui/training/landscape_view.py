@@ -24,9 +24,11 @@ from optviz.training import landscape as ls
 from optviz.training.jobs import JobEnded, TrainingJob
 from optviz.training.results import TrainResult
 from optviz.ui.training.job_window import JobWindow
+from optviz.ui.training.margins import room_before_colorbar, room_for_end_labels
 from optviz.ui.widgets.axes import TrueAxis, linear_tick, true_axes
 from optviz.ui.widgets.spec_form import SpecForm
 
+QWIDGETSIZE_MAX = (1 << 24) - 1  # Qt's "no maximum" for a widget's size
 UPSAMPLE = 4  # the picture is drawn bilinearly between the computed points, this many times finer
 POLL_MS = 150
 LOG_RATIO = 30.0  # log colours when the largest loss is this many times the smallest
@@ -79,8 +81,10 @@ class LandscapePanel(QWidget):
         item = self.plot.getPlotItem()
         item.setMenuEnabled(False)
         item.hideButtons()
-        item.setLabel("bottom", "α (direction 1)")
-        item.setLabel("left", "β (direction 2)")
+        self.equal_aspect = True  # α and β in the same units: drawn on one scale, so circles stay round
+        self._set_axis_labels(None)
+        room_for_end_labels(item, right=False)  # no title above the map: its top tick was cut in half
+        item.getViewBox().sigResized.connect(self._on_map_resized)
         self.image = pg.ImageItem(axisOrder="row-major")
         self.image.setZValue(-10)
         item.addItem(self.image)
@@ -90,6 +94,7 @@ class LandscapePanel(QWidget):
         self.colorbar.setImageItem(self.image, insert_in=item)
         self.colorbar.axis.enableAutoSIPrefix(False)
         self.colorbar.axis.setWidth(58)  # room for "2.295"
+        room_before_colorbar(item)
         self.path = pg.PlotDataItem(pen=pg.mkPen("#ffffff", width=2), symbol="o", symbolSize=4,
                                     symbolBrush="#ffffff", symbolPen=None)
         self.start = pg.ScatterPlotItem(size=12, brush=pg.mkBrush("#2ecc40"), pen=pg.mkPen("#000000"),
@@ -105,9 +110,16 @@ class LandscapePanel(QWidget):
         line.hideButtons()
         line.setLabel("bottom", "t  (0 = initial weights, 1 = final weights)")
         line.setLabel("left", "loss")
+        room_for_end_labels(line)
         self.line_curve = line.plot(pen=pg.mkPen("#1f77b4", width=2))
         self.line_marks = pg.ScatterPlotItem(size=10, pen=pg.mkPen("#000000"))
         line.addItem(self.line_marks)
+        self.map_page = QWidget()  # the map centred, as wide as its height makes its view box square
+        row = QHBoxLayout(self.map_page)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addStretch(1)
+        row.addWidget(self.plot, 1000)  # all the width up to its maximum; the rest split on either side
+        row.addStretch(1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.title)
@@ -115,19 +127,48 @@ class LandscapePanel(QWidget):
         if with_3d:
             self.views = QTabWidget()
             self.views.setDocumentMode(True)
-            self.views.addTab(self.plot, "Map")
+            self.views.addTab(self.map_page, "Map")
             self.view3d_page = QWidget()  # the 3D view is built when first shown (OpenGL starts only then)
             QVBoxLayout(self.view3d_page).setContentsMargins(0, 0, 0, 0)
             self.views.addTab(self.view3d_page, "3D")
             self.views.currentChanged.connect(self._on_views_current_changed)
             layout.addWidget(self.views, 1)
         else:
-            layout.addWidget(self.plot, 1)
+            layout.addWidget(self.map_page, 1)
         layout.addWidget(self.line)
         self.landscape: ls.Landscape | None = None
 
+    def _set_axis_labels(self, result: ls.Landscape | None) -> None:
+        """α and β named; where they are not in the same units, their directions' lengths and that the axes are
+        not to one scale."""
+        item = self.plot.getPlotItem()
+        self.equal_aspect = result is None or same_units(result)
+        if self.equal_aspect:
+            item.setLabel("bottom", "α (direction 1)")
+            item.setLabel("left", "β (direction 2, same units as α)")
+        else:
+            n1, n2 = (format_value(float(np.linalg.norm(d))) for d in (result.d1, result.d2))
+            item.setLabel("bottom", f"α (direction 1, ‖d₁‖ = {n1})")
+            item.setLabel("left", f"β (direction 2, ‖d₂‖ = {n2}; not to α's scale)")
+        item.getViewBox().setAspectLocked(self.equal_aspect, ratio=1.0)
+        self._fit_map_width()
+
+    def _on_map_resized(self) -> None:
+        self._fit_map_width()
+
+    def _fit_map_width(self) -> None:
+        """With equal aspect, the map no wider than makes its view box square: the slice fills the box instead
+        of a band of empty axis on either side."""
+        if not self.equal_aspect:
+            self.plot.setMaximumWidth(QWIDGETSIZE_MAX)
+            return
+        view = self.plot.getPlotItem().getViewBox()
+        around = self.plot.width() - view.width()  # the axes, the colour bar and the margins
+        self.plot.setMaximumWidth(max(int(round(view.height() + around)), 160))
+
     def show_landscape(self, result: ls.Landscape) -> None:
         self.landscape = result
+        self._set_axis_labels(result)
         field = sample(_Grid(result))
         (x0, x1), (y0, y1) = field.xs[[0, -1]], field.ys[[0, -1]]
         self.image.setImage(field.colour, autoLevels=False)
@@ -186,6 +227,13 @@ class LandscapePanel(QWidget):
         else:
             self.surface3d.set_paths([])
             self.surface3d.set_heads(np.zeros((0, 3)), [])
+
+
+def same_units(result: ls.Landscape) -> bool:
+    """Whether α and β measure the same length in weight space: the two directions are as long as each other
+    (PCA's are unit vectors; random ones are filter-normalised to the same weights, so their lengths agree)."""
+    n1, n2 = float(np.linalg.norm(result.d1)), float(np.linalg.norm(result.d2))
+    return n1 > 0 and n2 > 0 and abs(n1 - n2) <= 1e-3 * max(n1, n2)
 
 
 def bilinear(result: ls.Landscape, points: np.ndarray) -> np.ndarray:

@@ -22,6 +22,7 @@ from optviz.training.jobs import JobEnded, TrainingJob
 from optviz.training.lr_sweep import (COPIES, FINAL_WINDOW, LrSweep, SweepStarted, SweepStep, check_lrs, lr_grid,
                                       sweep_lr)
 from optviz.ui.training.job_window import JobWindow
+from optviz.ui.training.margins import room_for_end_labels
 from optviz.ui.widgets.axes import true_axes
 from optviz.ui.widgets.spec_form import SpecForm
 
@@ -70,7 +71,7 @@ class LrSweepView(JobWindow, QWidget):
                                            size="9pt")
         self.by_lr = pg.PlotWidget(axisItems=true_axes())
         self.by_lr.getPlotItem().setLabel("bottom", "learning rate")
-        self.by_lr.getPlotItem().setLabel("left", f"loss (mean of the last {SMOOTH} steps)")
+        self._set_loss_label(0)
         self.by_lr.getPlotItem().setLogMode(True, True)
         self.by_lr.getPlotItem().setTitle("loss by learning rate now · red ×: diverged · click one to train it",
                                           size="9pt")
@@ -82,6 +83,8 @@ class LrSweepView(JobWindow, QWidget):
         self.crosses.sigClicked.connect(self._on_points_clicked)
         for item in (self.points, self.crosses):
             self.by_lr.addItem(item)
+        for plot in (self.curves, self.by_lr):
+            room_for_end_labels(plot.getPlotItem(), top=False)
         top = QHBoxLayout()
         top.addWidget(self.form)
         buttons = QVBoxLayout()
@@ -195,6 +198,7 @@ class LrSweepView(JobWindow, QWidget):
         if not self.busy() and self.result is None:
             return
         now = self.current_losses()
+        self._set_loss_label(len(history))
         finite = np.isfinite(now) & (now > 0)
         n = len(self.lrs)
         self.by_lr_curve.setData(self.lrs[finite], now[finite])
@@ -207,6 +211,12 @@ class LrSweepView(JobWindow, QWidget):
         if self.busy():
             self.progress.setValue(int(1000 * min(1.0, step / self._planned)))
             self.progress.setFormat(f"step {step} of {self._planned} · {len(self.diverged)} of {n} diverged")
+
+    def _set_loss_label(self, steps: int) -> None:
+        """The right plot's y label: the mean of how many steps it is (a 14-step sweep said "the last 50")."""
+        n = min(SMOOTH, steps)
+        words = {0: f"mean of the last {SMOOTH} steps", 1: "the last step"}.get(n, f"mean of the last {n} steps")
+        self.by_lr.getPlotItem().setLabel("left", f"loss ({words})")
 
     def _tip(self, x: float, y: float, data: int) -> str:
         lr = self.lrs[data]

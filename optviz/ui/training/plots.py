@@ -14,6 +14,7 @@ from optviz.training.analysis import EmaSmoother, overfit_epoch, thin
 from optviz.training.records import RunRecord
 from optviz.ui.widgets.axes import true_axes
 from optviz.ui.training.curve_items import RunItems, points
+from optviz.ui.training.margins import room_for_end_labels
 from optviz.ui.training.model import TrainingModel
 
 DEFAULT_SMOOTHING = 0.9
@@ -69,6 +70,7 @@ class CurvesView(QWidget):
         plot.setLabel("left", ylabel)
         plot.setLabel("bottom", "step")
         plot.getViewBox().sigRangeChangedManually.connect(self._on_view_range_changed_manually)
+        room_for_end_labels(plot, top=False)  # an end tick went unlabelled (a 14-step run read 0 … 13)
         # no grid: alpha-blended grid lines were most of the repaint cost (the benchmark)
         return plot
 
