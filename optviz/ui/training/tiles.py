@@ -6,10 +6,13 @@ from dataclasses import dataclass
 
 import numpy as np
 from PySide6.QtCore import QPoint, QRect, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QImage, QMouseEvent, QPainter, QPaintEvent, QPalette, QPen, QResizeEvent
+from PySide6.QtGui import (QColor, QFont, QFontMetrics, QImage, QMouseEvent, QPainter, QPaintEvent, QPalette, QPen,
+                           QResizeEvent)
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 ACCENT = "#ffd400"  # the picked tile's frame
+GAP = 6  # pixels between tiles
+SPILL = 2  # a caption may reach this far into the gap on either side of its tile
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,7 @@ class TileGrid(QWidget):
         self.columns, self.min_px, self.max_px = columns, min_px, max_px
         self._rows: list[tuple[str, list[Tile], list[QImage]]] = []
         self._rects: list[QRect] = []
+        self._titles: list[QRect] = []  # each row's title, wrapped
         self.picked: int | None = None
         self.message = ""
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Minimum)
@@ -77,28 +81,49 @@ class TileGrid(QWidget):
         self.update()
 
     def _tile_px(self, width: int) -> tuple[int, int]:
-        gap = 6
+        """(tile side, columns): as many columns as fit, fewer while a caption would be wider than its tile and
+        the gap (it was cut to "true: s…"), never under ``min_px`` nor over ``max_px``."""
         longest = max((len(t) for _, t, _ in self._rows), default=1)
+        metrics = self._caption_font_metrics()
+        widest = max((metrics.horizontalAdvance(line) for t in self.tiles() for line in t.caption.splitlines()),
+                     default=0)
         cols = max(1, min(self.columns, longest))
-        px = (width - 8) // cols - gap
-        while px < self.min_px and cols > 1:
+        px = (width - 8) // cols - GAP
+        while cols > 1 and (px < self.min_px or (px + 2 * SPILL < widest and px < self.max_px)):
             cols -= 1
-            px = (width - 8) // cols - gap
+            px = (width - 8) // cols - GAP
         return int(np.clip(px, self.min_px, self.max_px)), cols
+
+    def _caption_font(self) -> QFont:
+        small = QFont(self.font())
+        small.setPointSizeF(max(self.font().pointSizeF() - 1.5, 6.0))
+        return small
+
+    def _caption_font_metrics(self) -> QFontMetrics:
+        return QFontMetrics(self._caption_font())
+
+    def _title_rect(self, title: str, top: int) -> QRect:
+        """Where a row's title is drawn: wrapped to the width (it was elided: "… 16/16 wr…")."""
+        bound = QFontMetrics(self.font()).boundingRect(QRect(4, top, max(self.width() - 8, 40), 10_000),
+                                                       int(Qt.TextFlag.TextWordWrap), title)
+        return QRect(4, top, max(self.width() - 8, 40), bound.height())
 
     def _layout(self) -> None:
         """Place every tile; the widget's minimum height follows, for scroll areas."""
         px, cols = self._tile_px(self.width())
         lines = max((t.caption.count("\n") + 1 for _, tiles, _ in self._rows for t in tiles if t.caption), default=0)
         caption = 13 * lines + 2 if lines else 0
-        y, self._rects = 4, []
+        y, self._rects, self._titles = 4, [], []
         for title, tiles, _ in self._rows:
             if title:
-                y += 16
+                self._titles.append(self._title_rect(title, y))
+                y = self._titles[-1].bottom() + 4
+            else:
+                self._titles.append(QRect())
             for i, _ in enumerate(tiles):
                 if i and i % cols == 0:
-                    y += px + caption + 6
-                self._rects.append(QRect(4 + (i % cols) * (px + 6), y, px, px))
+                    y += px + caption + GAP
+                self._rects.append(QRect(4 + (i % cols) * (px + GAP), y, px, px))
             if tiles:
                 y += px + caption + 10
         self.setMinimumHeight(max(y, 40))
@@ -119,15 +144,12 @@ class TileGrid(QWidget):
             p.drawText(self.rect().adjusted(8, 8, -8, -8), Qt.TextFlag.TextWordWrap, self.message)
             return
         k = 0
-        for title, tiles, images in self._rows:
+        for (title, tiles, images), title_rect in zip(self._rows, self._titles):
             if title:
                 p.setPen(text)
-                elided = p.fontMetrics().elidedText(title, Qt.TextElideMode.ElideRight, self.width() - 8)
-                p.drawText(QPoint(4, self._rects[k].top() - 4), elided)
+                p.drawText(title_rect, int(Qt.TextFlag.TextWordWrap), title)
             font = p.font()
-            small = QFont(font)
-            small.setPointSizeF(max(font.pointSizeF() - 1.5, 6.0))
-            p.setFont(small)
+            p.setFont(self._caption_font())
             for tile, image in zip(tiles, images):
                 self._paint_tile(p, k, tile, image, text)
                 k += 1
@@ -142,8 +164,8 @@ class TileGrid(QWidget):
             p.drawRect(r.adjusted(-1, -1, 0, 0))
         for line, caption in enumerate(tile.caption.splitlines()):
             p.setPen(QColor(tile.color) if tile.color and line == 0 else text)
-            elided = p.fontMetrics().elidedText(caption, Qt.TextElideMode.ElideRight, r.width() + 4)
-            p.drawText(QRect(r.left() - 2, r.bottom() + 2 + 13 * line, r.width() + 4, 13),
+            elided = p.fontMetrics().elidedText(caption, Qt.TextElideMode.ElideRight, r.width() + 2 * SPILL)
+            p.drawText(QRect(r.left() - SPILL, r.bottom() + 2 + 13 * line, r.width() + 2 * SPILL, 13),
                        Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop, elided)
 
     def index_at(self, pos: QPoint) -> int | None:
