@@ -61,6 +61,7 @@ class RunRecord:
     started: RunStarted
     metrics: RunMetrics = field(init=False)
     pictures: Pictures | None = None  # the latest
+    pictures_step: int = 0  # the step after which ``pictures`` were taken (the run's last step when they came)
     fold_result: FoldFinished | None = None
     result: TrainResult | None = None  # this run alone, once its job has ended; None for CV folds and failures
     error: str = ""  # set when the job failed before this run ended
@@ -102,7 +103,7 @@ class RunRecord:
     def add(self, event: Event) -> None:
         self.version += 1
         if isinstance(event, Pictures):
-            self.pictures = event
+            self.pictures, self.pictures_step = event, self.metrics.step
         elif isinstance(event, FoldFinished):
             self.fold_result = event
         else:
@@ -127,15 +128,27 @@ class RunRecord:
             return "finished"
         return f"{fin.status} at step {fin.step}"
 
+    def epochs_done(self, step: int) -> float:
+        """How many passes over the training set ``step`` steps make: 1.0 at the end of the first epoch."""
+        return step / max(self.started.n_batches, 1)
+
+    def when(self, step: int) -> str:
+        """A point of the run in words: ``step 14 (1.56 epochs)``, ``step 9 (1 epoch)``. Steps count from 1; epochs
+        are the passes done (as on the plots' epoch axis), so a run stopped mid-epoch is never rounded up to the
+        next whole epoch."""
+        done = self.epochs_done(step)
+        number = f"{done:.0f}" if done == round(done) else f"{done:.3g}" if done < 10 else f"{done:.1f}"
+        return f"step {step} ({number} epoch{'' if number == '1' else 's'})"
+
     def extent(self, unit: str) -> float:
         """Where the run will end on the x axis: its planned steps, or those in epochs."""
         return self.planned_steps / max(self.started.n_batches, 1) if unit == "epochs" else float(self.planned_steps)
 
     def epoch_x(self, unit: str) -> np.ndarray:
-        """Where each epoch's values sit on the x axis: the step ending it, or its end in epochs (1, 2, …)."""
-        if unit == "epochs":
-            return np.array([e.epoch + 1 for e in self.epochs], dtype=float)
-        return np.array([e.step for e in self.epochs], dtype=float)
+        """Where each epoch's values sit on the x axis: the step ending it, or that step in epochs (1, 2, …; a last
+        epoch cut short by max steps ends where it stopped, 1.56, not at 2)."""
+        steps = np.array([e.step for e in self.epochs], dtype=float)
+        return steps / max(self.started.n_batches, 1) if unit == "epochs" else steps
 
     def batch_x(self, unit: str) -> np.ndarray:
         """Each recorded batch's x: its step, or its step in epochs."""

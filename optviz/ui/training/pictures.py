@@ -137,7 +137,8 @@ class PicturesView(QTabWidget):
         self._drawn = drawn
         pictures = r.pictures if r else None
         if pictures is None:
-            wait = "Pictures appear at the end of the first epoch." if r else "Select a run in the runs list."
+            wait = ("Pictures appear at the end of the first epoch (or of the run, if it is shorter)." if r
+                    else "Select a run in the runs list.")
             self.predictions.set_rows([], wait)
             self.filters.set_rows([], wait)
         else:
@@ -150,7 +151,7 @@ class PicturesView(QTabWidget):
     def _show_predictions(self, r: RunRecord, pictures: Pictures) -> None:
         tiles = prediction_tiles(pictures, r.started.classes)
         wrong = sum(t.color == MISTAKE for t in tiles)
-        title = f"{r.name} · epoch {pictures.epoch + 1} · {wrong}/{len(tiles)} wrong"
+        title = f"{r.name} after {r.when(r.pictures_step)}: {wrong} of {len(tiles)} wrong"
         self.predictions.set_rows([(title, tiles)])
         self._picked = min(self._picked, max(len(tiles) - 1, 0))
         self.predictions.set_picked(self._picked)
@@ -160,8 +161,8 @@ class PicturesView(QTabWidget):
             self.filters.set_rows([], f"{r.config.model} has no conv layer: no filters to show.")
             return
         f = pictures.filters
-        title = f"first conv layer, epoch {pictures.epoch + 1}: {f.shape[0]} filters {f.shape[2]}×{f.shape[3]}" + \
-            (" (RGB)" if f.shape[1] == 3 else " (blue < 0 < red)")
+        title = f"first conv layer after {r.when(r.pictures_step)}: {f.shape[0]} filters {f.shape[2]}×{f.shape[3]}" \
+            + (" (RGB)" if f.shape[1] == 3 else " (blue < 0 < red)")
         self.filters.set_rows([(title, filter_tiles(f))])
 
     # ---- feature maps ----------------------------------------------------------------------------------------

@@ -145,7 +145,8 @@ class RunsView(QWidget):
                f"batch {c.batch_size}, seed {c.seed}, device {r.started.device}")
         message = r.error or (fin.message if fin else "")
         item.setToolTip(0, tip)
-        item.setToolTip(1, message or r.status_text())
+        step = fin.step if fin and fin.status != "diverged" else r.metrics.step  # a diverged run's last good step
+        item.setToolTip(1, message or f"{r.status_text()}: {r.when(step)}, {r.planned_steps} planned")
 
     # ---- selection --------------------------------------------------------------------------------------------
 
