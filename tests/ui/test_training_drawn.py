@@ -16,7 +16,8 @@ from PySide6.QtGui import QFontMetrics  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 from tick_labels import label_problems  # noqa: E402
 
-from optviz.training.events import BatchEvent, EpochEvent, Pictures, RunFinished, RunStarted  # noqa: E402
+from optviz.training.events import (BatchEvent, CrossValFinished, EpochEvent, FoldFinished, Pictures,  # noqa: E402
+                                    RunFinished, RunStarted)
 from optviz.training.landscape import Landscape  # noqa: E402
 from optviz.training.shapes import SHAPE_CLASSES  # noqa: E402
 from optviz.ui.training.confusion import ConfusionView  # noqa: E402
@@ -234,4 +235,32 @@ def test_an_empty_cross_validation_chart_reads_percent_whole(qtbot, tab):
     QApplication.processEvents()
     texts = [text for _, text in axis_texts(tab.crossval.chart.getPlotItem().getAxis("left"))]
     assert texts[0] == "0" and texts[-1] == "100", texts  # it read 0 … 1.0 under "validation accuracy (%)"
+    assert label_problems(tab.crossval) == []
+
+
+def test_the_cross_validation_table_is_whole(qtbot, tab):
+    """"1.793 ± 0.004" was cut behind a horizontal scroll bar at 1280×800: the table is as wide as its columns."""
+    losses, accs = (1.791, 1.799, 1.7892), (0.131, 0.178, 0.217)
+
+    def folds(on_event, control):
+        for k in range(3):
+            on_event(RunStarted(k, "sgd", "cpu", LAYERS, 7, 1, 200, 100, 80, SHAPE_CLASSES, (0.5,), (0.25,),
+                                (1, 8, 8), fold=k))
+            on_event(BatchEvent(k, 1, 0, 0, 1.8, 0.01, np.ones(len(LAYERS)), 1e4, 0.2))
+            on_event(FoldFinished(k, losses[k], accs[k]))
+            on_event(RunFinished(k, "finished", 1, 1.8, 0.2, np.eye(6, dtype=np.int64), 1.0))
+        on_event(CrossValFinished(accs, losses, float(np.mean(accs)), float(np.std(accs)), float(np.mean(losses)),
+                                  float(np.std(losses))))
+
+    tab.set_config({"dataset": "shapes", "subset": 400, "epochs": 1, "kfold": 3, "device": "cpu"})
+    tab.runner_factory = lambda config: folds
+    with qtbot.waitSignal(tab.runs_finished, timeout=TIMEOUT_MS):
+        assert tab.start()
+    QApplication.processEvents()
+    table = tab.crossval.table
+    assert tab.pictures.currentWidget() is tab.crossval and table.rowCount() == 4
+    assert table.item(3, 2).text() == "1.793 ± 0.004"
+    assert table.horizontalScrollBar().maximum() == 0 and table.horizontalHeader().length() <= table.viewport().width()
+    for column in range(3):
+        assert table.columnWidth(column) >= table.sizeHintForColumn(column)
     assert label_problems(tab.crossval) == []

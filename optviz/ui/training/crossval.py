@@ -38,7 +38,7 @@ class CrossValView(QWidget):
         self.table.verticalHeader().setVisible(False)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.table.setMaximumWidth(310)  # "1.588 ± 0.096" whole, without a scroll bar
+        self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.chart = pg.PlotWidget(axisItems=true_axes())  # bars in %, and the axis reads %, never rescaled
         self.chart.setLabel("left", "validation accuracy (%)")
         self.chart.setLabel("bottom", "fold")
@@ -109,6 +109,7 @@ class CrossValView(QWidget):
             r = self.result
             self._set_row(len(folds), "mean ± std", f"{_pct(r.mean_accuracy)} ± {100 * r.std_accuracy:.1f}",
                           f"{_num(r.mean_loss)} ± {_num(r.std_loss)}")
+        self._fit_table()
         x = np.array([f.fold + 1 for f in folds], dtype=float)
         heights = np.array([100 * f.val_accuracy if math.isfinite(f.val_accuracy) else 0.0 for f in folds])
         brushes = [self.colors.get(f.fold, "#377eb8") for f in folds]
@@ -124,6 +125,15 @@ class CrossValView(QWidget):
         self.chart.getAxis("bottom").setTicks([[(v, str(int(v))) for v in x]])
         self.chart.setYRange(0.0, 100.0)  # bars from 0: their lengths compare the accuracies
         self.chart.setXRange(0.4, max(len(folds), 1) + 0.6)
+
+    def _fit_table(self) -> None:
+        """The table as wide as its columns ("1.793 ± 0.004" was cut behind a scroll bar at 1280×800), the chart
+        taking the rest."""
+        table = self.table
+        width = table.horizontalHeader().length() + 2 * table.frameWidth()
+        if table.verticalHeader().length() + table.horizontalHeader().height() > table.viewport().height():
+            width += table.verticalScrollBar().sizeHint().width()  # ten folds scroll
+        table.setFixedWidth(width)
 
     def _set_row(self, row: int, *cells: str) -> None:
         for col, text in enumerate(cells):
