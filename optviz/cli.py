@@ -1,9 +1,22 @@
 """The ``optviz`` command: the GUI by default, subcommands for headless work.
 
 Every subcommand lives in ``optviz.commands.<name>`` with ``add_parser(subparsers)`` and ``run(args) -> int``.
-Bad input raises :class:`UsageError` (or a ValueError subclass from the core); ``main`` turns it into one line
-on stderr and exit status 2, never a traceback. A file that cannot be written (:class:`OutputError`) gives one
-line and exit status 1.
+
+Exit statuses, the same for every subcommand and for the GUI's own flags:
+
+* **0**: done.
+* **2**: bad input the user can fix on the command line, found *before any work starts*: an unknown flag or name, a
+  flag given twice, a value out of range or malformed (a range whose LOW is not below HIGH included), an output path
+  that is a folder, lies in a missing or read-only folder, has a suffix not allowed or names an input file, a
+  missing or damaged input file (session, checkpoint, dataset files). Raised as :class:`UsageError` or a
+  ValueError subclass from the core (ParamError, SessionError, DatasetError, …).
+* **1**: a failure while working: out of memory, a file that cannot be written once the work is done (a full
+  disk: :class:`OutputError`, whose line says where the result was kept instead, when it could be), a screenshot
+  that could not be taken, a lesson whose claim does not hold (``optviz lessons --check``).
+* 130: interrupted (Ctrl-C); 141: the reader of stdout left (``optviz surfaces | head``).
+
+Either way one line on stderr, ``optviz: error: …``, never a traceback; no output file is created or left
+half-written (files are written to a temporary file in the same folder and renamed).
 """
 
 from __future__ import annotations
@@ -16,15 +29,39 @@ import sys
 from typing import Sequence
 
 from optviz import __version__
-from optviz.commands import RunError, UsageError
+from optviz.commands import RunError, UsageError, output_file
 from optviz.core.files import OutputError
 
 SUBCOMMANDS = ("surfaces", "paths", "train", "basins", "sweep", "export", "landscape", "sweep-lr", "lessons")
 
 
+_GIVEN = "_optviz_given"  # the options met so far, kept on the namespace while parsing
+
+
+class _StoreOnce(argparse._StoreAction):
+    """``store``, refusing a second occurrence: ``--x a --x b`` would otherwise keep b without a word."""
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        given = namespace.__dict__.setdefault(_GIVEN, set())
+        if self.dest in given:
+            raise argparse.ArgumentError(self, "given twice (give it once)")
+        given.add(self.dest)
+        super().__call__(parser, namespace, values, option_string)
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # one line, status 2, no usage dump
         raise UsageError(message)
+
+    def add_argument(self, *args, **kwargs):
+        if args and args[0].startswith("-") and kwargs.get("action", "store") == "store":
+            kwargs["action"] = _StoreOnce  # every single-valued option; repeatable ones use action="append"
+        return super().add_argument(*args, **kwargs)
+
+    def parse_known_args(self, args=None, namespace=None):
+        namespace, rest = super().parse_known_args(args, namespace)
+        namespace.__dict__.pop(_GIVEN, None)
+        return namespace, rest
 
 
 def _gui_parser() -> argparse.ArgumentParser:
@@ -72,6 +109,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             module = importlib.import_module(f"optviz.commands.{_module(args.command)}")
             return int(module.run(args) or 0)
         args = _gui_parser().parse_args(argv)
+        _check_gui_args(args)
         from optviz.ui.app import run_gui  # Qt is imported only for the GUI
 
         return run_gui(args)
@@ -84,6 +122,34 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # `optviz surfaces | head`: the reader left; say nothing more
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
+
+
+def _check_gui_args(args: argparse.Namespace) -> None:
+    """The GUI's flags, before any window: the screenshot's file, and the data of a training it would run."""
+    if not args.screenshot:
+        return
+    output_file(args.screenshot, "--screenshot", (".png",), others={"--session": args.session})
+    tab = args.tab
+    if tab is None and args.lesson:
+        from optviz.core.lessons import get_lesson
+
+        tab = get_lesson(args.lesson).tab
+    if tab != "training" or not args.session:
+        return
+    from optviz.core.session import load_session
+
+    training = load_session(args.session).training
+    if training is not None:  # missing data: bad input, not a screenshot that failed
+        from optviz.training.config import problems, validate
+        from optviz.training.data import load_dataset
+
+        found = problems(training)
+        if found:
+            raise UsageError(f"the session's training cannot start: {found[0]}")
+        try:
+            load_dataset(validate(training))  # its files, read as the training will read them
+        except ValueError as exc:  # DatasetError
+            raise UsageError(f"the session's training cannot start: {exc}") from None
 
 
 MAX_MESSAGE = 500

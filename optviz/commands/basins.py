@@ -10,11 +10,11 @@ from typing import Any, Callable
 
 import numpy as np
 
-from optviz.commands import UsageError
+from optviz.commands import UsageError, output_file, plural, write_or_keep
 from optviz.commands.paths import add_formula_arguments, labelled, surface_from_args
 from optviz.core.basins import RADIUS, RESOLUTION, STEPS, TOL, Basins, basins, race
 from optviz.core.devices import DEVICE
-from optviz.core.files import check_output, write_atomic
+from optviz.core.files import write_atomic
 from optviz.core.surfaces import SURFACES
 
 ENGINES = ("auto", "eager", "fast")
@@ -74,13 +74,15 @@ def write_map(out: Path, arrays: dict[str, np.ndarray], picture: Callable[[], np
               figure: Callable[[Any], Any]) -> None:
     """A map as a PNG (``out`` ends in .png) or as an npz of ``arrays``. The PNG is ``figure(figures)``, drawn
     with :mod:`optviz.ui.figures` (the GUI's views, offscreen); where Qt cannot start, ``picture()``, the bare
-    RGB map, with a note saying why."""
+    RGB map, with a note saying why. Where the file cannot be written, the map is kept in the temporary folder
+    (:func:`~optviz.commands.write_or_keep`)."""
     if out.suffix.lower() == ".png":
-        write_atomic(out, figure_png(figure, picture))
-        return
-    buf = io.BytesIO()
-    np.savez_compressed(buf, **arrays)
-    write_atomic(out, buf.getvalue())
+        data = figure_png(figure, picture)
+    else:
+        buf = io.BytesIO()
+        np.savez_compressed(buf, **arrays)
+        data = buf.getvalue()
+    write_or_keep(out, lambda path: write_atomic(path, data))
 
 
 def figure_png(figure: Callable[[Any], Any], picture: Callable[[], np.ndarray]) -> bytes:
@@ -128,7 +130,7 @@ def npz_arrays(result: Basins) -> dict[str, np.ndarray]:
 
 
 def run(args: argparse.Namespace) -> int:
-    out = check_output(args.out, (".npz", ".png"))
+    out = output_file(args.out, "--out", (".npz", ".png"))
     surface = surface_from_args(args)
     choices = labelled(args.optimizer)
     resolution, steps = RESOLUTION.parse(args.resolution), STEPS.parse(args.steps)
@@ -144,9 +146,10 @@ def run(args: argparse.Namespace) -> int:
     from optviz.core.image import basins_picture
 
     lines = race_lines(result)
+    print("\n".join(lines), flush=True)  # first: a file that then fails to write does not cost the race
     write_map(out, npz_arrays(result), lambda: basins_picture(result),
               lambda figures: figures.basins_figure(result, surface, lines))
-    print("\n".join(lines))
-    print(f"wrote {out} ({len(choices)} optimizers × {resolution}×{resolution} starts, {steps} steps each, "
+    print(f"wrote {out} ({plural(len(choices), 'optimizer', 'optimizers')} × {resolution}×{resolution} starts, "
+          f"{steps} steps each, "
           f"engine {result.engine}, device {result.device}, {result.seconds:.1f} s)", file=sys.stderr)
     return 0

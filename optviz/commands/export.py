@@ -12,8 +12,8 @@ import os
 import sys
 import time
 
-from optviz.commands import UsageError
-from optviz.core.files import check_output, write_atomic
+from optviz.commands import UsageError, output_file, plural, write_or_keep
+from optviz.core.files import write_atomic
 from optviz.core.movie import FPS, FRAMES, HEIGHT, MOVIE_SUFFIXES, WIDTH, even_size, frame_steps, parse_size
 from optviz.core.params import quote
 from optviz.core.session import STEPS, Session, load_session
@@ -54,7 +54,7 @@ def _session(args: argparse.Namespace) -> Session:
 
 
 def run(args: argparse.Namespace) -> int:
-    out = check_output(args.out, SUFFIXES)
+    out = output_file(args.out, "--out", SUFFIXES, others={"--session": args.session})
     suffix = out.suffix.lower()
     if args.view not in VIEWS:
         raise UsageError(f"Invalid --view: {quote(args.view)} (allowed: {', '.join(VIEWS)})")
@@ -76,9 +76,10 @@ def _write_paths(session: Session, out) -> int:
 
     paths = simulate(session.make_surface(), session.enabled_choices(), session.starts, session.steps,
                      device=session.device)
-    write_atomic(out, to_json(paths, session) if out.suffix.lower() == ".json" else to_csv(paths))
-    print(f"wrote {out} ({paths.positions.shape[0]} optimizers × {paths.positions.shape[1]} starts, "
-          f"{paths.steps} steps)", file=sys.stderr)
+    text = to_json(paths, session) if out.suffix.lower() == ".json" else to_csv(paths)
+    write_or_keep(out, lambda path: write_atomic(path, text))
+    print(f"wrote {out} ({plural(paths.positions.shape[0], 'optimizer', 'optimizers')} × "
+          f"{plural(paths.positions.shape[1], 'start', 'starts')}, {paths.steps} steps)", file=sys.stderr)
     return 0
 
 
@@ -121,7 +122,8 @@ def _render_with_qt(session: Session, out, size: tuple[int, int], fps: int, fram
             bar.done()
             print(f"wrote {out} ({frames} frames, {size[0]}×{size[1]}, {fps} fps)", file=sys.stderr)
         elif suffix == ".png":
-            write_atomic(out, png_bytes(renderer.image(renderer.last_step, label=False)))
+            png = png_bytes(renderer.image(renderer.last_step, label=False))
+            write_or_keep(out, lambda path: write_atomic(path, png))
             print(f"wrote {out} ({size[0]}×{size[1]})", file=sys.stderr)
         else:
             renderer.model.set_step(renderer.last_step)

@@ -7,10 +7,9 @@ import sys
 
 import numpy as np
 
-from optviz.commands import RunError, UsageError
+from optviz.commands import RunError, UsageError, output_file, plural
 from optviz.commands.basins import ProgressBar, write_map
 from optviz.core.devices import DEVICE, unavailable
-from optviz.core.files import check_output
 from optviz.core.params import Spec
 
 RUN = Spec("run", "int", 0, 0, 1000, doc="which run of the checkpoint (a race saves several)")
@@ -47,7 +46,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    out = check_output(args.out, (".npz", ".png"))
+    out = output_file(args.out, "--out", (".npz", ".png"), others={"--checkpoint": args.checkpoint})
     from optviz.training import landscape as ls
     from optviz.training.checkpoint import load_checkpoint
     from optviz.training.trainer import out_of_memory, training_threads
@@ -62,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     checkpoint = load_checkpoint(args.checkpoint)  # CheckpointError: one line naming the file
     if run_index >= len(checkpoint.runs):
         raise UsageError(f"Invalid run: {run_index} (allowed: 0 to {len(checkpoint.runs) - 1}; the checkpoint "
-                         f"holds {len(checkpoint.runs)} run(s))")
+                         f"holds {plural(len(checkpoint.runs), 'run', 'runs')})")
     import torch
 
     if device != "cuda":

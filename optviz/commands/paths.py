@@ -10,13 +10,13 @@ import json
 import math
 import sys
 
-from optviz.commands import UsageError
+from optviz.commands import UsageError, output_file, plural, write_or_keep
 from optviz.core.devices import DEVICE
 from optviz.core.optimizers import NOISE, REGISTRY, SEED, OptimizerChoice, parse_optimizer, unique_choices
 from optviz.core.regularize import parse_penalty
 from optviz.core.schedules import SCHEDULES, WARMUP, ScheduleChoice, parse_schedule
 from optviz.core.params import parse_named, quote
-from optviz.core.files import check_output, write_atomic
+from optviz.core.files import write_atomic
 from optviz.core.session import MAX_STARTS, STEPS, OptimizerEntry, Session, load_session
 from optviz.core.simulate import Paths, simulate
 from optviz.core.custom import DEFAULT_VIEW, formula_surface, parse_view
@@ -242,7 +242,8 @@ def _finite_or_null(obj):
 
 
 def run(args: argparse.Namespace) -> int:
-    out = check_output(args.out, (".csv", ".json")) if args.out is not None else None
+    out = None if args.out is None else output_file(args.out, "--out", (".csv", ".json"),
+                                                    others={"--session": args.session})
     session = build_session(args)
     paths = simulate(session.make_surface(), session.enabled_choices(), session.starts, session.steps,
                      device=session.device)
@@ -250,7 +251,8 @@ def run(args: argparse.Namespace) -> int:
     if out is None:
         sys.stdout.write(text)
     else:
-        write_atomic(out, text)
-        print(f"wrote {out} ({paths.positions.shape[0]} optimizers × {paths.positions.shape[1]} starts, "
-              f"{paths.steps} steps, device {paths.device})", file=sys.stderr)
+        write_or_keep(out, lambda path: write_atomic(path, text))
+        print(f"wrote {out} ({plural(paths.positions.shape[0], 'optimizer', 'optimizers')} × "
+              f"{plural(paths.positions.shape[1], 'start', 'starts')}, {paths.steps} steps, device {paths.device})",
+              file=sys.stderr)
     return 0

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from optviz.commands import plural
 from optviz.commands.paths import add_formula_arguments, formula_from_args
 from optviz.core.surfaces import SURFACES
 
@@ -29,9 +30,6 @@ def run(args: argparse.Namespace) -> int:
         params = ", ".join(f"{p.name}={v:g}" for p, v in zip(s.params, s.param_values().values()))
         print(f"{s.name:16} {s.formula}")
         print(f"{'':16} view x∈[{x0:g}, {x1:g}] y∈[{y0:g}, {y1:g}]; {where}; "
-              f"{_count(len(s.minima), 'minimum', 'minima')}, {_count(len(s.saddles), 'saddle', 'saddles')}" + (f"; params {params}" if params else ""))
+              f"{plural(len(s.minima), 'minimum', 'minima')}, {plural(len(s.saddles), 'saddle', 'saddles')}"
+              + (f"; params {params}" if params else ""))
     return 0
-
-
-def _count(n: int, one: str, many: str) -> str:
-    return f"{n} {one if n == 1 else many}"

@@ -7,13 +7,14 @@ import sys
 
 import numpy as np
 
+from optviz.commands import UsageError, output_file
 from optviz.commands.basins import ENGINES, ProgressBar, write_map
 from optviz.commands.paths import add_formula_arguments, labelled, parse_start, surface_from_args
 from optviz.core.basins import STEPS
 from optviz.core.devices import DEVICE
-from optviz.core.files import check_output
+from optviz.core.params import quote
 from optviz.core.surfaces import SURFACES
-from optviz.core.sweep import RESOLUTION, Sweep, parse_axis, sweep
+from optviz.core.sweep import RESOLUTION, Axis, Sweep, parse_axis, sweep
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -29,8 +30,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--optimizer", metavar="NAME[:k=v,…]", required=True,
                    help="optimizer and the values of the hyperparameters that are not swept")
     p.add_argument("--x", metavar="NAME:LOW:HIGH[:log|:lin]", required=True,
-                   help="e.g. lr:1e-4:1 (log by default for lr, as in the panel) or momentum:0:0.99")
-    p.add_argument("--y", metavar="NAME:LOW:HIGH[:log|:lin]", help="e.g. momentum:0:0.99 (leave out for a strip)")
+                   help="e.g. lr:1e-4:1 (log by default for lr, as in the panel) or momentum:0:0.99; LOW below "
+                        "HIGH (the axis grows to the right)")
+    p.add_argument("--y", metavar="NAME:LOW:HIGH[:log|:lin]",
+                   help="e.g. momentum:0:0.99, LOW below HIGH (leave out for a strip)")
     p.add_argument("--resolution", metavar="N", default=str(RESOLUTION.default),
                    help=f"{RESOLUTION.doc}: {RESOLUTION.allowed()} (default {RESOLUTION.default})")
     p.add_argument("--steps", metavar="N", default=str(STEPS.default),
@@ -48,11 +51,22 @@ def npz_arrays(result: Sweep) -> dict[str, np.ndarray]:
             "y_values": result.y_values, "x_name": np.array(result.x_name), "y_name": np.array(result.y_name)}
 
 
+def axis_from_args(text: str, flag: str) -> Axis:
+    """``NAME:LOW:HIGH[:log|:lin]`` with LOW below HIGH: a map's axis grows to the right and upwards, so a
+    reversed range is refused (with the range the user meant) rather than drawn the other way round."""
+    axis = parse_axis(text)
+    if axis.low >= axis.high:  # NaN goes on to the registry's own message
+        hint = f"; e.g. {axis.name}:{axis.high:g}:{axis.low:g}" if axis.low > axis.high else ""
+        raise UsageError(f"Invalid {flag} {quote(text)}: LOW must be below HIGH (got {axis.low:g} and "
+                         f"{axis.high:g}{hint})")
+    return axis
+
+
 def run(args: argparse.Namespace) -> int:
-    out = check_output(args.out, (".npz", ".png"))
+    out = output_file(args.out, "--out", (".npz", ".png"))
     surface = surface_from_args(args)
     (choice,) = labelled([args.optimizer])
-    x, y = parse_axis(args.x), parse_axis(args.y) if args.y else None
+    x, y = axis_from_args(args.x, "--x"), axis_from_args(args.y, "--y") if args.y else None
     resolution, steps = RESOLUTION.parse(args.resolution), STEPS.parse(args.steps)
     bar = ProgressBar(f"sweep {choice.name}")
     try:

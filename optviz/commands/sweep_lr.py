@@ -7,7 +7,7 @@ import json
 import sys
 from typing import Any
 
-from optviz.commands import RunError, UsageError
+from optviz.commands import RunError, UsageError, plural
 from optviz.commands.train import _add_setting, _typed
 from optviz.core.optimizers import parse_optimizer
 from optviz.core.params import ParamError, quote
@@ -32,7 +32,8 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--optimizer", metavar="NAME[:k=v,…]", required=True,
                    type=_typed("optimizer", lambda text: training_choice(parse_optimizer(text))),
                    help="the optimizer and its other hyperparameters (its lr is swept), e.g. momentum:momentum=0.9")
-    p.add_argument("--lr", metavar="LOW:HIGH", required=True, help="the learning-rate range, e.g. 1e-4:1")
+    p.add_argument("--lr", metavar="LOW:HIGH", required=True,
+                   help="the learning-rate range, LOW below HIGH (equal with --copies 1), e.g. 1e-4:1")
     p.add_argument("--copies", metavar="N", default=str(COPIES.default),
                    help=f"{COPIES.doc} ({COPIES.allowed()}; default {COPIES.default})")
     all_specs = specs()
@@ -46,13 +47,18 @@ def add_parser(sub: Any) -> None:
 
 
 def parse_range(text: str) -> tuple[float, float]:
+    """``LOW:HIGH`` with LOW not above HIGH (the grid runs from LOW up to HIGH; one copy takes LOW)."""
     low, sep, high = text.partition(":")
     try:
         if not sep:
             raise ValueError
-        return float(low), float(high)
+        lo, hi = float(low), float(high)
     except ValueError:
         raise UsageError(f"Malformed --lr {quote(text)} (expected LOW:HIGH, e.g. 1e-4:1)") from None
+    if lo > hi:
+        raise UsageError(f"Invalid --lr {quote(text)}: LOW must be below HIGH (got {lo:g} and {hi:g}; "
+                         f"e.g. {hi:g}:{lo:g})")
+    return lo, hi
 
 
 def run(args: argparse.Namespace) -> int:
@@ -90,9 +96,9 @@ def run(args: argparse.Namespace) -> int:
         status = f"diverged at step {step}" if step else ("best" if k == best else "")
         shown = "—" if step else f"{loss:.4g}"
         print(f"{lr:>10.3g}  {shown:>16}  {status}".rstrip(), flush=True)
-    print(f"{len(result.lrs)} copies of {config.model}, {result.steps} steps, device {result.device}, "
-          f"engine {result.engine}, {result.seconds:.1f} s" + (f" ({result.note})" if result.note else ""),
-          file=sys.stderr)
+    print(f"{plural(len(result.lrs), 'copy', 'copies')} of {config.model}, {result.steps} steps, device "
+          f"{result.device}, engine {result.engine}, {result.seconds:.1f} s"
+          + (f" ({result.note})" if result.note else ""), file=sys.stderr)
     return 0
 
 

@@ -8,8 +8,8 @@ import sys
 import time
 from typing import Any, Callable, TextIO
 
-from optviz.commands import RunError, UsageError
-from optviz.core.files import check_output
+from optviz.commands import RunError, UsageError, output_file, write_or_keep
+from optviz.core.files import OutputError
 from optviz.core.optimizers import parse_optimizer, unique_choices
 from optviz.core.params import ParamError, Spec, fmt, parse_named
 from optviz.training.config import TrainConfig, allowed, check, specs, training_choice, validate
@@ -154,10 +154,10 @@ def _num(x: float) -> float | None:
 
 def run(args: argparse.Namespace) -> int:
     config = config_from_args(args)
-    for path in (args.save, args.csv):  # before any work: a bad path costs no training
-        if path is not None:
-            check_output(path)
-    from optviz.training.trainer import Trainer, out_of_memory, use_training_threads  # torch: once args are good
+    # Before any work: a bad path costs no training.
+    save = None if args.save is None else output_file(args.save, "--save")
+    csv = None if args.csv is None else output_file(args.csv, "--csv", others={"--save": args.save})
+    from optviz.training.trainer import Trainer, use_training_threads  # torch: once the arguments are good
 
     use_training_threads(config)
 
@@ -166,7 +166,7 @@ def run(args: argparse.Namespace) -> int:
     if config.kfold:
         from optviz.training.crossval import cross_validate
 
-        result = cross_validate(config, on_event)
+        result = _out_of_memory_said(config, lambda: cross_validate(config, on_event))
         s = result.summary
         report: dict[str, Any] = {
             "folds": [{"fold": i, **m.summary()} for i, m in enumerate(result.folds)],
@@ -176,13 +176,7 @@ def run(args: argparse.Namespace) -> int:
         metrics: list = list(result.folds)
         trained = None
     else:
-        try:
-            trained = Trainer(config).run(on_event)
-        except (RuntimeError, MemoryError) as exc:  # out of memory: one line saying what to try, status 1
-            message = out_of_memory(exc, config)
-            if not message:
-                raise
-            raise RunError(message) from None
+        trained = _out_of_memory_said(config, lambda: Trainer(config).run(on_event))
         metrics = trained.metrics
         runs = [m.summary() for m in metrics]
         report = dict(runs[0]) if len(runs) == 1 else {"runs": runs, "device": runs[0]["device"]}
@@ -190,12 +184,33 @@ def run(args: argparse.Namespace) -> int:
     report["config"] = config.to_dict()
     if args.json:  # first: a file that then fails to write does not cost the result
         print(json.dumps(report), flush=True)
-    if args.save and trained is not None:
-        from optviz.training.checkpoint import save_checkpoint
+    from optviz.training.checkpoint import save_checkpoint, write_metrics_csv
 
-        save_checkpoint(args.save, trained.config, trained.runs, trained.data)
-    if args.csv:
-        from optviz.training.checkpoint import write_metrics_csv
-
-        write_metrics_csv(args.csv, metrics)
+    failed: list[str] = []  # each file is tried, whatever became of the other
+    if save is not None and trained is not None:
+        _write(save, lambda p: save_checkpoint(str(p), trained.config, trained.runs, trained.data), failed)
+    if csv is not None:
+        _write(csv, lambda p: write_metrics_csv(str(p), metrics), failed)
+    if failed:
+        raise OutputError("; ".join(failed))
     return 0
+
+
+def _out_of_memory_said(config: TrainConfig, work: Callable[[], Any]) -> Any:
+    """``work()``; out of memory becomes one line saying what to try (RunError, status 1)."""
+    from optviz.training.trainer import out_of_memory
+
+    try:
+        return work()
+    except (RuntimeError, MemoryError) as exc:
+        message = out_of_memory(exc, config)
+        if not message:
+            raise
+        raise RunError(message) from None
+
+
+def _write(path: Any, write: Callable[[Any], None], failed: list[str]) -> None:
+    try:
+        write_or_keep(path, write)
+    except OutputError as exc:
+        failed.append(str(exc))

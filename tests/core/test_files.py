@@ -110,7 +110,7 @@ def test_read_only_folder(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("where,status,message", [
-    ("missing/p.csv", 1, "does not exist"), ("adir.csv", 1, "it is a folder"), ("p.txt", 2, "ending in .csv or .json")])
+    ("missing/p.csv", 2, "does not exist"), ("adir.csv", 2, "it is a folder"), ("p.txt", 2, "ending in .csv or .json")])
 def test_paths_cli_checks_the_output_before_any_work(tmp_path, capsys, where, status, message):
     (tmp_path / "adir.csv").mkdir()
     args = ["paths", "--surface", "booth", "--start", "0,0", "--optimizer", "sgd", "--out", str(tmp_path / where)]

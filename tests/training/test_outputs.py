@@ -24,7 +24,7 @@ def test_bad_output_paths_are_refused_before_training(tmp_path, capsys, monkeypa
     (tmp_path / "adir").mkdir()
     trained = []
     monkeypatch.setattr(Trainer, "run", lambda self, *a, **k: trained.append(1))
-    assert main([*TINY, flag, str(tmp_path / where)]) == 1
+    assert main([*TINY, flag, str(tmp_path / where)]) == 2  # bad input, found before any work
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and reason in err[0] and str(tmp_path / where) in err[0]
     assert trained == []

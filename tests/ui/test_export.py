@@ -138,7 +138,7 @@ def test_bad_input_is_one_line_and_writes_nothing(qapp, monkeypatch, session_fil
 
 
 def test_unwritable_targets(qapp, monkeypatch, session_file, tmp_path, capsys):
-    assert export(qapp, monkeypatch, "--session", str(session_file), "--out", str(tmp_path / "no" / "a.gif")) == 1
+    assert export(qapp, monkeypatch, "--session", str(session_file), "--out", str(tmp_path / "no" / "a.gif")) == 2
     assert "folder" in capsys.readouterr().err
     assert export(qapp, monkeypatch, "--session", str(session_file), "--out", str(tmp_path / "a.bmp")) == 2
     assert ".png or .svg or .gif or .mp4 or .csv or .json" in capsys.readouterr().err

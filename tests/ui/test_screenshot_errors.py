@@ -14,16 +14,17 @@ def run_cli(*args, cwd):
                           env=env, cwd=cwd)
 
 
-def test_training_that_cannot_start_fails_the_screenshot(tmp_path):
+def test_training_that_cannot_start_is_refused_before_the_screenshot(tmp_path):
+    """A missing data folder is bad input (status 2), found before any window (optviz.cli's rule)."""
     session = tmp_path / "s.json"
     session.write_text(json.dumps({"version": 1, "surface": {"name": "booth"},
                                    "training": {"dataset": "mnist", "data_dir": str(tmp_path / "none"),
                                                 "model": "lenet", "epochs": 1}}))
     out = tmp_path / "shot.png"
     proc = run_cli("--screenshot", str(out), "--tab", "training", "--session", str(session), cwd=tmp_path)
-    assert proc.returncode == 1 and not out.exists()
+    assert proc.returncode == 2 and not out.exists()
     errors = [line for line in proc.stderr.splitlines() if line.startswith("optviz:")]
-    assert errors == [f"optviz: error: screenshot failed: the training could not start: Data folder for mnist "
+    assert errors == [f"optviz: error: the session's training cannot start: Data folder for mnist "
                       f"not found: {tmp_path / 'none'}"]
     assert "Traceback" not in proc.stderr
 
@@ -40,7 +41,7 @@ def test_a_screenshot_is_a_png_file_in_a_folder_that_exists(tmp_path):
     proc = run_cli("--screenshot", str(tmp_path / "x.gif"), cwd=tmp_path)
     assert proc.returncode == 2 and not (tmp_path / "x.gif").exists()
     assert proc.stderr.strip().splitlines()[-1] == \
-        f"optviz: error: Invalid output file '{tmp_path / 'x.gif'}' (allowed: a file name ending in .png)"
+        f"optviz: error: --screenshot: Invalid output file '{tmp_path / 'x.gif'}' (allowed: a file name ending in .png)"
     proc = run_cli("--screenshot", str(tmp_path / "none" / "x.png"), cwd=tmp_path)
-    assert proc.returncode == 1 and "folder" in proc.stderr and "does not exist" in proc.stderr
+    assert proc.returncode == 2 and "folder" in proc.stderr and "does not exist" in proc.stderr
     assert "Traceback" not in proc.stderr
