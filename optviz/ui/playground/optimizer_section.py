@@ -6,13 +6,13 @@ import importlib.util
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QColor, QIcon, QPixmap
-from PySide6.QtWidgets import (QApplication, QCheckBox, QHBoxLayout, QLabel, QPushButton, QToolButton, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import QApplication, QCheckBox, QHBoxLayout, QPushButton, QToolButton, QVBoxLayout, QWidget
 
 from optviz.core.session import OptimizerEntry
 from optviz.ui.playground.colors import entry_title
 from optviz.ui.playground.model import PlaygroundModel
 from optviz.ui.playground.run_settings import RunSettingsForm
+from optviz.ui.playground.status_table import ElidedLabel
 from optviz.ui.widgets.hyper_panel import HyperPanel
 
 
@@ -50,7 +50,8 @@ class OptimizerSection(QWidget):
         self.enabled_box = QCheckBox(entry_title(entry))
         self.enabled_box.setIcon(color_icon(color))
         self.enabled_box.setToolTip(entry.choice.spec.doc)
-        self.summary = QLabel()
+        self.summary = ElidedLabel()  # a long summary ends in '…' rather than widening the panel
+        self.summary.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.summary.setStyleSheet("color: palette(mid);")
         self.panel = HyperPanel(entry.choice.spec, entry.choice.values)
         self.panel.setVisible(False)
@@ -72,8 +73,7 @@ class OptimizerSection(QWidget):
         header.setContentsMargins(0, 0, 0, 0)
         header.addWidget(self.arrow)
         header.addWidget(self.enabled_box)
-        header.addStretch(1)
-        header.addWidget(self.summary)
+        header.addWidget(self.summary, 1)
         body = QVBoxLayout()
         body.setContentsMargins(24, 0, 0, 6)
         body.addWidget(self.panel)
@@ -127,4 +127,4 @@ class OptimizerSection(QWidget):
         self.enabled_box.blockSignals(False)
         self.panel.set_values(entry.choice.values)  # silent: HyperPanel.set_values emits nothing
         self.run_settings.set_choice(entry.choice)  # silent too
-        self.summary.setText(summary(entry))
+        self.summary.set_full_text(summary(entry))

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFormLayout, QGroupBox, QLabel, QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFormLayout, QGroupBox, QLabel, QVBoxLayout, QWidget
 
 from optviz.core.devices import DEVICE
 from optviz.core.session import STEPS
@@ -17,25 +16,25 @@ from optviz.ui.playground.model import PlaygroundModel
 from optviz.ui.playground.optimizer_section import OptimizerSection
 from optviz.ui.playground.regularization import PenaltyForm, surface_params
 from optviz.ui.widgets.devices import DEVICE_TITLES, offer_available_devices
+from optviz.ui.widgets.scroll import VerticalScrollArea, wrap_long_rows
 from optviz.ui.widgets.spec_form import SpecForm
 from optviz.ui.widgets.wheel import ComboBox
 
+MIN_WIDTH = 260  # the panel is never narrower, even where its forms could be (a field under its label)
 HELP = ("Double-click the surface to add a start point; drag to move it; right-click or Delete removes the "
         "selected one; arrow keys nudge it (Shift: ×10). Scroll/drag empty space to zoom/pan.")
 
 
-class SidePanel(QScrollArea):
-    """Edits the model's surface, run settings and optimizers."""
+class SidePanel(VerticalScrollArea):
+    """Edits the model's surface, run settings and optimizers; scrolls up and down, never cut at the right."""
 
     def __init__(self, model: PlaygroundModel, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
+        super().__init__(MIN_WIDTH, parent)
         self._model = model
         self._surface_name: tuple = ()
         self.params_form: SpecForm | None = None
         self.param_editors: dict[str, QWidget] = {}
         self.sections: list[OptimizerSection] = []
-        self.setWidgetResizable(True)
-        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         body = QWidget()
         self._layout = QVBoxLayout(body)
         self._layout.addWidget(self._surface_box())
@@ -50,7 +49,6 @@ class SidePanel(QScrollArea):
         self._layout.addWidget(help_label)
         self._layout.addStretch(1)
         self.setWidget(body)
-        self.setMinimumWidth(260)
         model.surface_changed.connect(self._on_model_surface_changed)
         model.optimizers_reset.connect(self._on_model_optimizers_reset)
         model.steps_changed.connect(self._on_model_steps_changed)
@@ -59,6 +57,7 @@ class SidePanel(QScrollArea):
         self._on_model_optimizers_reset()
         self._on_model_steps_changed(model.session.steps)
         self._on_model_device_changed(model.session.device)
+        wrap_long_rows(body)
 
     def _surface_box(self) -> QGroupBox:
         box = QGroupBox("Surface")
@@ -118,6 +117,7 @@ class SidePanel(QScrollArea):
         self.param_editors = {p.name: self.params_form.editor(p.name) for p in specs}
         self._surface_layout.insertRow(self._surface_layout.getWidgetPosition(self.penalty_form)[0], self.params_form)
         self.params_form.setVisible(bool(specs) and self._model.session.wells is None)  # wells: on the plot
+        wrap_long_rows(self.params_form)
         self._surface_name = (surface.name, [p.name for p in specs])
 
     def _on_model_optimizers_reset(self) -> None:
@@ -128,6 +128,7 @@ class SidePanel(QScrollArea):
         self.sections = [OptimizerSection(self._model, i, colors[i]) for i in range(len(self._model.entries))]
         for section in self.sections:
             self._optimizer_layout.addWidget(section)
+            wrap_long_rows(section)
         if self.sections:
             self.sections[0].set_expanded(True)  # show once where the hyperparameters are
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QLabel, QSizePolicy, QTableWidget, QTableWidgetItem,
                                QVBoxLayout, QWidget)
@@ -87,7 +87,13 @@ class ElidedLabel(QLabel):
 
 
 class StatusTable(QWidget):
-    """A small table, one row per enabled optimizer, following the animation."""
+    """A small table, one row per enabled optimizer, following the animation.
+
+    Every row is two lines tall whatever the column's width (a line that does not fit ends in '…', the whole text
+    in the cell's tooltip), so the height that shows every row is known from the number of rows alone
+    (:meth:`height_for_rows`) and stays put while the animation changes the texts."""
+
+    rows_changed = Signal(int)  # the number of rows, when it changes
 
     def __init__(self, model: PlaygroundModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -95,16 +101,20 @@ class StatusTable(QWidget):
         self.caption = ElidedLabel()
         self.table = QTableWidget(0, 3)
         self.table.setHorizontalHeaderLabels(["Optimizer", "Status", "f"])
-        self.table.verticalHeader().hide()
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
         self.table.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.table.setWordWrap(True)
+        self.table.setWordWrap(False)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideRight)
         header = self.table.horizontalHeader()
         for column, mode in enumerate((QHeaderView.ResizeMode.ResizeToContents, QHeaderView.ResizeMode.Stretch,
                                        QHeaderView.ResizeMode.ResizeToContents)):
             header.setSectionResizeMode(column, mode)
-        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        rows = self.table.verticalHeader()
+        rows.hide()
+        rows.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        rows.setMinimumSectionSize(1)
+        rows.setDefaultSectionSize(2 * self.table.fontMetrics().lineSpacing() + 4)  # the status's two lines
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.caption)
@@ -115,6 +125,20 @@ class StatusTable(QWidget):
         model.surface_changed.connect(self._on_model_changed)
         model.field_changed.connect(self._on_model_changed)
         self._on_model_changed()
+
+    def height_for_rows(self, rows: int) -> int:
+        """This widget's height that shows the caption, the column titles and ``rows`` whole rows."""
+        table = self.table
+        bar = table.horizontalScrollBar()
+        bar_height = bar.sizeHint().height() if bar.isVisible() else 0
+        layout = self.layout()
+        return (self.caption.sizeHint().height() + layout.spacing() + 2 * table.frameWidth()
+                + table.horizontalHeader().sizeHint().height() + rows * table.verticalHeader().defaultSectionSize()
+                + bar_height)
+
+    def sizeHint(self) -> QSize:  # noqa: N802 (Qt override)
+        rows = max(self.table.rowCount(), sum(e.enabled for e in self._model.entries))
+        return QSize(super().sizeHint().width(), self.height_for_rows(rows))
 
     def row_texts(self) -> list[tuple[str, ...]]:
         """What the table shows, row by row (for tests and the screenshot check)."""
@@ -127,7 +151,7 @@ class StatusTable(QWidget):
             waiting = model.result is not None or bool(model.session.starts)
             self.caption.set_full_text("computing…" if waiting and result is None
                                        else "No start points: double-click the surface")
-            self.table.setRowCount(0)
+            self._set_row_count(0)
             return
         start = min(max(model.selected, 0), len(result.session.starts) - 1)
         step = min(model.step, result.paths.steps)
@@ -140,7 +164,7 @@ class StatusTable(QWidget):
             points = (field.minima or ()) + (field.saddles or ())
         view = model.surface.view
         colors = entry_colors(result.session.optimizers)
-        self.table.setRowCount(len(result.entries))
+        self._set_row_count(len(result.entries))
         for row, index in enumerate(result.entries):
             title = QTableWidgetItem(entry_title(result.session.optimizers[index]))
             title.setForeground(colors[index])
@@ -148,4 +172,11 @@ class StatusTable(QWidget):
                       f"{place_text(result.paths, row, start, step, points, view)}")
             cells = (title, QTableWidgetItem(status), QTableWidgetItem(loss_text(result.paths, row, start, step)))
             for column, item in enumerate(cells):
+                item.setToolTip(item.text())  # the whole text where the column is too narrow for it
                 self.table.setItem(row, column, item)
+
+    def _set_row_count(self, rows: int) -> None:
+        if rows != self.table.rowCount():
+            self.table.setRowCount(rows)
+            self.updateGeometry()
+            self.rows_changed.emit(rows)

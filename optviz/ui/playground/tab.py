@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEventLoop, Qt, QTimer
+from PySide6.QtCore import QEvent, QEventLoop, QObject, Qt, QTimer
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QHBoxLayout, QPushButton, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
@@ -20,6 +20,9 @@ from optviz.ui.playground.status_table import StatusTable
 from optviz.ui.playground.surface_view import SurfaceView
 from optviz.ui.playground.view3d import View3D
 from optviz.ui.widgets.scroll import scrollable
+
+PLOTS_FLOOR = (150, 230)  # the loss plot's and the inside-the-step panel's heights that the status table leaves them
+LOSS_MIN_HEIGHT = 120  # a smaller window shrinks the loss plot to this, then the others
 
 
 class PlaygroundTab(QWidget):
@@ -73,7 +76,15 @@ class PlaygroundTab(QWidget):
         self.plots_splitter.addWidget(self.loss_plot)
         self.plots_splitter.addWidget(self.inside_panel)
         self.plots_splitter.addWidget(self.status_table)
-        self.plots_splitter.setSizes([250, 330, 220])
+        # The status table keeps the height that shows every row (issue: a half-hidden last row at 1400x900): what
+        # the column gains or loses goes to the plots above it until they are down to their minimums.
+        self.plots_splitter.setStretchFactor(0, 1)
+        self.plots_splitter.setStretchFactor(1, 1)
+        self.plots_splitter.setStretchFactor(2, 0)
+        self.plots_splitter.setSizes([250, 330, self.status_table.sizeHint().height()])
+        self.loss_plot.setMinimumHeight(LOSS_MIN_HEIGHT)
+        self.status_table.rows_changed.connect(self._fit_status_table)
+        self.plots_splitter.installEventFilter(self)  # a taller column: the table takes rows it had to scroll
         self.main_splitter = QSplitter(Qt.Orientation.Horizontal)
         self.main_splitter.setObjectName("playground_main")
         self.main_splitter.addWidget(left)
@@ -91,7 +102,7 @@ class PlaygroundTab(QWidget):
         self.main_splitter.setStretchFactor(0, 1)
         self.main_splitter.setStretchFactor(1, 0)
         self.main_splitter.setStretchFactor(2, 0)
-        self.main_splitter.setSizes([720, 380, 300])
+        self.main_splitter.setSizes([720, 380, 316])  # the side panel: its forms side by side beside its scroll bar
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.main_splitter)
@@ -146,6 +157,23 @@ class PlaygroundTab(QWidget):
 
     def _on_model_result_changed(self) -> None:
         self.last_error = ""
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt override)
+        if watched is self.plots_splitter and event.type() == QEvent.Type.Resize:
+            QTimer.singleShot(0, self, self._fit_status_table)  # once the splitter has shared out its new height
+        return False
+
+    def _fit_status_table(self) -> None:
+        """The status table grows to show every row, taking the height from the loss plot and the inside-the-step
+        panel while they keep a useful height (beyond that the table scrolls, its scroll bar showing)."""
+        sizes = self.plots_splitter.sizes()
+        wanted = self.status_table.height_for_rows(self.status_table.table.rowCount()) - sizes[2]
+        spare = [max(0, size - floor) for size, floor in zip(sizes, PLOTS_FLOOR)]
+        take = min(wanted, sum(spare))
+        if take <= 0 or not self.plots_splitter.isVisible():  # not shown yet: the initial sizes ask for the rows
+            return
+        from_loss = take * spare[0] // sum(spare)
+        self.plots_splitter.setSizes([sizes[0] - from_loss, sizes[1] - (take - from_loss), sizes[2] + take])
 
     def _on_fit_button_clicked(self) -> None:
         self.surface_view.fit_to_surface()
