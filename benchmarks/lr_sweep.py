@@ -1,12 +1,14 @@
 """Learning-rate sweep: 16 LeNet copies trained together against 16 sequential runs, measured in the same run.
 
     python benchmarks/lr_sweep.py [--copies 16] [--steps 200] [--optimizer adam] [--device cpu|cuda]
-                                  [--engines stacked,loop,vmap] [--repeat 1]
+                                  [--engines stacked,loop,vmap] [--repeat 1] [--fused-baseline]
 
 Both sides train LeNet-5 on MNIST 5k (batch 32) from the same initial weights and batches, copy k at the k-th lr
 of a log grid from 1e-4 to 1e-1, for ``--steps`` steps. The baseline is the plain way: one model and one
 ``torch.optim`` optimizer per lr, trained one after the other with a minimal loop (forward, backward, step; no
-evaluation). Both use the trainer's thread policy (``training_threads``). Prints, for each engine of the sweep
+evaluation), with the registry's optimizer as the trainer builds it (``--fused-baseline``: torch's fused kernel
+where the rule has one, as the sweep's stacked and vmap engines take it: the fastest plain single runs). Both use
+the trainer's thread policy (``training_threads``). Prints, for each engine of the sweep
 (``stacked``: stacked weights, one batched hand-written forward and backward; ``loop``: the copies in turn on
 each batch; ``vmap``: one batched network), the wall seconds of each side, the ratio, the CPU seconds (steadier
 than wall time on a shared machine: with one thread they are the work done) and the largest difference between
@@ -28,14 +30,15 @@ import torch.nn.functional as F
 from optviz.core.optimizers import OptimizerChoice
 from optviz.training.config import TrainConfig
 from optviz.training.data import Loader, prepare
-from optviz.training.lr_sweep import lr_grid, sweep_lr
+from optviz.training.lr_sweep import _optimizer, lr_grid, sweep_lr
 from optviz.training.models import build_model
-from optviz.training.optimization import build_optimizer
 from optviz.training.trainer import training_threads
 
 
-def sequential(config: TrainConfig, lrs: np.ndarray, device: torch.device) -> tuple[np.ndarray, float]:
-    """One plain run per lr, one after the other; (each run's last batch loss, seconds)."""
+def sequential(config: TrainConfig, lrs: np.ndarray, device: torch.device,
+               fused: bool = False) -> tuple[np.ndarray, float]:
+    """One plain run per lr, one after the other; (each run's last batch loss, seconds). ``fused``: the optimizer's
+    fused kernel where torch has one (as the sweep takes it)."""
     t0 = time.perf_counter()
     torch.manual_seed(config.seed)
     splits = prepare(config)
@@ -47,7 +50,7 @@ def sequential(config: TrainConfig, lrs: np.ndarray, device: torch.device) -> tu
                         shuffle=True, seed=config.seed)
         model = copy.deepcopy(base).train()
         choice = OptimizerChoice(config.optimizers[0].name, {**config.optimizers[0].values, "lr": float(lr)})
-        opt = build_optimizer(choice, list(model.parameters()), config)
+        opt = _optimizer(choice, list(model.parameters()), config, fused=fused)
         step, loss = 0, torch.zeros(())
         while step < config.max_steps:
             for x, y in loader:
@@ -72,20 +75,23 @@ def main() -> None:
     p.add_argument("--device", choices=("cpu", "cuda"), default=None)
     p.add_argument("--engines", default="stacked,loop,vmap", help="comma-separated sweep engines to time")
     p.add_argument("--repeat", type=int, default=1, help="measure everything this many times (interleaved)")
+    p.add_argument("--fused-baseline", action="store_true",
+                   help="the sequential runs with the optimizer's fused kernel where torch has one (as the sweep)")
     args = p.parse_args()
     engines = [e for e in args.engines.split(",") if e]
     torch.set_num_threads(training_threads())
     lrs = lr_grid(1e-4, 1e-1, args.copies)
     devices = [args.device] if args.device else (["cpu", "cuda"] if torch.cuda.is_available() else ["cpu"])
     print(f"LeNet-5, MNIST 5k, batch 32, {args.optimizer}, {args.copies} copies × {args.steps} steps, "
-          f"{torch.get_num_threads()} thread(s); {platform.machine()}, torch {torch.__version__}")
+          f"{torch.get_num_threads()} thread(s); {platform.machine()}, torch {torch.__version__}; sequential runs "
+          f"with {'fused optimizers' if args.fused_baseline else 'optimizers as the trainer builds them'}")
     for name in devices:
         config = TrainConfig(model="lenet", optimizers=(OptimizerChoice(args.optimizer),), epochs=10_000,
                              max_steps=args.steps, device=name)
         ratios: dict[str, list[tuple[float, float]]] = {e: [] for e in engines}
         for _ in range(args.repeat):
             c0 = time.process_time()
-            last, base = sequential(config, lrs, torch.device(name))
+            last, base = sequential(config, lrs, torch.device(name), args.fused_baseline)
             base_cpu = time.process_time() - c0
             for engine in engines:
                 c0, t0 = time.process_time(), time.perf_counter()

@@ -5,16 +5,20 @@ order; each layer's weight is a view of it), their gradients in another. A step 
 backward for all copies at once (no autograd):
 
 - the first weighted layer sees the same batch in every copy: its im2col (or the flat batch) is built once and
-  multiplied by all copies' weights in one product, ``(N·O, K) @ (K, B·L)``; its input gradient is never
-  computed. When a 2×2 pool follows, the product's columns are ordered by pool window (the four values of each
-  window in four contiguous blocks), so the pool needs no strided access.
-- later convolutions: torch's own convolution and ``convolution_backward`` per copy on ``(N, B, C, H, W)``
-  activations. We measured the batched forms (one grouped convolution; im2col + ``bmm`` + col2im) slower on the
-  CPU than oneDNN's per-copy kernels, so this layer costs what it costs in N single runs.
+  multiplied by all copies' weights in one product, ``(B·L, K) @ (K, N·O)`` (a row of ones in the im2col carries
+  the bias): every output position a row of all copies' channels. Its input gradient is never computed. When a
+  2×2 pool follows, the rows are ordered by pool window (the four values of each window in four contiguous
+  blocks), so the pool needs no strided access, and its output, memory ``(B, H, W, N, C)``, is one channels-last
+  image batch of N·C channels.
+- later convolutions: all copies as ONE grouped convolution (N groups) on that channels-last batch, forward and
+  weight gradient (oneDNN), reading the previous pool's output and the next pool's gradient in place; the input
+  gradient per copy on plain NCHW images (oneDNN's; its grouped and channels-last forms measured slower on the
+  CPU, as did im2col + ``bmm`` + col2im). Activations between layers keep the layout they come in.
 - linear layers: ``bmm`` over ``(N, B, D)``.
-- 2×2 max pooling (:class:`~optviz.training.stacked_layers._Pool`): the maximum of four views, the gradient routed to the first maximum of each
-  window in torch's scan order, as ``nn.MaxPool2d`` routes ties; a ReLU/tanh/sigmoid just before a pool is applied
-  after it (``act(max x) = max act(x)``: 4× fewer values; for ReLU the same gradient exactly).
+- 2×2 max pooling (:class:`~optviz.training.stacked_layers._Pool`): the maximum of four views, the gradient routed
+  to the first maximum of each window in torch's scan order, as ``nn.MaxPool2d`` routes ties, by the three 0/1
+  comparisons that chose it; a ReLU/tanh/sigmoid just before a pool is applied after it (``act(max x) = max
+  act(x)``: 4× fewer values; for ReLU the same gradient exactly).
 - the loss: cross-entropy, mean over the batch, per copy (plus ``l1·Σ|w|`` with an L1 penalty), and its gradient
   as torch's ``log_softmax`` backward computes it.
 - large work tensors are kept from step to step (``_Buffers``): fresh ones cost page faults every step.
@@ -128,6 +132,10 @@ class StackedNet:
         after = next((layer for layer in self.layers[1:] if not isinstance(layer, _Act)), None)
         if isinstance(first, _Conv) and isinstance(after, _Pool):  # group the first conv's output by window
             first.grouped = after.grouped = True
+        for i, layer in enumerate(self.layers):  # a pool feeding a later conv writes the layout that conv reads
+            following = next((later for later in self.layers[i + 1:] if not isinstance(later, _Act)), None)
+            if isinstance(layer, _Pool) and isinstance(following, _Conv):
+                layer.out_grouped = True
 
     def keep(self, rows: list[int]) -> None:
         """Only the copies in ``rows`` from now on, in that order: new ``flat`` and ``grad`` buffers with their rows

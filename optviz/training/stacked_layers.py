@@ -19,6 +19,7 @@ class _Buffers:
 
     def __init__(self) -> None:
         self._bufs: dict[str, torch.Tensor] = {}
+        self._like: dict[str, tuple[tuple, torch.Tensor]] = {}
 
     def get(self, name: str, shape: tuple, like: torch.Tensor, zero: bool = False) -> torch.Tensor:
         t = self._bufs.get(name)
@@ -27,6 +28,17 @@ class _Buffers:
         elif zero:
             t.zero_()
         return t
+
+    def like(self, name: str, x: torch.Tensor) -> torch.Tensor:
+        """A dense tensor of ``x``'s shape with its axes in memory in the order of ``x``'s (the same strides when
+        ``x`` is dense; for a strided view, the dense tensor it would be)."""
+        key = (x.shape, x.stride(), x.dtype, x.device)
+        kept = self._like.get(name)
+        if kept is None or kept[0] != key:
+            order = sorted(range(x.dim()), key=lambda d: -x.stride(d))  # outermost first (stable for ties)
+            t = x.new_empty([x.shape[d] for d in order]).permute(*sorted(range(x.dim()), key=order.__getitem__))
+            kept = self._like[name] = (key, t)
+        return kept[1]
 
 
 class _Params:
@@ -44,50 +56,25 @@ class _Params:
         self.b, self.gb = view(flat, module.bias), view(grad, module.bias)
 
 
-_NNPACK: list[bool] = []  # NNPACK works here (found at the first use)
-
-
-def _nnpack() -> bool:
-    if not _NNPACK:  # private torch functions: a torch without them runs F.conv2d
-        available = getattr(torch, "_nnpack_available", None)
-        try:
-            ok = bool(available()) if available else False  # also initialises NNPACK: without it every call fails
-        except Exception:
-            ok = False
-        _NNPACK.append(ok and hasattr(torch, "_nnpack_spatial_convolution"))
-    return _NNPACK[0]
-
-
-def _conv(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor | None, pad: tuple[int, int]) -> torch.Tensor:
-    """``F.conv2d`` (stride 1); on the CPU by NNPACK where it runs: ~1.6× faster than oneDNN's kernel at LeNet's
-    sizes (one image batch per call), to float rounding (FFT-based: ~1e-6 relative)."""
-    if x.device.type == "cpu" and _nnpack():
-        try:
-            return torch._nnpack_spatial_convolution(x, w, b, list(pad))
-        except RuntimeError:  # a shape NNPACK does not take: torch's own choice from now on
-            _NNPACK[0] = False
-    return F.conv2d(x, w, b, padding=pad)
-
-
-GROUP = 4  # copies per grouped call of the conv weight gradient
-
-
-def _channels_last_groups(t: torch.Tensor) -> list[torch.Tensor]:
-    """(N, B, C, H, W) as channels-last (B, G·C, H, W) images of up to GROUP copies each (for a grouped conv)."""
-    out = []
-    for s in range(0, len(t), GROUP):
-        part = t[s:s + GROUP]  # (G, B, C, H, W) → memory (B, H, W, G, C)
-        g, b, c, h, w = part.shape
-        out.append(part.permute(1, 3, 4, 0, 2).contiguous().view(b, h, w, g * c).permute(0, 3, 1, 2))
-    return out
+def _grouped(t: torch.Tensor) -> torch.Tensor:
+    """(N, B, C, H, W) as one channels-last image batch (B, N·C, H, W), copy k's channels at k·C: a view when
+    ``t``'s memory is (B, H, W, N, C) (what :class:`_Pool` writes with ``out_grouped``), else a copy."""
+    n, b, c, h, w = t.shape
+    u = t.permute(1, 3, 4, 0, 2)
+    if not u.is_contiguous():
+        u = u.contiguous()
+    return u.view(b, h, w, n * c).permute(0, 3, 1, 2)
 
 
 class _Conv:
     """Conv2d (stride 1). First layer: on the shared batch (B, C, H, W), as one product for all copies, written
-    (N, O, B, …) (grouped by pool window when a pool follows; else turned to (N, B, O, H, W)). Later layers: on
-    (N, B, C, H, W) activations, one convolution per copy — NNPACK's forward where it runs, oneDNN's backward
-    (faster on the CPU than the batched forms we measured: grouped convolutions, im2col + bmm + col2im; NNPACK's
-    FFT-based weight gradient is not used: it turns exact zeros into noise that Adam makes into steps of lr)."""
+    (B, …, N, O): (B, 2, 2, H/2, W/2, N, O), grouped by pool window, when a pool follows; else (B, H, W, N, O),
+    handed on as (N, B, O, H, W). Later layers: on
+    (N, B, C, H, W) activations, all copies as ONE grouped convolution (N groups) on channels-last images
+    (B, N·C, H, W) — oneDNN's forward and weight gradient, which read the previous pool's output and the next
+    pool's gradient in place when those are laid out (B, H, W, N, C) — and the input gradient per copy
+    (oneDNN's, on plain NCHW images: its grouped and channels-last forms measured slower). NNPACK's FFT-based
+    weight gradient is not used: it turns exact zeros into noise that Adam makes into steps of lr."""
 
     def __init__(self, m: nn.Conv2d, p: _Params, first: bool) -> None:
         self.p, self.first = p, first
@@ -99,69 +86,71 @@ class _Conv:
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.first:
             return self._forward_first(x)
-        self.x = x
-        n = len(x)
+        n, o = len(x), self.o
         w, bias = self.p.w, self.p.b
-        y = None
-        for k in range(n):
-            out = _conv(x[k], w[k], None if bias is None else bias[k], self.pad)
-            if y is None:
-                y = self.bufs.get("y", (n, *out.shape), x)
-            y[k] = out
-        return y
+        self.x, self.xg = x, _grouped(x)
+        self.wg = w.reshape(n * o, *w.shape[2:]).contiguous(memory_format=torch.channels_last)
+        y = F.conv2d(self.xg, self.wg, None if bias is None else bias.reshape(n * o), padding=self.pad, groups=n)
+        return y.unflatten(1, (n, o)).transpose(0, 1)  # (N, B, O, H, W), memory (B, H, W, N, O)
 
     def _forward_first(self, x: torch.Tensor) -> torch.Tensor:
-        """im2col of the batch, once for all copies: (K, B·L) with K = (c, ki, kj), then (N·O, K) @ (K, B·L)."""
+        """im2col of the batch, once for all copies: (K, B·L) with K = (c, ki, kj) and a row of ones for the
+        bias, then (B·L, K) @ (K, N·O) (the im2col read transposed): every output position a row of all copies'
+        channels."""
         (kh, kw), (ph, pw), o = self.k, self.pad, self.o
-        w = self.p.w.reshape(len(self.p.w) * o, -1)
         n = len(self.p.w)
         xp = F.pad(x, (pw, pw, ph, ph)) if (ph or pw) else x
         b, c, hp, wp = xp.shape
         oh, ow = hp - kh + 1, wp - kw + 1
         sb, sc, sh, sw = xp.stride()
-        if self.grouped:  # columns (b, dy, dx, i, j) for output (2i + dy, 2j + dx): a pool window's four
-            out = (b, 2, 2, oh // 2, ow // 2)  # values in four contiguous blocks
+        if self.grouped:  # rows (b, dy, dx, i, j) for output (2i + dy, 2j + dx): a pool window's four values in
+            out = (b, 2, 2, oh // 2, ow // 2)  # four contiguous blocks
             patches = xp.as_strided((c, kh, kw, *out), (sc, sh, sw, sb, sh, sw, 2 * sh, 2 * sw))
         else:
             out = (b, oh, ow)
             patches = xp.as_strided((c, kh, kw, *out), (sc, sh, sw, sb, sh, sw))
-        cols = self.bufs.get("cols", patches.shape, x)
-        cols.copy_(patches)
-        self.cols = cols.view(c * kh * kw, -1)
-        y = self.bufs.get("y", (n * o, self.cols.shape[1]), x)
-        if self.p.b is None:
-            torch.mm(w, self.cols, out=y)
-        else:
-            torch.addmm(self.p.b.reshape(n * o, 1), w, self.cols, out=y)
+        k = c * kh * kw
+        bias = self.p.b is not None
+        cols = self.bufs.get("cols", (k + bias, patches[0, 0, 0].numel()), x)
+        cols[:k].view(patches.shape).copy_(patches)
+        if bias:
+            cols[k] = 1.0
+        self.cols = cols
+        # [weights | bias], a row per (copy, channel), and zero rows up to a multiple of 8: the product's rows
+        # then start 32-byte aligned (84 columns, 14 copies of LeNet's 6 channels, measured ~25% slower than 88)
+        w = self.bufs.get("w", (-(-n * o // 8) * 8, k + bias), x)
+        w[:n * o, :k] = self.p.w.reshape(n * o, k)
+        if bias:
+            w[:n * o, k] = self.p.b.reshape(n * o)
+        w[n * o:] = 0.0
+        y = torch.mm(cols.t(), w.t(), out=self.bufs.get("y", (cols.shape[1], len(w)), x))[:, :n * o]
         if self.grouped:
-            return y.view(n, o, *out)
-        return y.view(n, o, *out).transpose(1, 2).contiguous()  # (N, B, O, H, W)
+            return y.view(*out, n, o)  # (B, 2, 2, H/2, W/2, N, O)
+        return y.view(*out, n, o).permute(3, 0, 4, 1, 2)  # (N, B, O, H, W), memory (B, H, W, N, O)
 
     def backward(self, g: torch.Tensor) -> torch.Tensor | None:
         if self.first:
             n, o = len(self.p.w), self.o
-            gm = (g if self.grouped else g.transpose(1, 2)).reshape(n * o, -1)
-            self.p.gw.copy_(torch.mm(gm, self.cols.t()).view_as(self.p.gw))
+            gm = (g if self.grouped else g.permute(1, 3, 4, 0, 2)).reshape(-1, n * o)
+            k = self.p.gw[0, 0].numel()
+            gw = torch.mm(self.cols, gm, out=self.bufs.get("gw", (len(self.cols), n * o), g))
+            self.p.gw.copy_(gw[:k].t().view_as(self.p.gw))
             if self.p.gb is not None:
-                self.p.gb.copy_(gm.sum(1).view(n, o))
+                self.p.gb.copy_(gw[k].view(n, o))
             return None
         x, w = self.x, self.p.w
         n, pad = len(x), list(self.pad)
-        dx = self.bufs.get("dx", x.shape, x)
-        for k in range(n):
-            dx[k] = aten.convolution_backward(g[k], x[k], w[k], None, [1, 1], pad, [1, 1], False, [0, 0], 1,
-                                              [True, False, False])[0]
-        # the weight gradient: oneDNN's channels-last kernel, GROUP copies per grouped call (~2× faster than
-        # per-copy calls on contiguous images)
-        xg, gg = _channels_last_groups(x), _channels_last_groups(g)
-        for s, (xs, gs) in zip(range(0, n, GROUP), zip(xg, gg)):
-            e = min(n, s + GROUP)
-            ws = w[s:e].reshape((e - s) * self.o, *w.shape[2:]).contiguous(memory_format=torch.channels_last)
-            dw = aten.convolution_backward(gs, xs, ws, None, [1, 1], pad, [1, 1], False, [0, 0], e - s,
-                                           [False, True, False])[1]
-            self.p.gw[s:e] = dw.view(e - s, *w.shape[1:])
+        dw = aten.convolution_backward(_grouped(g), self.xg, self.wg, None, [1, 1], pad, [1, 1], False, [0, 0], n,
+                                       [False, True, False])[1]
+        self.p.gw.copy_(dw.unflatten(0, (n, self.o)))
         if self.p.gb is not None:
             self.p.gb.copy_(g.sum((1, 3, 4)))
+        gc = g if g.is_contiguous() else self.bufs.get("g", g.shape, g).copy_(g)  # per copy, plain NCHW images
+        shape = self.bufs.get("shape", x.shape[1:], x)  # the input's shape (its values are not read)
+        dx = self.bufs.like("dx", x)  # the input's layout: the layers before read it in place
+        for k in range(n):
+            dx[k] = aten.convolution_backward(gc[k], shape, w[k], None, [1, 1], pad, [1, 1], False, [0, 0], 1,
+                                              [True, False, False])[0]
         return dx
 
 
@@ -204,7 +193,7 @@ class _Act:
         self.bufs = _Buffers()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self.bufs.get("y", x.shape, x)
+        y = self.bufs.like("y", x)
         self.x = x
         if isinstance(self.m, nn.GELU):
             self.y = aten.gelu.out(x, approximate=self.m.approximate, out=y)
@@ -215,7 +204,7 @@ class _Act:
         return self.y
 
     def backward(self, g: torch.Tensor) -> torch.Tensor:
-        dx = self.bufs.get("dx", g.shape, g)
+        dx = self.bufs.like("dx", g)
         if isinstance(self.m, nn.GELU):
             return aten.gelu_backward.grad_input(g, self.x, approximate=self.m.approximate, grad_input=dx)
         if isinstance(self.m, nn.ReLU):
@@ -229,75 +218,90 @@ class _Pool:
     """2×2 max pooling over the last two axes, with torch's choice among equal values (the first in the order
     (0,0), (0,1), (1,0), (1,1) of the window), so the gradient goes where ``nn.MaxPool2d`` sends it.
 
-    Comparisons are written into float tensors (1.0/0.0): into bool tensors they are several times slower on the
-    CPU. Plain layout: the forward keeps the winners' indices and the backward is torch's own
-    ``max_pool2d_with_indices_backward``. ``grouped``: the input is (…, 2, 2, H/2, W/2), each window's four values
-    at [..., dy, dx, i, j] (a conv that feeds the pool writes that layout), so the four are contiguous blocks; the
-    forward keeps a 0/1 mask of the winners and the backward is one product of it with the gradient.
+    The maximum of the window's four values (four views: the top pair's, the bottom pair's, then theirs), and the
+    three comparisons that chose it as 0/1 floats: the bottom pair won, and in each pair the right value won
+    (strictly larger: a tie goes to the earlier value, as in torch's kernel). The backward splits the gradient
+    with them, bottom share g·below, top share g − g·below, and in each pair right = share·right, left = share −
+    right: every value exactly g or 0. (Comparisons into bool tensors are several times slower on the CPU.)
+    Any memory layout in; the work tensors and the input gradient follow the input's. ``grouped``: the input
+    is (B, 2, 2, H/2, W/2, N, C), each window's four values at [b, dy, dx, i, j] (what the first conv writes when
+    a pool follows), so the four are contiguous blocks, and the output is (N, B, C, H/2, W/2) with memory
+    (B, H/2, W/2, N, C). ``out_grouped``: the output's memory is (B, H/2, W/2, N, C), the layout a later conv
+    takes in place.
     """
 
     def __init__(self) -> None:
         self.grouped = False
+        self.out_grouped = False
         self.bufs = _Buffers()
-        self.bases: dict[tuple, torch.Tensor] = {}
+
+    def _out(self, a: torch.Tensor) -> torch.Tensor:
+        """The output buffer for the windows' first values ``a`` (N, B, C, H/2, W/2): laid out as ``a`` is."""
+        if self.out_grouped:
+            n, b, c, h, w = a.shape
+            return self.bufs.get("y", (b, h, w, n, c), a).permute(3, 0, 4, 1, 2)
+        return self.bufs.like("y", a)
+
+    def _quarters(self, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The windows' four values of ``t`` as four views, in torch's scan order."""
+        if self.grouped:
+            return t[:, 0, 0], t[:, 0, 1], t[:, 1, 0], t[:, 1, 1]
+        h, w = t.shape[-2] // 2 * 2, t.shape[-1] // 2 * 2
+        v = t[..., :h, :w]
+        return v[..., 0::2, 0::2], v[..., 0::2, 1::2], v[..., 1::2, 0::2], v[..., 1::2, 1::2]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h, w = x.shape[-2:]
-        if self.grouped:
-            a, b, c, d = x[..., 0, 0, :, :], x[..., 0, 1, :, :], x[..., 1, 0, :, :], x[..., 1, 1, :, :]
-        else:
-            v = x[..., :h // 2 * 2, :w // 2 * 2].unflatten(-1, (w // 2, 2)).unflatten(-3, (h // 2, 2))
-            a, b, c, d = v[..., :, 0, :, 0], v[..., :, 0, :, 1], v[..., :, 1, :, 0], v[..., :, 1, :, 1]
-        shape, buf = a.shape, self.bufs.get
-        top = torch.maximum(a, b, out=buf("top", shape, x))
-        bottom = torch.maximum(c, d, out=buf("bottom", shape, x))
-        if self.grouped:  # (N, O, B, …) in, (N, B, O, H/2, W/2) out: the later layers' layout
-            y = buf("y", (shape[0], shape[2], shape[1], *shape[3:]), x)
-            torch.maximum(top, bottom, out=y.transpose(1, 2))
-        else:
-            y = torch.maximum(top, bottom, out=buf("y", shape, x))
-        # 1.0 where the later value wins (strictly larger: a tie goes to the earlier one, as in torch's kernel)
-        right_top = torch.gt(b, a, out=buf("rt", shape, x))
-        right_bottom = torch.gt(d, c, out=buf("rb", shape, x))
-        below = torch.gt(bottom, top, out=buf("below", shape, x))
         self.x = x
-        if self.grouped:
-            self.mask = m = buf("mask", x.shape, x)
-            above = torch.le(bottom, top, out=buf("above", shape, x))
-            torch.sub(above, torch.mul(right_top, above, out=m[..., 0, 1, :, :]), out=m[..., 0, 0, :, :])
-            torch.sub(below, torch.mul(right_bottom, below, out=m[..., 1, 1, :, :]), out=m[..., 1, 0, :, :])
-        else:  # the winner's index in its (H, W) plane: 2i·W + 2j + W·below + right
-            right = torch.sub(right_bottom, right_top, out=buf("right", shape, x)).mul_(below).add_(right_top)
-            right.add_(below, alpha=w).add_(self._base(h, w, x))
-            self.idx = buf("idx", shape, x.new_empty((), dtype=torch.int64))
-            self.idx.copy_(right)
+        a, b, c, d = self._quarters(x)
+        like = self.bufs.like
+        top = torch.maximum(a, b, out=like("top", a))
+        bottom = torch.maximum(c, d, out=like("bottom", a))
+        if self.grouped:  # (B, H/2, W/2, N, O): the output as (N, B, O, H/2, W/2), memory (B, H/2, W/2, N, O)
+            y = torch.maximum(top, bottom, out=self.bufs.get("y", a.shape, x)).permute(3, 0, 4, 1, 2)
+        else:
+            y = torch.maximum(top, bottom, out=self._out(a))
+        self.right_top = torch.gt(b, a, out=like("rt", a))
+        self.right_bottom = torch.gt(d, c, out=like("rb", a))
+        self.below = torch.gt(bottom, top, out=like("below", a))
         return y
 
-    def _base(self, h: int, w: int, like: torch.Tensor) -> torch.Tensor:
-        key = (h, w, like.device)
-        if key not in self.bases:
-            rows = torch.arange(h // 2, device=like.device, dtype=like.dtype) * 2 * w
-            self.bases[key] = rows[:, None] + torch.arange(w // 2, device=like.device, dtype=like.dtype) * 2
-        return self.bases[key]
-
     def backward(self, g: torch.Tensor) -> torch.Tensor:
-        dx = self.bufs.get("dx", self.x.shape, g)
+        dx = self.bufs.like("dx", self.x)
         if self.grouped:
-            return torch.mul(self.mask, g.transpose(1, 2).unsqueeze(-3).unsqueeze(-3), out=dx)
-        h, w = self.x.shape[-2:]
-        planes = (1, -1, h // 2, w // 2)
-        aten.max_pool2d_with_indices_backward.grad_input(
-            g.reshape(planes), self.x.reshape(1, -1, h, w), [2, 2], [2, 2], [0, 0], [1, 1], False,
-            self.idx.reshape(planes), grad_input=dx.view(1, -1, h, w))
+            g = g.permute(1, 3, 4, 0, 2)  # (B, H/2, W/2, N, O)
+            if not g.is_contiguous():
+                g = self.bufs.get("g", g.shape, g).copy_(g)
+        else:
+            h, w = self.x.shape[-2:]
+            if h % 2:
+                dx[..., -1, :] = 0
+            if w % 2:
+                dx[..., -1] = 0
+        d00, d01, d10, d11 = self._quarters(dx)
+        bottom = torch.mul(g, self.below, out=self.bufs.like("gb", self.below))
+        top = torch.sub(g, bottom, out=self.bufs.like("gt", self.below))
+        torch.sub(top, torch.mul(top, self.right_top, out=d01), out=d00)
+        torch.sub(bottom, torch.mul(bottom, self.right_bottom, out=d11), out=d10)
         return dx
 
 
 class _Flatten:
-    """(N, B, C, H, W) → (N, B, C·H·W), torch's order; (N, B, D) stays."""
+    """(N, B, C, H, W) → (N, B, C·H·W), torch's order (a copy when the input is laid out otherwise; the gradient
+    then goes back in the input's layout); (N, B, D) stays."""
+
+    def __init__(self) -> None:
+        self.bufs = _Buffers()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        self.shape = x.shape
-        return x.reshape(*x.shape[:2], -1)
+        self.x = x
+        if x.dim() == 3 or x.is_contiguous():
+            return x.reshape(*x.shape[:2], -1)
+        y = self.bufs.get("y", (*x.shape[:2], x[0, 0].numel()), x)
+        y.view(x.shape).copy_(x)
+        return y
 
     def backward(self, g: torch.Tensor) -> torch.Tensor:
-        return g.reshape(self.shape)
+        x = self.x
+        if x.dim() == 3 or x.is_contiguous():
+            return g.reshape(x.shape)
+        return self.bufs.like("dx", x).copy_(g.view(x.shape))

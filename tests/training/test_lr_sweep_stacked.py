@@ -121,30 +121,36 @@ def test_diverged_copies_stop_costing_and_the_others_go_on_as_single_runs(monkey
             assert float(diff.norm()) <= 1e-2 * float((value - start[name]).norm()), (name, k)
 
 
-@pytest.mark.parametrize("grouped", [False, True])
+@pytest.mark.parametrize("layout", ["plain", "grouped-memory", "grouped"])
 @pytest.mark.parametrize("size", [(6, 6), (7, 5)])
-def test_pooling_matches_max_pool2d_ties_included(grouped: bool, size: tuple[int, int]) -> None:
+def test_pooling_matches_max_pool2d_ties_included(layout: str, size: tuple[int, int]) -> None:
     """Values and gradients equal nn.MaxPool2d's exactly, with many ties (small integers) routed to the first
-    maximum of each window as torch's kernel does; odd sizes drop the last row/column. Grouped: the first conv's
-    (N, O, B, 2, 2, H/2, W/2) in, (N, B, O, H/2, W/2) out."""
-    if grouped and (size[0] % 2 or size[1] % 2):
+    maximum of each window as torch's kernel does; odd sizes drop the last row/column (their gradient is 0).
+    Plain: (N, B, C, H, W) in and out; grouped-memory: the same with memory (B, H, W, N, C), what a later conv
+    writes (the output and gradient keep that order); grouped: the first conv's (B, 2, 2, H/2, W/2, N, C) in,
+    (N, B, C, H/2, W/2) out."""
+    if layout == "grouped" and (size[0] % 2 or size[1] % 2):
         pytest.skip("the grouped layout comes from a conv that computes only the pooled window positions")
     gen = torch.Generator().manual_seed(0)
     n, o, b, (h, w) = 2, 3, 4, size
-    x = torch.randint(0, 3, (n, o, b, h, w), generator=gen).float().requires_grad_()
-    ref = F.max_pool2d(x.view(-1, 1, h, w), 2).view(n, o, b, h // 2, w // 2)
+    x = torch.randint(0, 3, (n, b, o, h, w), generator=gen).float().requires_grad_()
+    ref = F.max_pool2d(x.view(-1, 1, h, w), 2).view(n, b, o, h // 2, w // 2)
     g = torch.randn(ref.shape, generator=gen)
     ref.backward(g)
     pool = _Pool()
-    pool.grouped = grouped
-    if grouped:
-        inp = x.detach().view(n, o, b, h // 2, 2, w // 2, 2).permute(0, 1, 2, 4, 6, 3, 5).contiguous()
-        assert torch.equal(pool.forward(inp), ref.detach().transpose(1, 2))
-        dx = pool.backward(g.transpose(1, 2).contiguous())
-        dx = dx.permute(0, 1, 2, 5, 3, 6, 4).reshape(n, o, b, h, w)
+    pool.grouped = layout == "grouped"
+    if layout == "grouped":
+        inp = x.detach().view(n, b, o, h // 2, 2, w // 2, 2).permute(1, 4, 6, 3, 5, 0, 2).contiguous()
+        assert torch.equal(pool.forward(inp), ref.detach())
+        dx = pool.backward(g.clone()).permute(5, 0, 6, 3, 1, 4, 2).reshape(n, b, o, h, w)
     else:
-        assert torch.equal(pool.forward(x.detach()), ref.detach())
-        dx = pool.backward(g)
+        inp = x.detach()
+        if layout == "grouped-memory":
+            inp = inp.permute(1, 3, 4, 0, 2).contiguous().permute(3, 0, 4, 1, 2)
+        out = pool.forward(inp)
+        assert torch.equal(out, ref.detach())
+        dx = pool.backward(g.clone())
+        assert dx.stride() == inp.stride()
     assert torch.equal(dx, x.grad)
 
 
@@ -205,3 +211,27 @@ def test_what_the_stacked_engine_takes() -> None:
     per_tensor = StackedCopies(model, 2, 0.0, torch.optim.LBFGS)
     assert [p.shape for p in per_tensor.trainable[1]] == [p.shape for p in model.parameters()]
     assert all(p.grad is not None and p.grad.shape == p.shape for p in per_tensor.trainable[1])
+
+
+def test_lenet_layers_hand_on_their_layout_without_copies() -> None:
+    """The first conv writes every position's row of all copies' channels, so the first pool's output is one
+    channels-last batch (B, 14, 14, N·6) that the second conv reads in place as a grouped convolution; 14 copies
+    (84 channels) get a product padded to 88 columns, and the gradients stay each copy's own."""
+    config = TrainConfig(optimizers=(OptimizerChoice("adam"),), model="lenet")
+    torch.manual_seed(0)
+    model = build_model(config, 1, 10, 28)
+    net = StackedNet(model, 14)
+    net.flat += 0.01 * torch.randn_like(net.flat)
+    x, y = torch.randn(8, 1, 28, 28), torch.randint(0, 10, (8,))
+    net.losses(x, y)
+    conv1, pool1, conv2 = net.layers[0], net.layers[1], net.layers[3]
+    assert pool1.grouped and pool1.x.shape == (8, 2, 2, 14, 14, 14, 6)
+    assert conv1.bufs.get("y", (8 * 28 * 28, 88), x).data_ptr() == pool1.x.data_ptr()
+    assert conv2.xg.shape == (8, 14 * 6, 14, 14) and conv2.xg.is_contiguous(memory_format=torch.channels_last)
+    assert conv2.xg.data_ptr() == net.layers[2].y.data_ptr()  # the ReLU's output, read in place
+    for k in (0, 13):
+        one = build_model(config, 1, 10, 28)
+        one.load_state_dict(dict(net.tensors(net.flat, k)))
+        F.cross_entropy(one(x), y).backward()
+        for (name, g), p in zip(net.tensors(net.grad, k), one.parameters()):
+            torch.testing.assert_close(g, p.grad, rtol=1e-4, atol=1e-6, msg=name)
